@@ -1,0 +1,56 @@
+/**
+ * Every error framebench reports to a user carries a stable code (`FB_ERR_...`).
+ * Codes are documented in the README; tests assert on them, never on messages.
+ */
+export const ERROR_CODES = {
+  FB_ERR_USAGE: 'bad command line (unknown command or option, missing value)',
+  FB_ERR_UNKNOWN_TRANSPORT: 'a --transport name that is not registered',
+  FB_ERR_UNKNOWN_SCENARIO: 'a --scenario name that is not defined',
+  FB_ERR_BAD_FORMAT: 'a --format other than i420 or rgba',
+  FB_ERR_BAD_RESOLUTION: 'a --resolution that is not a preset or a valid WxH (I420 needs even sizes)',
+  FB_ERR_BAD_NUMBER: 'a numeric option out of range (fps <= 0, negative duration, ...)',
+  FB_ERR_FRAME_TOO_LARGE: 'the frame is larger than the transport accepts',
+  FB_ERR_OUT_UNWRITABLE: 'the --out directory cannot be created or written',
+  FB_ERR_CONFIG: 'the config file does not load or does not type-check',
+  FB_ERR_TRANSPORT_UNAVAILABLE: 'the transport cannot run on this machine (reason given)',
+  FB_ERR_NATIVE_UNAVAILABLE: 'the native addon could not be loaded (reason given)',
+  FB_ERR_PEER_GONE: 'a producer or consumer process died or closed its end mid-run',
+  FB_ERR_TIMEOUT: 'a process did not answer the coordinator in time',
+  FB_ERR_PROTOCOL: 'malformed data on a transport (bad length, bad magic, too many fragments)',
+  FB_ERR_CORRUPT_FRAME: 'a frame failed verification (header, order or content)',
+  FB_ERR_RING_CORRUPT: 'the shared-memory ring holds an impossible offset, length or counter',
+  FB_ERR_INTERRUPTED: 'the run was stopped by SIGINT/SIGTERM; partial results kept',
+  FB_ERR_INTERNAL: 'a bug in framebench; please report it with the message',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class FbError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'FbError';
+    this.code = code;
+  }
+  /** One line, as printed to a user: `FB_ERR_X: message`. */
+  toLine(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+/** The one helper every module uses to build a user-facing error. */
+export function fbError(code: ErrorCode, message: string): FbError {
+  return new FbError(code, message);
+}
+
+export function isFbError(e: unknown): e is FbError {
+  return e instanceof FbError || (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && String((e as { code: string }).code).startsWith('FB_ERR_'));
+}
+
+/** Normalises anything thrown into an FbError (unknown errors become FB_ERR_INTERNAL). */
+export function toFbError(e: unknown): FbError {
+  if (e instanceof FbError) return e;
+  if (isFbError(e)) return new FbError((e as { code: ErrorCode }).code, String((e as Error).message));
+  const msg = e instanceof Error ? e.message : String(e);
+  return new FbError('FB_ERR_INTERNAL', msg);
+}

@@ -1,0 +1,36 @@
+import { fbError } from '../harness/errors';
+import type { Transport } from './types';
+
+/**
+ * Every transport, by name. Adapters are loaded lazily so that a transport whose
+ * dependencies are missing (e.g. the native addon) never breaks the others.
+ */
+const LOADERS: Record<string, () => Transport> = {
+  ws: () => require('./ws').wsTransport,
+  'ws-nomask': () => require('./ws').wsNoMaskTransport,
+  unix: () => require('./unix').unixTransport,
+  tcp: () => require('./tcp').tcpTransport,
+  shm: () => require('./shm').shmTransport,
+  'shm-copy': () => require('./shm').shmCopyTransport,
+};
+
+export function transportNames(): string[] {
+  return Object.keys(LOADERS);
+}
+
+export function getTransport(name: string): Transport {
+  const load = LOADERS[name];
+  if (!load) {
+    throw fbError('FB_ERR_UNKNOWN_TRANSPORT', `unknown transport '${name}' (known: ${transportNames().join(', ')})`);
+  }
+  return load();
+}
+
+/** Parses `ws,unix` or `all` into transport names (validated). */
+export function parseTransports(list: string): string[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw fbError('FB_ERR_UNKNOWN_TRANSPORT', 'no transport named');
+  if (names.includes('all')) return transportNames();
+  for (const n of names) if (!LOADERS[n]) getTransport(n);
+  return [...new Set(names)];
+}
