@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   FB_ERR_RING_CORRUPT: 'the shared-memory ring holds an impossible offset, length or counter',
   FB_ERR_INTERRUPTED: 'the run was stopped by SIGINT/SIGTERM; partial results kept',
   FB_ERR_INTERNAL: 'a bug in framebench; please report it with the message',
+  FB_ERR_CHROMIUM_MISSING: 'Chromium is not installed or not at the configured path (install it with: apt-get install -y chromium)',
+  FB_ERR_FIXTURE_MISSING: 'a captured fixture directory, manifest or frame file is missing (run: bench capture)',
+  FB_ERR_FIXTURE_CORRUPT: 'a captured fixture file has the wrong size or fails its checksum',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
