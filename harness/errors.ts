@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   FB_ERR_CHROMIUM_MISSING: 'Chromium is not installed or not at the configured path (install it with: apt-get install -y chromium)',
   FB_ERR_FIXTURE_MISSING: 'a captured fixture directory, manifest or frame file is missing (run: bench capture)',
   FB_ERR_FIXTURE_CORRUPT: 'a captured fixture file has the wrong size or fails its checksum',
+  FB_ERR_BAD_RESULT_FILE: 'a saved result file that cannot be read, is not JSON or is not a framebench/run@1 result',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
