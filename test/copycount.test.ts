@@ -186,7 +186,7 @@ describe.skipIf(process.platform !== 'linux')('copy counter', () => {
 
   it('does nothing harmful without a valid page', async () => {
     const lib = copyCountLibPath();
-    const base = { ...process.env, LD_PRELOAD: lib };
+    const base: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: lib };
     delete base.FRAMEBENCH_COPYCOUNT;
     const unset = await run(process.execPath, [COPIER, 'copy', '10', String(MiB)], base);
     expect([unset.code, unset.stderr]).toEqual([0, '']);
