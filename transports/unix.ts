@@ -1,0 +1,45 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fbError } from '../harness/errors';
+import { DEFAULT_CAPABILITIES, type Transport } from './types';
+import { DEFAULT_MAX_FRAME_BYTES, StreamReceiver, StreamSender } from './stream-framing';
+
+/**
+ * Unix domain stream socket, length-prefixed frames (see stream-framing.ts).
+ * The socket file lives in the run's private 0700 directory under a name unique to this
+ * receiver, and is unlinked on close. Address: `unix:<absolute path>`.
+ */
+const PREFIX = 'unix:';
+/** sun_path is 108 bytes on Linux, NUL included. */
+const MAX_PATH_BYTES = 107;
+let seq = 0;
+
+export const unixTransport: Transport = {
+  name: 'unix',
+  description: 'Unix domain stream socket in the run directory; u32 length + magic prefix, frames written without concatenation',
+  capabilities: { ...DEFAULT_CAPABILITIES },
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  unavailableReason: () => null,
+
+  async createReceiver(opts) {
+    const file = path.resolve(opts.runDir, `fb-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.sock`);
+    if (Buffer.byteLength(file) > MAX_PATH_BYTES) {
+      throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `socket path ${file} is longer than ${MAX_PATH_BYTES} bytes: use a shorter run directory`);
+    }
+    return StreamReceiver.create(opts, {
+      listen: { path: file, exclusive: true },
+      address: () => PREFIX + file,
+      noDelay: false,
+      cleanup: () => fs.rmSync(file, { force: true }),
+    });
+  },
+
+  async openSender(address, opts) {
+    if (!address.startsWith(PREFIX) || address.length === PREFIX.length) {
+      throw fbError('FB_ERR_INTERNAL', `not a unix transport address: '${address}'`);
+    }
+    const file = address.slice(PREFIX.length);
+    return StreamSender.open({ path: file }, opts, address, false);
+  },
+};

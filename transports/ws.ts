@@ -1,0 +1,355 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { fbError, type FbError } from '../harness/errors';
+import {
+  DEFAULT_CAPABILITIES,
+  type ErrorHandler,
+  type FrameHandler,
+  type Receiver,
+  type ReceiverOptions,
+  type Sender,
+  type SenderOptions,
+  type Transport,
+  type TransportStats,
+} from './types';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
+import { WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
+
+/**
+ * WebSocket as a browser producer uses it: the producer is a `ws` client (every frame
+ * masked), each video frame is ONE binary message fragmented into WebSocket frames of at
+ * most `fragmentBytes` (option; default 131000 like Chromium; 0 = one frame), sent as
+ * `subarray` views (never concatenated), permessage-deflate off. The consumer is a `ws`
+ * server on 127.0.0.1 with ws's default receive path (it concatenates the fragments: the
+ * realistic cost), `maxPayload` = maxFrameBytes, plus a header-only wire tap (ws-wire-tap.ts).
+ *
+ * `ws-nomask` is the same with an all-zero masking key so ws skips the XOR. That is NOT
+ * spec-compliant (a client must use a fresh random key); it only isolates the cost of masking.
+ */
+export const DEFAULT_FRAGMENT_BYTES = 131000;
+/** ws's server default for fragments per message. */
+const WS_DEFAULT_MAX_FRAGMENTS = 16 * 1024;
+
+export type MaskingImpl = 'node' | 'bufferutil' | 'js' | 'none';
+
+/** Which XOR implementation ws picked when it loaded (same rule as ws/lib/buffer-util.js). */
+function detectMasking(): MaskingImpl {
+  if (typeof (http as unknown as { websocketMask?: unknown }).websocketMask === 'function') return 'node';
+  if (process.env.WS_NO_BUFFER_UTIL) return 'js';
+  try {
+    require('bufferutil');
+    return 'bufferutil';
+  } catch {
+    return 'js';
+  }
+}
+const MASKING: Exclude<MaskingImpl, 'none'> = detectMasking() as Exclude<MaskingImpl, 'none'>;
+
+function fragmentBytesOf(options: Record<string, unknown>): number {
+  const v = options.fragmentBytes ?? DEFAULT_FRAGMENT_BYTES;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw fbError('FB_ERR_BAD_NUMBER', `fragmentBytes must be an integer >= 0 (0 = unfragmented), got ${String(v)}`);
+  }
+  return v;
+}
+
+function zeroMask(mask: Buffer): void {
+  mask[0] = mask[1] = mask[2] = mask[3] = 0;
+}
+
+interface WsConn {
+  ws: WebSocket;
+  tap: WireTap;
+  outstanding: number;
+  paused: boolean;
+  errored: boolean;
+}
+
+class WsReceiver implements Receiver {
+  address = '';
+  private readonly sink = new ErrorSink();
+  private readonly conns = new Set<WsConn>();
+  private readonly tapCounts = newWireTapCounts();
+  private handler: FrameHandler | null = null;
+  private closing: Promise<void> | null = null;
+  private framesReceived = 0;
+  private bytesReceived = 0;
+  private accepted = 0;
+  private pauses = 0;
+
+  private constructor(private readonly wss: WebSocketServer, private readonly masking: MaskingImpl) {
+    wss.on('connection', (ws, req) => this.accept(ws, req));
+    wss.on('error', (e) => this.sink.emit(fbError('FB_ERR_PEER_GONE', `ws server error: ${e.message}`)));
+  }
+
+  static async create(opts: ReceiverOptions, masking: MaskingImpl): Promise<WsReceiver> {
+    const fragmentBytes = fragmentBytesOf(opts.options);
+    const maxFragments = fragmentBytes > 0 ? Math.max(WS_DEFAULT_MAX_FRAGMENTS, Math.ceil(opts.maxFrameBytes / fragmentBytes) + 1) : WS_DEFAULT_MAX_FRAGMENTS;
+    const wss = await new Promise<WebSocketServer>((resolve, reject) => {
+      const s = new WebSocketServer({
+        host: '127.0.0.1',
+        port: 0,
+        perMessageDeflate: false,
+        maxPayload: opts.maxFrameBytes,
+        // not in @types/ws 8.18 yet; ws 8.23 caps fragments per message (default 16384)
+        ...({ maxFragments } as object),
+        skipUTF8Validation: true,
+      });
+      const onError = (e: Error) => reject(fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `ws server cannot listen on 127.0.0.1: ${e.message}`));
+      s.once('error', onError);
+      s.once('listening', () => {
+        s.off('error', onError);
+        resolve(s);
+      });
+    });
+    const r = new WsReceiver(wss, masking);
+    r.address = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    return r;
+  }
+
+  private accept(ws: WebSocket, req: http.IncomingMessage): void {
+    if (this.closing) {
+      ws.terminate();
+      return;
+    }
+    this.accepted++;
+    const conn: WsConn = { ws, tap: new WireTap(this.tapCounts).attach(req.socket), outstanding: 0, paused: false, errored: false };
+    this.conns.add(conn);
+    if (!this.handler) ws.pause();
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
+    ws.on('error', (e: Error & { code?: string }) => {
+      conn.errored = true;
+      if (this.closing) return;
+      this.sink.emit(fbError('FB_ERR_PROTOCOL', `ws: ${e.message}${e.code ? ` (${e.code})` : ''}`));
+    });
+    ws.on('close', (code: number) => {
+      this.conns.delete(conn);
+      if (this.closing || conn.errored || !conn.tap.midMessage) return;
+      this.sink.emit(fbError('FB_ERR_PEER_GONE', `ws producer closed the connection mid-message (close code ${code})`));
+    });
+  }
+
+  private onMessage(conn: WsConn, data: Buffer, isBinary: boolean): void {
+    if (!isBinary) {
+      conn.errored = true;
+      this.sink.emit(fbError('FB_ERR_PROTOCOL', 'ws: a text message where binary frames were expected'));
+      conn.ws.terminate();
+      return;
+    }
+    this.framesReceived++;
+    this.bytesReceived += data.byteLength;
+    conn.outstanding++;
+    let released = false;
+    (this.handler as FrameHandler)(data, () => {
+      if (released) return;
+      released = true;
+      conn.outstanding--;
+      if (conn.outstanding === 0 && conn.paused && !this.closing) {
+        conn.paused = false;
+        conn.ws.resume();
+      }
+    });
+    if (!released && !conn.paused) {
+      conn.paused = true;
+      this.pauses++;
+      conn.ws.pause();
+    }
+  }
+
+  start(handler: FrameHandler): void {
+    this.handler = handler;
+    for (const c of this.conns) if (!c.paused) c.ws.resume();
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.sink.add(handler);
+  }
+
+  stats(): TransportStats {
+    return {
+      framesReceived: this.framesReceived,
+      bytesReceived: this.bytesReceived,
+      connections: this.accepted,
+      pauses: this.pauses,
+      masking: this.masking,
+      ...wireTapStats(this.tapCounts),
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        for (const c of this.conns) c.ws.terminate();
+        await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+      })();
+    }
+    return this.closing;
+  }
+}
+
+interface Pending {
+  resolve(v: boolean): void;
+  reject(e: FbError): void;
+}
+
+/** What a close code from the receiver means to the producer. */
+function closeError(code: number, why: string): FbError {
+  if (code === 1009) return fbError('FB_ERR_FRAME_TOO_LARGE', `ws receiver refused a message as too big (close 1009) ${why}`.trim());
+  if (code === 1002 || code === 1003 || code === 1007 || code === 1008) return fbError('FB_ERR_PROTOCOL', `ws receiver closed with ${code} ${why}`.trim());
+  return fbError('FB_ERR_PEER_GONE', `ws receiver closed the connection (close ${code}) ${why}`.trim());
+}
+
+class WsSender implements Sender {
+  private readonly sink = new ErrorSink();
+  private readonly pending = new Set<Pending>();
+  private gone: FbError | null = null;
+  private closing: Promise<void> | null = null;
+  private lastError = '';
+  private framesSent = 0;
+  private bytesSent = 0;
+  private framesDropped = 0;
+  private fragmentsSent = 0;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: SenderOptions,
+    private readonly fragmentBytes: number,
+    private readonly masking: MaskingImpl,
+  ) {
+    ws.on('error', (e) => (this.lastError = e.message));
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (this.closing || this.gone) return;
+      const why = [reason.toString(), this.lastError].filter(Boolean).join('; ');
+      this.gone = closeError(code, why ? `(${why})` : '');
+      for (const p of this.pending) p.reject(this.gone);
+      this.pending.clear();
+      this.sink.emit(this.gone);
+    });
+  }
+
+  static async open(address: string, opts: SenderOptions, mask: boolean): Promise<WsSender> {
+    if (!/^ws:\/\/127\.0\.0\.1:\d{1,5}\/$/.test(address)) {
+      throw fbError('FB_ERR_INTERNAL', `not a ws transport address: '${address}'`);
+    }
+    const fragmentBytes = fragmentBytesOf(opts.options);
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      const w = new WebSocket(address, {
+        perMessageDeflate: false,
+        maxPayload: opts.maxFrameBytes,
+        skipUTF8Validation: true,
+        ...(mask ? {} : { generateMask: zeroMask }),
+      });
+      const onError = (e: Error) => {
+        w.terminate();
+        reject(fbError('FB_ERR_PEER_GONE', `no ws receiver at ${address}: ${e.message}`));
+      };
+      w.once('error', onError);
+      w.once('open', () => {
+        w.off('error', onError);
+        resolve(w);
+      });
+    });
+    return new WsSender(ws, opts, fragmentBytes, mask ? MASKING : 'none');
+  }
+
+  send(frame: Uint8Array): Promise<boolean> {
+    if (this.gone) return Promise.reject(this.gone);
+    if (this.closing) return Promise.reject(fbError('FB_ERR_INTERNAL', 'ws: send after close'));
+    if (frame.byteLength > this.opts.maxFrameBytes) {
+      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+    }
+    if (this.opts.policy === 'drop' && this.ws.bufferedAmount > 0) {
+      this.framesDropped++;
+      return Promise.resolve(false);
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      const p: Pending = { resolve, reject };
+      this.pending.add(p);
+      const done = (err?: Error) => {
+        if (!this.pending.delete(p)) return;
+        if (err) {
+          reject(this.gone ?? fbError('FB_ERR_PEER_GONE', `ws: send failed: ${err.message}`));
+          return;
+        }
+        this.framesSent++;
+        this.bytesSent += frame.byteLength;
+        resolve(true);
+      };
+      const onlyErrors = (err?: Error) => {
+        if (err) done(err);
+      };
+      const total = frame.byteLength;
+      const step = this.fragmentBytes > 0 ? this.fragmentBytes : total;
+      if (step >= total) {
+        this.fragmentsSent++;
+        this.ws.send(frame, { binary: true, fin: true, compress: false }, done);
+        return;
+      }
+      for (let off = 0; off < total; off += step) {
+        const end = Math.min(off + step, total);
+        const last = end === total;
+        this.fragmentsSent++;
+        this.ws.send(frame.subarray(off, end), { binary: true, fin: last, compress: false }, last ? done : onlyErrors);
+      }
+    });
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.sink.add(handler);
+  }
+
+  stats(): TransportStats {
+    return {
+      framesSent: this.framesSent,
+      bytesSent: this.bytesSent,
+      framesDropped: this.framesDropped,
+      fragmentsSent: this.fragmentsSent,
+      fragmentBytes: this.fragmentBytes,
+      masking: this.masking,
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = new Promise<void>((resolve) => {
+        const ws = this.ws;
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        const timer = setTimeout(() => ws.terminate(), 2000);
+        timer.unref();
+        ws.once('close', () => {
+          clearTimeout(timer);
+          for (const p of this.pending) p.reject(fbError('FB_ERR_PEER_GONE', 'ws: closed before the frame was written'));
+          this.pending.clear();
+          resolve();
+        });
+        ws.close(1000);
+      });
+    }
+    return this.closing;
+  }
+}
+
+function makeWsTransport(name: string, mask: boolean, description: string): Transport {
+  return {
+    name,
+    description,
+    capabilities: { ...DEFAULT_CAPABILITIES, compliant: mask },
+    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+    unavailableReason: () => null,
+    createReceiver: (opts) => WsReceiver.create(opts, mask ? MASKING : 'none'),
+    openSender: (address, opts) => WsSender.open(address, opts, mask),
+  };
+}
+
+export const wsTransport: Transport = makeWsTransport(
+  'ws',
+  true,
+  'WebSocket, ws client -> ws server on 127.0.0.1: masked like a browser, one binary message per frame fragmented at fragmentBytes (default 131000, as Chromium), deflate off',
+);
+
+export const wsNoMaskTransport: Transport = makeWsTransport(
+  'ws-nomask',
+  false,
+  'WebSocket with an all-zero mask so ws skips the XOR: NOT spec-compliant, only to isolate the cost of masking',
+);
