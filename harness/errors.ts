@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   FB_ERR_PEER_GONE: 'a producer or consumer process died or closed its end mid-run',
   FB_ERR_TIMEOUT: 'a process did not answer the coordinator in time',
   FB_ERR_PROTOCOL: 'malformed data on a transport (bad length, bad magic, too many fragments)',
+  FB_ERR_FRAMES_LOST: 'frames the transport accepted never arrived (block policy)',
   FB_ERR_CORRUPT_FRAME: 'a frame failed verification (header, order or content)',
   FB_ERR_RING_CORRUPT: 'the shared-memory ring holds an impossible offset, length or counter',
   FB_ERR_INTERRUPTED: 'the run was stopped by SIGINT/SIGTERM; partial results kept',

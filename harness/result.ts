@@ -102,6 +102,8 @@ export interface RunResult {
     source: string;
     copyAccounting: boolean;
   };
+  /** Transports of an 'all' selection that cannot run here, and why. */
+  skipped: Array<{ transport: string; reason: string }>;
   calibration: Calibration;
   results: CaseResult[];
 }

@@ -26,6 +26,22 @@ export function getTransport(name: string): Transport {
   return load();
 }
 
+/**
+ * Why a transport cannot run here (its module does not load, or it says so), or null.
+ * Load failures (e.g. a missing native build) become a reason, never a crash.
+ */
+export function unavailableReason(name: string): string | null {
+  let t: Transport;
+  try {
+    t = getTransport(name);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === 'FB_ERR_UNKNOWN_TRANSPORT') throw e;
+    return String(err.message ?? e).split('\n')[0];
+  }
+  return t.unavailableReason();
+}
+
 /** Parses `ws,unix` or `all` into transport names (validated). */
 export function parseTransports(list: string): string[] {
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);

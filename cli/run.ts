@@ -1,0 +1,128 @@
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { defaultConfigPath, loadConfig } from '../harness/config';
+import { fbError } from '../harness/errors';
+import { copyAccountingHooks } from '../harness/copy-hooks';
+import type { RunResult } from '../harness/result';
+import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
+import { resolutionLabel } from '../harness/spec';
+import { renderJson } from '../reporters/json';
+import { renderTerminal } from '../reporters/terminal';
+import { clearProgress, info, progress } from './output';
+import { parseOptions, renderHelp, type OptionDef } from './options';
+
+export const RUN_OPTIONS: OptionDef[] = [
+  { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports to measure (default from bench.config.ts: all that can run here)' },
+  { name: 'scenario', type: 'list', arg: 'realtime|saturate|multi-producer|variable-size|all', help: 'scenarios (default: realtime,saturate)' },
+  { name: 'format', type: 'list', arg: 'i420,rgba', help: 'pixel formats (default: i420,rgba)' },
+  { name: 'resolution', type: 'string', arg: '1080p|720p|4k|360p|WxH', help: 'frame size (default: 1080p)' },
+  { name: 'fps', type: 'number', arg: 'N', help: 'frame rate of paced scenarios (default: 30)' },
+  { name: 'duration', type: 'number', arg: 'S', help: 'measurement window per case, seconds (default: 2)' },
+  { name: 'warmup', type: 'number', arg: 'S', help: 'warm-up before each window, seconds, not counted (default: 0.5)' },
+  { name: 'producers', type: 'number', arg: 'N', help: 'producer processes of multi-producer (default: 4)' },
+  { name: 'verify', type: 'string', arg: 'sample|full', help: 'consumer check: one word per 4 KiB page, or every byte (default: sample)' },
+  { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME', help: 'where frames come from (default: synthetic)' },
+  { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
+  { name: 'fragment-bytes', type: 'number', arg: 'N', help: 'ws: largest WebSocket frame, 0 = unfragmented (default: 131000)' },
+  { name: 'no-copy-accounting', type: 'boolean', help: 'do not count memcpy/memmove with the LD_PRELOAD interposer' },
+  { name: 'out', type: 'string', arg: 'DIR', help: 'where results.json goes (default: reports/latest)' },
+  { name: 'config', type: 'string', arg: 'FILE', help: 'config file (default: ./bench.config.ts)' },
+  { name: 'json', type: 'boolean', help: 'print the result JSON on stdout' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export const RUN_HELP = renderHelp(
+  'Usage: bench run [options]',
+  'Runs producer and consumer processes over each transport and reports CPU, copies,\nlatency and throughput per frame. With no options it runs the default matrix.',
+  RUN_OPTIONS,
+);
+
+function checkWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw fbError('FB_ERR_OUT_UNWRITABLE', `cannot write to --out ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function caseLabel(c: { transport: string; scenario: string; format: string; sizes: Array<[number, number]> }): string {
+  const res = c.sizes.length === 1 ? resolutionLabel(c.sizes[0][0], c.sizes[0][1]) : 'mixed';
+  return `${c.transport} ${c.scenario} ${c.format} ${res}`;
+}
+
+/** `bench run`: returns the exit code (0 all ok, 1 a case failed, 2 bad input). */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv, RUN_OPTIONS);
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}' (see bench run --help)`);
+  const cfg = loadConfig(typeof values.config === 'string' ? values.config : defaultConfigPath());
+  const pick = <T>(k: string, fallback: T): T => (values[k] !== undefined ? (values[k] as unknown as T) : fallback);
+  const transportOptions = structuredClone(cfg.transportOptions);
+  if (values['fragment-bytes'] !== undefined) {
+    for (const t of ['ws', 'ws-nomask']) transportOptions[t] = { ...transportOptions[t], fragmentBytes: values['fragment-bytes'] };
+  }
+  const raw: RawSettings = {
+    transports: pick('transport', cfg.transports),
+    scenarios: pick('scenario', cfg.scenarios),
+    formats: pick('format', cfg.formats),
+    resolution: pick('resolution', cfg.resolution),
+    fps: pick('fps', cfg.fps),
+    durationS: pick('duration', cfg.durationS),
+    warmupS: pick('warmup', cfg.warmupS),
+    producers: pick('producers', cfg.producers),
+    verify: pick('verify', cfg.verify),
+    source: pick('source', cfg.source),
+    copyAccounting: values['no-copy-accounting'] ? false : cfg.copyAccounting,
+    policy: pick('policy', cfg.policy),
+    transportOptions,
+  };
+  const settings = resolveSettings(raw);
+  const out = path.resolve(pick('out', cfg.out));
+  checkWritable(out);
+
+  const abort = new AbortController();
+  const onSignal = (sig: string): void => {
+    clearProgress();
+    info(`\n${sig}: stopping; cases measured so far are kept (marked incomplete)`);
+    abort.abort();
+  };
+  const sigint = (): void => onSignal('SIGINT');
+  const sigterm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  const copyHooks = copyAccountingHooks(settings.copyAccounting);
+  if (copyHooks.note) info(copyHooks.note);
+  const started = Date.now();
+  let run: RunResult;
+  try {
+    run = await runBench(settings, {
+      abort: abort.signal,
+      processHooks: copyHooks.hooks ?? undefined,
+      onCalibrating: () => progress('calibrating memcpy (cache-cold) ...'),
+      onCaseStart: (i, n, c) => progress(`[${i + 1}/${n}] ${caseLabel(c)} ... ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`),
+      onCaseEnd: (i, n, r) => {
+        if (r.status !== 'ok') {
+          clearProgress();
+          info(`[${i + 1}/${n}] ${r.transport} ${r.scenario} ${r.format}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
+        }
+      },
+    });
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+    clearProgress();
+  }
+  if (!settings.copyAccounting) run.settings.copyAccounting = false;
+  else run.settings.copyAccounting = copyHooks.hooks !== null;
+  const file = path.join(out, 'results.json');
+  writeFileSync(file, renderJson(run));
+  info(renderTerminal(run));
+  info(`results: ${file}`);
+  if (values.json) process.stdout.write(renderJson(run));
+  if (!run.complete) return 130;
+  return run.results.every((r) => r.status === 'ok') ? 0 : 1;
+}

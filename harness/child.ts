@@ -1,0 +1,73 @@
+/**
+ * Entry point of every producer and consumer process (forked by the coordinator).
+ * It speaks the control protocol (harness/protocol.ts) over the IPC channel and never
+ * prints: everything it measured goes back in its 'done' message.
+ */
+import { toFbError } from './errors';
+import { Consumer } from './consumer';
+import { Producer } from './producer';
+import type { FromChild, ToChild } from './protocol';
+
+let role: Producer | Consumer | null = null;
+let exiting = false;
+
+function send(msg: FromChild): void {
+  if (process.connected) process.send?.(msg);
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  const timer = setTimeout(() => process.exit(code), 3000);
+  try {
+    await role?.close();
+  } catch {
+    /* closing after an error: nothing more to report */
+  }
+  clearTimeout(timer);
+  process.exit(code);
+}
+
+function fail(e: unknown): void {
+  const err = toFbError(e);
+  send({ t: 'error', code: err.code, message: err.message });
+  void shutdown(1);
+}
+
+async function onMessage(msg: ToChild): Promise<void> {
+  switch (msg.t) {
+    case 'init':
+      if (msg.role === 'consumer') {
+        const c = new Consumer(msg.spec);
+        role = c;
+        const address = await c.open();
+        c.whenFatal(fail);
+        send({ t: 'ready', address });
+      } else {
+        const p = new Producer(msg.spec, msg.producerId);
+        role = p;
+        await p.open(msg.address);
+        send({ t: 'ready' });
+      }
+      return;
+    case 'start':
+      if (role instanceof Consumer) role.start(msg.t0Ns);
+      else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
+      return;
+    case 'drain':
+      if (role instanceof Consumer) send({ t: 'done', consumer: await role.drain(msg.expected, msg.timeoutMs) });
+      return;
+    case 'exit':
+      await shutdown(0);
+      return;
+  }
+}
+
+process.on('message', (msg: ToChild) => {
+  onMessage(msg).catch(fail);
+});
+// The coordinator is gone: nothing to report to, clean up and leave.
+process.on('disconnect', () => void shutdown(0));
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void shutdown(1));
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);

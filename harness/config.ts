@@ -1,0 +1,139 @@
+import { existsSync, readFileSync } from 'node:fs';
+import Module from 'node:module';
+import * as path from 'node:path';
+import { fbError } from './errors';
+
+/**
+ * What `bench run` (and `bench gate`) do when no option says otherwise. `bench.config.ts`
+ * at the project root holds the defaults; edit it and the next `bench run` uses it (the
+ * file is compiled and type-checked on load, no rebuild needed).
+ */
+export interface BenchConfig {
+  /** Transports of the default matrix ('all' = every registered one that can run here). */
+  transports: string[];
+  scenarios: string[];
+  formats: Array<'i420' | 'rgba'>;
+  /** '1080p', '720p', '4k', '360p' or 'WxH'. */
+  resolution: string;
+  fps: number;
+  /** Measurement window per case, seconds. */
+  durationS: number;
+  /** Warm-up before the window, seconds (measured separately, never counted). */
+  warmupS: number;
+  /** Producers of the multi-producer scenario. */
+  producers: number;
+  /** 'sample': header, order and one word per 4 KiB page; 'full': every byte. */
+  verify: 'sample' | 'full';
+  /** 'synthetic' or 'fixture:<name>'. */
+  source: string;
+  /** Output folder of `bench run` (results.json goes there). */
+  out: string;
+  /** Count memcpy/memmove in every producer and consumer (LD_PRELOAD interposer). */
+  copyAccounting: boolean;
+  /** Backpressure policy when the consumer falls behind. */
+  policy: 'block' | 'drop';
+  /** Per-transport knobs, e.g. { ws: { fragmentBytes: 131000 }, shm: { ringBytes: 67108864 } }. */
+  transportOptions: Record<string, Record<string, unknown>>;
+  /** Fleet cost model (see reporters/cost.ts). */
+  cost?: Record<string, unknown>;
+  /** Regression gate settings (see `bench gate`). */
+  gate?: Record<string, unknown>;
+}
+
+export const BUILTIN_CONFIG: BenchConfig = {
+  transports: ['all'],
+  scenarios: ['realtime', 'saturate'],
+  formats: ['i420', 'rgba'],
+  resolution: '1080p',
+  fps: 30,
+  durationS: 2,
+  warmupS: 0.5,
+  producers: 4,
+  verify: 'sample',
+  source: 'synthetic',
+  out: 'reports/latest',
+  copyAccounting: true,
+  policy: 'block',
+  transportOptions: { ws: { fragmentBytes: 131000 }, 'ws-nomask': { fragmentBytes: 131000 } },
+};
+
+/** Typed helper for bench.config.ts: returns its argument unchanged. */
+export function defineConfig(config: Partial<BenchConfig>): Partial<BenchConfig> {
+  return config;
+}
+
+/** Where the project root (the folder with package.json) is. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The config file used when --config is not given: ./bench.config.ts, else the project's. */
+export function defaultConfigPath(): string | null {
+  for (const dir of [process.cwd(), PROJECT_ROOT]) {
+    const p = path.join(dir, 'bench.config.ts');
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+type TS = typeof import('typescript');
+
+function typeCheck(ts: TS, file: string): void {
+  const program = ts.createProgram([file], {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.Node16,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+    target: ts.ScriptTarget.ES2022,
+    types: ['node'],
+    skipLibCheck: true,
+    typeRoots: [path.join(PROJECT_ROOT, 'node_modules', '@types')],
+  });
+  const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (diags.length > 0) {
+    const d = diags[0];
+    const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
+    const msg = ts.flattenDiagnosticMessageText(d.messageText, ' ');
+    throw fbError('FB_ERR_CONFIG', `${path.basename(d.file?.fileName ?? file)}${where ? `:${where.line + 1}:${where.character + 1}` : ''}: ${msg}`);
+  }
+}
+
+/**
+ * Loads a config file (.ts type-checked then compiled in memory; .js/.json as is) and
+ * returns the full config (built-in defaults under it).
+ */
+export function loadConfig(file: string | null): BenchConfig {
+  if (file === null) return { ...BUILTIN_CONFIG };
+  const abs = path.resolve(file);
+  if (!existsSync(abs)) throw fbError('FB_ERR_CONFIG', `config file not found: ${file}`);
+  let loaded: unknown;
+  try {
+    if (abs.endsWith('.json')) {
+      loaded = JSON.parse(readFileSync(abs, 'utf8'));
+    } else {
+      let code = readFileSync(abs, 'utf8');
+      if (abs.endsWith('.ts')) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const ts = require('typescript') as TS;
+        typeCheck(ts, abs);
+        code = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: abs }).outputText;
+      }
+      const m = new Module(abs, module);
+      m.filename = abs;
+      m.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(path.dirname(abs));
+      (m as unknown as { _compile(c: string, f: string): void })._compile(code, abs);
+      const exp = m.exports as { default?: unknown };
+      loaded = exp && typeof exp === 'object' && 'default' in exp ? exp.default : exp;
+    }
+  } catch (e) {
+    if (e instanceof Error && (e as { code?: string }).code === 'FB_ERR_CONFIG') throw e;
+    throw fbError('FB_ERR_CONFIG', `cannot load ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+  if (typeof loaded !== 'object' || loaded === null || Array.isArray(loaded)) {
+    throw fbError('FB_ERR_CONFIG', `${file} must export a config object (export default defineConfig({...}))`);
+  }
+  const known = new Set(Object.keys(BUILTIN_CONFIG).concat(['cost', 'gate']));
+  for (const k of Object.keys(loaded)) {
+    if (!known.has(k)) throw fbError('FB_ERR_CONFIG', `${file}: unknown setting '${k}'`);
+  }
+  return { ...BUILTIN_CONFIG, ...(loaded as Partial<BenchConfig>) };
+}

@@ -1,0 +1,135 @@
+import { getTransport } from '../transports/registry';
+import type { Receiver } from '../transports/types';
+import type { FrameVerifier } from '../fixtures/source';
+import { nowNs, sleep } from './clock';
+import { FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, readHeader } from './frame';
+import { encode, newHistogram, recordUs } from './histogram';
+import type { CaseSpec, ConsumerReport } from './protocol';
+import { makeVerifier } from './sources';
+import { MeasureWindow } from './window';
+
+/**
+ * The consumer process: creates the receiver, and for every frame checks the header,
+ * the order per producer and the content (every page touched), then records the latency
+ * from the producer's send start to this moment (verified).
+ */
+export class Consumer {
+  private receiver!: Receiver;
+  private readonly verifier: FrameVerifier;
+  private readonly header = emptyHeader();
+  private readonly nextSeq: number[];
+  readonly received: number[];
+  private corrupt = 0;
+  private outOfOrder = 0;
+  private gaps = 0;
+  private firstProblem: string | null = null;
+  private readonly hist = newHistogram();
+  private window: MeasureWindow | null = null;
+  private windowStart = Infinity;
+  private windowEnd = Infinity;
+  private readonly intervalUs: number;
+  fatal: Error | null = null;
+  private onFatal: ((e: Error) => void) | null = null;
+
+  constructor(private readonly spec: CaseSpec) {
+    this.verifier = makeVerifier(spec);
+    this.nextSeq = new Array(spec.producers).fill(0);
+    this.received = new Array(spec.producers).fill(0);
+    this.intervalUs = spec.pacing === 'fps' ? 1e6 / spec.fps : 0;
+  }
+
+  async open(): Promise<string> {
+    const t = getTransport(this.spec.transport);
+    this.receiver = await t.createReceiver({
+      runDir: this.spec.runDir,
+      maxFrameBytes: this.spec.maxFrameBytes,
+      producers: this.spec.producers,
+      policy: this.spec.policy,
+      options: this.spec.transportOptions,
+    });
+    this.receiver.onError((e) => {
+      this.fatal = this.fatal ?? e;
+      this.onFatal?.(e);
+    });
+    this.receiver.start((frame, release) => {
+      this.onFrame(frame);
+      release();
+    });
+    return this.receiver.address;
+  }
+
+  /** Called on a fatal transport error (peer gone, protocol). */
+  whenFatal(cb: (e: Error) => void): void {
+    this.onFatal = cb;
+    if (this.fatal) cb(this.fatal);
+  }
+
+  start(t0Ns: number): void {
+    this.windowStart = t0Ns + this.spec.warmupMs * 1e6;
+    this.windowEnd = this.windowStart + this.spec.durationMs * 1e6;
+    this.window = new MeasureWindow(this.windowStart, this.windowEnd);
+  }
+
+  private problem(reason: string): void {
+    this.corrupt++;
+    if (this.firstProblem === null) this.firstProblem = reason;
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const h = this.header;
+    if (frame.byteLength < HEADER_BYTES) return this.problem(`frame of ${frame.byteLength} B is shorter than the header`);
+    readHeader(new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES), h);
+    if (h.magic !== FRAME_MAGIC || h.version !== FRAME_VERSION || h.headerBytes !== HEADER_BYTES) {
+      return this.problem('bad frame header (magic/version)');
+    }
+    if (h.payloadBytes + HEADER_BYTES !== frame.byteLength) {
+      return this.problem(`length mismatch: header says ${h.payloadBytes + HEADER_BYTES} B, got ${frame.byteLength} B`);
+    }
+    const p = h.producerId;
+    if (p >= this.received.length) return this.problem(`unknown producer id ${p}`);
+    const expected = this.nextSeq[p];
+    if (h.seq < expected) {
+      this.outOfOrder++;
+      return this.problem(`producer ${p}: sequence ${h.seq} after ${expected - 1} (out of order or duplicate)`);
+    }
+    if (h.seq > expected) this.gaps += h.seq - expected;
+    this.nextSeq[p] = h.seq + 1;
+    const bad = this.verifier.verify(frame, p, h.seq);
+    this.received[p]++;
+    if (bad) return this.problem(`producer ${p} seq ${h.seq}: ${bad}`);
+    const now = nowNs();
+    if (h.sendTimeNs >= this.windowStart && h.sendTimeNs < this.windowEnd) {
+      recordUs(this.hist, (now - h.sendTimeNs) / 1e3, this.intervalUs);
+    }
+    this.window?.frame();
+  }
+
+  /** Waits until every accepted frame arrived (or the timeout), then reports. */
+  async drain(expected: number[], timeoutMs: number): Promise<ConsumerReport> {
+    const deadline = nowNs() + timeoutMs * 1e6;
+    let drained = false;
+    while (!this.fatal) {
+      drained = expected.every((n, i) => this.received[i] >= n);
+      if (drained || nowNs() > deadline) break;
+      await sleep(5);
+    }
+    if (this.fatal) throw this.fatal;
+    const total = this.received.reduce((a, b) => a + b, 0);
+    return {
+      framesReceived: total,
+      framesCorrupt: this.corrupt,
+      outOfOrder: this.outOfOrder,
+      gaps: this.gaps,
+      receivedPerProducer: [...this.received],
+      firstProblem: this.firstProblem,
+      histogram: encode(this.hist),
+      window: (this.window ?? new MeasureWindow(0, 0)).figures(),
+      transportStats: this.receiver.stats(),
+      drained,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.receiver) await this.receiver.close();
+  }
+}

@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ChildProc } from './child-proc';
+import { nowNs } from './clock';
+import { fbError, FbError, toFbError } from './errors';
+import { caseFigures, failedResult } from './figures';
+import type { CaseSpec, ConsumerReport, ProducerReport } from './protocol';
+import type { CaseResult } from './result';
+
+/** Per-process hooks the runner may add (copy accounting, profilers). */
+export interface ProcessHooks {
+  /** Extra environment for a child, and a cleanup run after the case. */
+  envFor(label: string): { env: Record<string, string>; execArgv?: string[]; cleanup?: () => void };
+}
+
+export interface CaseOptions {
+  /** µs of one calibrated memcpy of this case's frames. */
+  memcpyUs: number;
+  hooks?: ProcessHooks;
+  /** Called once with the case's child pids (tests use it to inject faults). */
+  onSpawn?: (pids: { consumer: number; producers: number[] }) => void;
+  /** Aborts the case (e.g. SIGINT); the case ends with this error. */
+  abort?: AbortSignal;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(fbError('FB_ERR_TIMEOUT', `${what} did not answer within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs one case: spawns the consumer and the producer(s) as separate Node processes,
+ * starts them at one barrier time, collects what each measured in its window, and
+ * always stops every process and removes the run directory, whatever happened.
+ */
+export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions): Promise<CaseResult> {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-run-')); // mode 0700
+  const spec: CaseSpec = { ...base, runDir };
+  const children: ChildProc[] = [];
+  const cleanups: Array<() => void> = [];
+  let rejectFailure: (e: FbError) => void = () => undefined;
+  const failure = new Promise<never>((_, reject) => {
+    rejectFailure = reject;
+  });
+  failure.catch(() => undefined);
+  const onAbort = (): void => rejectFailure(fbError('FB_ERR_INTERRUPTED', 'interrupted'));
+  opts.abort?.addEventListener('abort', onAbort);
+  if (opts.abort?.aborted) onAbort();
+
+  const spawn = (label: string): ChildProc => {
+    const h = opts.hooks?.envFor(label) ?? { env: {} };
+    if (h.cleanup) cleanups.push(h.cleanup);
+    const c = new ChildProc(label, { ...process.env, ...h.env }, h.execArgv ?? []);
+    c.onFailure(rejectFailure);
+    children.push(c);
+    return c;
+  };
+  const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => Promise.race([withTimeout(p, ms, what), failure]);
+
+  try {
+    const consumer = spawn('consumer');
+    const cReady = consumer.waitFor('ready');
+    consumer.send({ t: 'init', role: 'consumer', spec });
+    const address = (await guard(cReady, READY_TIMEOUT_MS, 'consumer')).address ?? '';
+    const producers: ChildProc[] = [];
+    for (let i = 0; i < spec.producers; i++) {
+      const p = spawn(`producer ${i}`);
+      producers.push(p);
+      const ready = p.waitFor('ready');
+      p.send({ t: 'init', role: 'producer', spec, producerId: i, address });
+      await guard(ready, READY_TIMEOUT_MS, `producer ${i}`);
+    }
+    opts.onSpawn?.({ consumer: consumer.pid, producers: producers.map((p) => p.pid) });
+
+    const t0Ns = nowNs() + 100e6;
+    const done = producers.map((p) => p.waitFor('done'));
+    consumer.send({ t: 'start', t0Ns });
+    for (const p of producers) p.send({ t: 'start', t0Ns });
+    const runMs = spec.warmupMs + spec.durationMs + 100;
+    const pReports: ProducerReport[] = [];
+    for (let i = 0; i < producers.length; i++) {
+      const m = await guard(done[i], runMs + 30_000, `producer ${i}`);
+      pReports.push(m.producer as ProducerReport);
+    }
+    const cDone = consumer.waitFor('done');
+    consumer.send({ t: 'drain', expected: pReports.map((r) => r.framesAccepted), timeoutMs: DRAIN_TIMEOUT_MS });
+    const cReport = (await guard(cDone, DRAIN_TIMEOUT_MS + 10_000, 'consumer')).consumer as ConsumerReport;
+    return caseFigures(spec, pReports, cReport, opts.memcpyUs);
+  } catch (e) {
+    const err = toFbError(e);
+    return failedResult(spec, err.code, err.message);
+  } finally {
+    opts.abort?.removeEventListener('abort', onAbort);
+    for (const c of children) c.onFailure(() => undefined);
+    await Promise.all(children.map((c) => c.stop(1500)));
+    for (const c of cleanups) c();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}

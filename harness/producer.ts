@@ -1,0 +1,133 @@
+import { getTransport } from '../transports/registry';
+import type { Sender } from '../transports/types';
+import { nowNs, sleepUntilNs } from './clock';
+import type { CaseSpec, ProducerReport } from './protocol';
+import { makeSources } from './sources';
+import { MeasureWindow } from './window';
+
+/** Reused send buffers: a frame buffer is refilled only after its previous send resolved. */
+const POOL = 3;
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function busyWait(us: number): void {
+  const until = nowNs() + us * 1e3;
+  while (nowNs() < until) {
+    /* injected regression: burn CPU */
+  }
+}
+
+/**
+ * One producer process's life: open the transport, then from t0 generate frames
+ * (paced at fps or as fast as backpressure allows) until the window closes.
+ * Every frame is written whole by the source (into a reused buffer, or in place into
+ * the transport's memory when it offers loan()), stamped with its send time before
+ * that write starts.
+ */
+export class Producer {
+  private sender!: Sender;
+  private fatal: Error | null = null;
+
+  constructor(private readonly spec: CaseSpec, private readonly producerId: number) {}
+
+  async open(address: string): Promise<void> {
+    const t = getTransport(this.spec.transport);
+    this.sender = await t.openSender(address, {
+      producerId: this.producerId,
+      maxFrameBytes: this.spec.maxFrameBytes,
+      policy: this.spec.policy,
+      options: this.spec.transportOptions,
+    });
+    this.sender.onError((e) => {
+      this.fatal = this.fatal ?? e;
+    });
+  }
+
+  /** Runs the case; resolves with the report, or rejects on a transport error. */
+  async run(t0Ns: number): Promise<ProducerReport> {
+    const spec = this.spec;
+    const sources = makeSources(spec, this.producerId);
+    const windowStart = t0Ns + spec.warmupMs * 1e6;
+    const stopAt = windowStart + spec.durationMs * 1e6;
+    const window = new MeasureWindow(windowStart, stopAt);
+    const useLoan = typeof this.sender.loan === 'function' && !spec.inject?.extraCopy;
+    const maxBytes = Math.max(...sources.map((s) => s.spec.totalBytes));
+    const pool = useLoan ? [] : Array.from({ length: POOL }, () => Buffer.alloc(maxBytes));
+    const scratch = spec.inject?.extraCopy ? Buffer.alloc(maxBytes) : null;
+    const pending: Array<Promise<void> | null> = new Array(POOL).fill(null);
+    const intervalNs = spec.pacing === 'fps' ? 1e9 / spec.fps : 0;
+    let generated = 0;
+    let accepted = 0;
+    let dropped = 0;
+    let lastYield = nowNs();
+    const onSent = (ok: boolean): void => {
+      if (ok) accepted++;
+      else dropped++;
+    };
+    const onFail = (e: unknown): void => {
+      this.fatal = this.fatal ?? (e as Error);
+    };
+
+    await sleepUntilNs(t0Ns);
+    for (let seq = 0; ; seq++) {
+      let scheduled = 0;
+      if (intervalNs > 0) {
+        scheduled = t0Ns + seq * intervalNs;
+        if (scheduled >= stopAt) break;
+        await sleepUntilNs(scheduled);
+        lastYield = nowNs();
+      } else if (nowNs() - lastYield > 2e6) {
+        await yieldToLoop(); // let timers (window edges) and control messages run
+        lastYield = nowNs();
+      }
+      if (this.fatal) throw this.fatal;
+      if (nowNs() >= stopAt) break;
+      const source = sources[seq % sources.length];
+      const bytes = source.spec.totalBytes;
+      const sendStart = nowNs();
+      if (useLoan) {
+        const loan = await (this.sender.loan as NonNullable<Sender['loan']>)(bytes);
+        if (loan === null) {
+          dropped++;
+        } else {
+          source.fill(loan.view, seq, sendStart, scheduled);
+          if (spec.inject?.busyUs) busyWait(spec.inject.busyUs);
+          await loan.commit();
+          accepted++;
+        }
+      } else {
+        const slot = seq % POOL;
+        const prev = pending[slot];
+        if (prev) await prev;
+        const buf = pool[slot].subarray(0, bytes);
+        if (scratch) {
+          // injected regression: build the frame elsewhere, then copy it once more
+          source.fill(scratch, seq, sendStart, scheduled);
+          buf.set(scratch.subarray(0, bytes));
+        } else {
+          source.fill(buf, seq, sendStart, scheduled);
+        }
+        if (spec.inject?.busyUs) busyWait(spec.inject.busyUs);
+        pending[slot] = this.sender.send(buf).then(onSent, onFail);
+      }
+      generated++;
+      if (window.isOpen && sendStart >= windowStart) window.frame();
+    }
+    await Promise.all(pending.filter(Boolean));
+    if (this.fatal) throw this.fatal;
+    return {
+      producerId: this.producerId,
+      framesGenerated: generated,
+      framesAccepted: accepted,
+      framesDroppedByPolicy: dropped,
+      window: window.figures(),
+      transportStats: this.sender.stats(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.sender) await this.sender.close();
+  }
+}

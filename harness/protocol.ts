@@ -1,0 +1,73 @@
+import type { BackpressurePolicy, TransportStats } from '../transports/types';
+import type { ErrorCode } from './errors';
+import type { ProcDelta } from './proc-stats';
+
+/**
+ * Control messages between the coordinator (`bench run`) and its producer/consumer
+ * processes. They travel over Node's fork() IPC channel, apart from the data path.
+ */
+export interface CaseSpec {
+  caseId: string;
+  transport: string;
+  scenario: string;
+  pacing: 'fps' | 'max';
+  format: 'i420' | 'rgba';
+  /** Frame sizes the producer cycles through ([w, h] pairs; one entry = fixed size). */
+  sizes: Array<[number, number]>;
+  fps: number;
+  warmupMs: number;
+  durationMs: number;
+  producers: number;
+  verify: 'sample' | 'full';
+  /** 'synthetic' or 'fixture:<name-or-dir>' */
+  source: string;
+  runDir: string;
+  maxFrameBytes: number;
+  policy: BackpressurePolicy;
+  transportOptions: Record<string, unknown>;
+  /** Test-only: extra work injected per frame to prove the gate sees it. */
+  inject?: { extraCopy?: boolean; busyUs?: number };
+}
+
+export interface WindowFigures {
+  /** Measured length of this process's window, s. */
+  seconds: number;
+  frames: number;
+  proc: ProcDelta;
+  /** Copy counters delta (null when copy accounting is off). */
+  copies: { calls: number; bytes: number; bucketCalls: number[]; bucketBytes: number[] } | null;
+}
+
+export interface ProducerReport {
+  producerId: number;
+  framesGenerated: number;
+  framesAccepted: number;
+  framesDroppedByPolicy: number;
+  window: WindowFigures;
+  transportStats: TransportStats;
+}
+
+export interface ConsumerReport {
+  framesReceived: number;
+  framesCorrupt: number;
+  outOfOrder: number;
+  gaps: number;
+  receivedPerProducer: number[];
+  firstProblem: string | null;
+  histogram: string;
+  window: WindowFigures;
+  transportStats: TransportStats;
+  drained: boolean;
+}
+
+export type ToChild =
+  | { t: 'init'; role: 'consumer'; spec: CaseSpec }
+  | { t: 'init'; role: 'producer'; spec: CaseSpec; producerId: number; address: string }
+  | { t: 'start'; t0Ns: number }
+  | { t: 'drain'; expected: number[]; timeoutMs: number }
+  | { t: 'exit' };
+
+export type FromChild =
+  | { t: 'ready'; address?: string }
+  | { t: 'done'; producer?: ProducerReport; consumer?: ConsumerReport }
+  | { t: 'error'; code: ErrorCode; message: string };

@@ -1,0 +1,189 @@
+import { getTransport, parseTransports, transportNames, unavailableReason } from '../transports/registry';
+import { CYCLE_RESOLUTIONS, parseScenarios, type Scenario } from '../scenarios';
+import { calibrate } from './calibrate';
+import { runCase, type ProcessHooks } from './coordinator';
+import { fbError } from './errors';
+import { memcpyUsFor } from './figures';
+import { HEADER_BYTES, payloadBytesFor, type PixelFormat } from './frame';
+import { hostInfo } from './host';
+import type { CaseSpec } from './protocol';
+import { RESULT_SCHEMA, type CaseResult, type RunResult } from './result';
+import { frameSpec, parseFormat, parseResolution } from './spec';
+
+/** Everything one `bench run` needs, validated. */
+export interface RunSettings {
+  transports: string[];
+  scenarios: Scenario[];
+  formats: PixelFormat[];
+  resolution: string;
+  width: number;
+  height: number;
+  fps: number;
+  durationS: number;
+  warmupS: number;
+  producers: number;
+  verify: 'sample' | 'full';
+  source: string;
+  copyAccounting: boolean;
+  policy: 'block' | 'drop';
+  transportOptions: Record<string, Record<string, unknown>>;
+  /** Transports that were asked for implicitly ('all') but cannot run here. */
+  skipped: Array<{ transport: string; reason: string }>;
+  inject?: CaseSpec['inject'];
+}
+
+export interface RawSettings {
+  transports: string[];
+  scenarios: string[];
+  formats: string[];
+  resolution: string;
+  fps: number;
+  durationS: number;
+  warmupS: number;
+  producers: number;
+  verify: string;
+  source: string;
+  copyAccounting: boolean;
+  policy: string;
+  transportOptions: Record<string, Record<string, unknown>>;
+}
+
+function checkNumber(name: string, v: number, min: number, max: number, strictMin = false): number {
+  if (!Number.isFinite(v) || v < min || (strictMin && v === min) || v > max) {
+    throw fbError('FB_ERR_BAD_NUMBER', `${name} must be ${strictMin ? '>' : '>='} ${min} and <= ${max}, got ${v}`);
+  }
+  return v;
+}
+
+/** Validates settings before anything starts: bad input never gets as far as a process. */
+export function resolveSettings(raw: RawSettings): RunSettings {
+  const explicitAll = raw.transports.includes('all');
+  const names = parseTransports(raw.transports.join(','));
+  const scenarios = parseScenarios(raw.scenarios.join(','));
+  const formats = [...new Set(raw.formats.map(parseFormat))];
+  if (formats.length === 0) throw fbError('FB_ERR_BAD_FORMAT', 'no format named');
+  const [width, height] = parseResolution(raw.resolution);
+  const fps = checkNumber('--fps', raw.fps, 0, 1000, true);
+  const durationS = checkNumber('--duration', raw.durationS, 0, 86400, true);
+  const warmupS = checkNumber('--warmup', raw.warmupS, 0, 3600);
+  const producers = checkNumber('--producers', raw.producers, 1, 64);
+  if (!Number.isInteger(producers)) throw fbError('FB_ERR_BAD_NUMBER', `--producers must be a whole number, got ${producers}`);
+  if (raw.verify !== 'sample' && raw.verify !== 'full') throw fbError('FB_ERR_USAGE', `--verify must be 'sample' or 'full', got '${raw.verify}'`);
+  if (raw.policy !== 'block' && raw.policy !== 'drop') throw fbError('FB_ERR_USAGE', `--policy must be 'block' or 'drop', got '${raw.policy}'`);
+  if (raw.source !== 'synthetic' && !raw.source.startsWith('fixture:')) {
+    throw fbError('FB_ERR_USAGE', `--source must be 'synthetic' or 'fixture:<name>', got '${raw.source}'`);
+  }
+  for (const f of formats) frameSpec(f, width, height); // I420 needs even sizes
+
+  const transports: string[] = [];
+  const skipped: RunSettings['skipped'] = [];
+  for (const n of names) {
+    const reason = unavailableReason(n);
+    if (reason) {
+      if (!explicitAll) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `${n}: ${reason}`);
+      skipped.push({ transport: n, reason });
+      continue;
+    }
+    const t = getTransport(n);
+    const largest = Math.max(...formats.map((f) => payloadBytesFor(f, width, height))) + HEADER_BYTES;
+    const maxBytes = Number(raw.transportOptions[n]?.maxFrameBytes ?? t.maxFrameBytes);
+    if (largest > maxBytes) {
+      throw fbError('FB_ERR_FRAME_TOO_LARGE', `${n} carries frames of at most ${maxBytes} B; a ${width}x${height} frame is ${largest} B`);
+    }
+    transports.push(n);
+  }
+  if (transports.length === 0) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `no transport can run here: ${skipped.map((s) => `${s.transport}: ${s.reason}`).join('; ')}`);
+  return {
+    transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, producers,
+    verify: raw.verify, source: raw.source, copyAccounting: raw.copyAccounting, policy: raw.policy,
+    transportOptions: raw.transportOptions, skipped,
+  };
+}
+
+function sizesFor(s: RunSettings, sc: Scenario): Array<[number, number]> {
+  return sc.sizes === 'cycle' ? CYCLE_RESOLUTIONS.map((r) => parseResolution(r)) : [[s.width, s.height]];
+}
+
+/** The cases of a run, transport innermost so comparable rows sit together. */
+export function planCases(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
+  const out: Array<Omit<CaseSpec, 'runDir'>> = [];
+  let n = 0;
+  for (const sc of s.scenarios) {
+    for (const format of s.formats) {
+      for (const transport of s.transports) {
+        const sizes = sizesFor(s, sc);
+        const largest = Math.max(...sizes.map(([w, h]) => payloadBytesFor(format, w, h))) + HEADER_BYTES;
+        out.push({
+          caseId: `${++n}`,
+          transport, scenario: sc.name, pacing: sc.pacing, format, sizes,
+          fps: s.fps, warmupMs: s.warmupS * 1000, durationMs: s.durationS * 1000,
+          producers: sc.producers === 'many' ? s.producers : 1,
+          verify: s.verify, source: s.source,
+          maxFrameBytes: Math.max(largest, Number(s.transportOptions[transport]?.maxFrameBytes ?? 0)),
+          policy: s.policy,
+          transportOptions: s.transportOptions[transport] ?? {},
+          inject: s.inject,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export interface RunHooks {
+  onCaseStart?: (index: number, total: number, c: Omit<CaseSpec, 'runDir'>) => void;
+  onCaseEnd?: (index: number, total: number, r: CaseResult) => void;
+  onCalibrating?: () => void;
+  processHooks?: ProcessHooks;
+  abort?: AbortSignal;
+}
+
+function version(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the whole matrix and returns the versioned result. Never prints. */
+export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<RunResult> {
+  const startedAt = new Date().toISOString();
+  const cases = planCases(s);
+  const sizes = new Set<number>();
+  for (const c of cases) for (const [w, h] of c.sizes) sizes.add(payloadBytesFor(c.format, w, h));
+  hooks.onCalibrating?.();
+  const calibration = await calibrate([...sizes]);
+  const results: CaseResult[] = [];
+  let complete = true;
+  for (let i = 0; i < cases.length; i++) {
+    if (hooks.abort?.aborted) {
+      complete = false;
+      break;
+    }
+    hooks.onCaseStart?.(i, cases.length, cases[i]);
+    const r = await runCase(cases[i], { memcpyUs: memcpyUsFor(cases[i], calibration.memcpyUsByFrameBytes), hooks: hooks.processHooks, abort: hooks.abort });
+    if (r.status === 'FB_ERR_INTERRUPTED') complete = false;
+    results.push(r);
+    hooks.onCaseEnd?.(i, cases.length, r);
+  }
+  return {
+    schema: RESULT_SCHEMA,
+    framebenchVersion: version(),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    complete,
+    host: hostInfo(),
+    settings: {
+      transports: s.transports, scenarios: s.scenarios.map((x) => x.name), formats: s.formats, resolution: s.resolution,
+      fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, producers: s.producers, verify: s.verify,
+      source: s.source, copyAccounting: s.copyAccounting,
+    },
+    skipped: s.skipped,
+    calibration,
+    results,
+  };
+}
+
+export { transportNames };

@@ -1,0 +1,33 @@
+import { SyntheticSource, SyntheticVerifier } from '../fixtures/synthetic';
+import type { FrameSource, FrameVerifier } from '../fixtures/source';
+import { fbError } from './errors';
+import type { CaseSpec } from './protocol';
+import { frameSpec } from './spec';
+
+/** The frame sources a producer cycles through (one per size in the case). */
+export function makeSources(spec: CaseSpec, producerId: number): FrameSource[] {
+  if (spec.source === 'synthetic') {
+    return spec.sizes.map(([w, h]) => new SyntheticSource(frameSpec(spec.format, w, h), producerId));
+  }
+  if (spec.source.startsWith('fixture:')) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fx = require('../fixtures/fixture-set') as {
+      FixtureSource: new (dir: string, format: string, producerId: number) => FrameSource;
+    };
+    return [new fx.FixtureSource(spec.source.slice('fixture:'.length), spec.format, producerId)];
+  }
+  throw fbError('FB_ERR_USAGE', `unknown source '${spec.source}'`);
+}
+
+export function makeVerifier(spec: CaseSpec): FrameVerifier {
+  const full = spec.verify === 'full';
+  if (spec.source === 'synthetic') return new SyntheticVerifier(full);
+  if (spec.source.startsWith('fixture:')) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fx = require('../fixtures/fixture-set') as {
+      FixtureVerifier: new (dir: string, format: string, full: boolean) => FrameVerifier;
+    };
+    return new fx.FixtureVerifier(spec.source.slice('fixture:'.length), spec.format, full);
+  }
+  throw fbError('FB_ERR_USAGE', `unknown source '${spec.source}'`);
+}

@@ -1,0 +1,86 @@
+import { nowNs } from './clock';
+import type { WindowFigures } from './protocol';
+import { delta, snapshot, type ProcSnapshot } from './proc-stats';
+
+type Copies = NonNullable<WindowFigures['copies']>;
+
+/** Reads this process's copy counters when the copy-accounting interposer is loaded. */
+function copyReader(): (() => Copies) | null {
+  const page = process.env.FRAMEBENCH_COPYCOUNT;
+  if (!page) return null;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cc = require('./copycount') as { readCopyCounters(p: string): Copies };
+  return () => cc.readCopyCounters(page);
+}
+
+function diffCopies(a: Copies, b: Copies): Copies {
+  return {
+    calls: a.calls - b.calls,
+    bytes: a.bytes - b.bytes,
+    bucketCalls: a.bucketCalls.map((v, i) => v - (b.bucketCalls[i] ?? 0)),
+    bucketBytes: a.bucketBytes.map((v, i) => v - (b.bucketBytes[i] ?? 0)),
+  };
+}
+
+/**
+ * The measurement window of one process: snapshots of CPU, kernel bytes and copy
+ * counters at its start and end (taken by timers at the agreed monotonic times), and
+ * the frames this process completed in between. Warm-up falls before the start.
+ */
+export class MeasureWindow {
+  private state: 'before' | 'open' | 'closed' = 'before';
+  private frames = 0;
+  private startNs = 0;
+  private endNs = 0;
+  private startSnap: ProcSnapshot | null = null;
+  private endSnap: ProcSnapshot | null = null;
+  private startCopies: Copies | null = null;
+  private endCopies: Copies | null = null;
+  private readonly readCopies = copyReader();
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(openAtNs: number, closeAtNs: number) {
+    const now = nowNs();
+    this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
+    this.timers.push(setTimeout(() => this.close(), Math.max(0, (closeAtNs - now) / 1e6)));
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Counts one completed frame if the window is open. */
+  frame(): void {
+    if (this.state === 'open') this.frames++;
+  }
+
+  open(): void {
+    if (this.state !== 'before') return;
+    this.startCopies = this.readCopies ? this.readCopies() : null;
+    this.startSnap = snapshot();
+    this.startNs = nowNs();
+    this.state = 'open';
+  }
+
+  close(): void {
+    if (this.state === 'before') this.open();
+    if (this.state === 'closed') return;
+    this.endNs = nowNs();
+    this.endSnap = snapshot();
+    this.endCopies = this.readCopies ? this.readCopies() : null;
+    this.state = 'closed';
+  }
+
+  figures(): WindowFigures {
+    this.close();
+    for (const t of this.timers) clearTimeout(t);
+    const startSnap = this.startSnap as ProcSnapshot;
+    const endSnap = this.endSnap as ProcSnapshot;
+    return {
+      seconds: (this.endNs - this.startNs) / 1e9,
+      frames: this.frames,
+      proc: delta(endSnap, startSnap),
+      copies: this.startCopies && this.endCopies ? diffCopies(this.endCopies, this.startCopies) : null,
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { fbError } from '../harness/errors';
+import type { RunResult } from '../harness/result';
+import { renderJson } from './json';
+import { renderTerminal } from './terminal';
+
+/** A reporter renders a saved or fresh RunResult; it never measures. */
+export type Reporter = (run: RunResult) => string;
+
+const REPORTERS: Record<string, () => Reporter> = {
+  terminal: () => renderTerminal,
+  json: () => renderJson,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  md: () => (run) => require('./markdown').renderMarkdown(run, costFor(run)),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  html: () => (run) => require('./html').renderHtml(run, { cost: costFor(run) }),
+};
+
+function costFor(run: RunResult): unknown {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const c = require('./cost');
+    return c.computeCost(run, c.DEFAULT_COST_MODEL);
+  } catch {
+    return undefined;
+  }
+}
+
+export function reporterNames(): string[] {
+  return Object.keys(REPORTERS);
+}
+
+export function getReporter(name: string): Reporter {
+  const r = REPORTERS[name];
+  if (!r) throw fbError('FB_ERR_USAGE', `unknown report format '${name}' (known: ${reporterNames().join(', ')})`);
+  return r();
+}
