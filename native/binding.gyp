@@ -1,0 +1,23 @@
+{
+  "variables": {
+    # 1 = build with AddressSanitizer (scripts/test-asan.sh passes -Dfb_asan=1).
+    "fb_asan%": 0
+  },
+  "targets": [
+    {
+      "target_name": "framebench_shm",
+      "sources": ["src/shm.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
+      "libraries": ["-lrt"],
+      "conditions": [
+        ["fb_asan==1", {
+          "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1", "-g"],
+          "ldflags": ["-fsanitize=address"]
+        }]
+      ]
+    }
+  ]
+}

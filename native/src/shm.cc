@@ -1,0 +1,404 @@
+// framebench_shm: the few things JavaScript cannot do for the shared-memory ring.
+//   create / open / unlink a POSIX shared-memory segment, map it and hand the mapping to JS
+//   as an external ArrayBuffer (no copy); unmap (detaches the ArrayBuffer first, so stale JS
+//   views read as empty instead of faulting); futex wait / wake on a u32 inside a mapping
+//   (non-private: works across processes); pid liveness; list and peek segments.
+// The ring protocol itself lives in transports/shm-ring.ts. Errors are thrown as JS Errors
+// whose `code` is the errno name (EEXIST, ENOENT, ...) or FB_ERR_* for argument problems.
+#include <napi.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "ring_layout.h"
+
+namespace {
+
+struct Mapping {
+  void* addr;
+  size_t len;
+  bool unmapped;
+};
+
+std::mutex g_mu;
+std::unordered_map<void*, Mapping*> g_maps;  // live mappings by address
+
+Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+const char* ErrnoName(int err) {
+  switch (err) {
+    case EEXIST: return "EEXIST";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EINVAL: return "EINVAL";
+    case ENOMEM: return "ENOMEM";
+    case ENOSPC: return "ENOSPC";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EPERM: return "EPERM";
+    default: return "EIO";
+  }
+}
+
+Napi::Value ThrowErrno(Napi::Env env, const std::string& what, int err) {
+  return ThrowCode(env, ErrnoName(err), what + ": " + strerror(err));
+}
+
+// A segment name: "/" + [A-Za-z0-9._-]{1,200}.
+bool ValidName(const std::string& n) {
+  if (n.size() < 2 || n.size() > 201 || n[0] != '/') return false;
+  for (size_t i = 1; i < n.size(); i++) {
+    char c = n[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return n != "/." && n != "/..";
+}
+
+void FinalizeMapping(napi_env /*env*/, void* /*data*/, void* hint) {
+  Mapping* m = static_cast<Mapping*>(hint);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_maps.find(m->addr);
+    if (it != g_maps.end() && it->second == m) g_maps.erase(it);
+  }
+  if (!m->unmapped) munmap(m->addr, m->len);
+  delete m;
+}
+
+// Maps fd (size bytes) and wraps it in an external ArrayBuffer. Closes fd in every case.
+Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate) {
+  int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+  void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+  int err = errno;
+  close(fd);
+  if (addr == MAP_FAILED) return ThrowErrno(env, "mmap", err);
+  Mapping* m = new Mapping{addr, size, false};
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(env, addr, size, FinalizeMapping, m, &ab);
+  if (st != napi_ok) {
+    munmap(addr, size);
+    delete m;
+    if (st == napi_no_external_buffers_allowed) {
+      return ThrowCode(env, "FB_ERR_NATIVE_UNAVAILABLE",
+                       "this Node.js build does not allow external ArrayBuffers (V8 sandbox): "
+                       "shared memory cannot be mapped into JavaScript");
+    }
+    return ThrowCode(env, "EIO", "napi_create_external_arraybuffer failed");
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    g_maps[addr] = m;
+  }
+  return Napi::Value(env, ab);
+}
+
+bool GetName(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) return false;
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return ValidName(*out);
+}
+
+// create(name, bytes, populate) -> ArrayBuffer. O_CREAT|O_EXCL, mode 0600.
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "create: bad segment name");
+  if (info.Length() < 2 || !info[1].IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "create: bytes must be a number");
+  double bytes = info[1].As<Napi::Number>().DoubleValue();
+  if (!(bytes >= 1 && bytes <= 4294967296.0) || std::floor(bytes) != bytes)
+    return ThrowCode(env, "FB_ERR_USAGE", "create: bytes out of range");
+  bool populate = info.Length() > 2 && info[2].ToBoolean().Value();
+  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return ThrowErrno(env, "shm_open " + name, errno);
+  if (fchmod(fd, 0600) != 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    int err = errno;
+    close(fd);
+    shm_unlink(name.c_str());
+    return ThrowErrno(env, "ftruncate " + name, err);
+  }
+  Napi::Value ab = MapToArrayBuffer(env, fd, static_cast<size_t>(bytes), populate);
+  if (env.IsExceptionPending()) shm_unlink(name.c_str());
+  return ab;
+}
+
+// open(name, populate) -> ArrayBuffer over the whole segment.
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "open: bad segment name");
+  bool populate = info.Length() > 1 && info[1].ToBoolean().Value();
+  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "shm_open " + name, errno);
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "fstat " + name, err);
+  }
+  if (sb.st_size <= 0 || static_cast<uint64_t>(sb.st_size) > 4294967296ULL) {
+    close(fd);
+    return ThrowCode(env, "EINVAL", "segment " + name + " has an impossible size");
+  }
+  return MapToArrayBuffer(env, fd, static_cast<size_t>(sb.st_size), populate);
+}
+
+// unlink(name) -> true if removed, false if it did not exist.
+Napi::Value Unlink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "unlink: bad segment name");
+  if (shm_unlink(name.c_str()) == 0) return Napi::Boolean::New(env, true);
+  if (errno == ENOENT) return Napi::Boolean::New(env, false);
+  return ThrowErrno(env, "shm_unlink " + name, errno);
+}
+
+// unmap(ab) -> true if ab was a live mapping of ours. Detaches ab before munmap.
+Napi::Value Unmap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return ThrowCode(env, "FB_ERR_USAGE", "unmap: not an ArrayBuffer");
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  void* data = ab.Data();
+  Mapping* m = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_maps.find(data);
+    if (it == g_maps.end() || it->second->unmapped) return Napi::Boolean::New(env, false);
+    m = it->second;
+    g_maps.erase(it);
+  }
+  napi_status st = napi_detach_arraybuffer(env, ab);
+  if (st != napi_ok) {
+    // Not detachable: leave it mapped (the finalizer unmaps it at GC); never unmap under live views.
+    std::lock_guard<std::mutex> lock(g_mu);
+    g_maps[data] = m;
+    return Napi::Boolean::New(env, false);
+  }
+  munmap(m->addr, m->len);
+  m->unmapped = true;
+  return Napi::Boolean::New(env, true);
+}
+
+// Resolves (ab, byteOffset) to an aligned u32 inside a live mapping of ours, or throws.
+uint32_t* WordAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArrayBuffer() || !info[1].IsNumber()) {
+    ThrowCode(env, "FB_ERR_USAGE", "futex: (ArrayBuffer, byteOffset, ...) expected");
+    return nullptr;
+  }
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  double off = info[1].As<Napi::Number>().DoubleValue();
+  size_t len = ab.ByteLength();
+  if (!(off >= 0) || std::floor(off) != off || static_cast<size_t>(off) % 4 != 0 || off + 4 > static_cast<double>(len)) {
+    ThrowCode(env, "FB_ERR_USAGE", "futex: offset out of bounds or unaligned");
+    return nullptr;
+  }
+  void* data = ab.Data();
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (g_maps.find(data) == g_maps.end()) {
+      ThrowCode(env, "FB_ERR_USAGE", "futex: not a live shared mapping");
+      return nullptr;
+    }
+  }
+  return reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(data) + static_cast<size_t>(off));
+}
+
+// futexWait(ab, byteOffset, expected, timeoutMs) -> 0 woken (or spurious), 1 timed out, 2 value differed.
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t* word = WordAt(info);
+  if (!word) return env.Undefined();
+  if (info.Length() < 4 || !info[2].IsNumber() || !info[3].IsNumber())
+    return ThrowCode(env, "FB_ERR_USAGE", "futexWait: (ab, offset, expected, timeoutMs)");
+  uint32_t expected = info[2].As<Napi::Number>().Uint32Value();
+  double ms = info[3].As<Napi::Number>().DoubleValue();
+  if (!(ms >= 0)) ms = 0;
+  if (ms > 1000) ms = 1000;  // never block a JS thread longer than this
+  struct timespec ts;
+  ts.tv_sec = static_cast<time_t>(ms / 1000);
+  ts.tv_nsec = static_cast<long>((ms - static_cast<double>(ts.tv_sec) * 1000) * 1e6);
+  long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, nullptr, 0);
+  int code = 0;
+  if (r != 0) {
+    if (errno == ETIMEDOUT) code = 1;
+    else if (errno == EAGAIN) code = 2;
+    else code = 0;  // EINTR: the caller re-checks its condition
+  }
+  return Napi::Number::New(env, code);
+}
+
+// futexWake(ab, byteOffset, count) -> number of waiters woken.
+Napi::Value FutexWake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t* word = WordAt(info);
+  if (!word) return env.Undefined();
+  int count = 1;
+  if (info.Length() > 2 && info[2].IsNumber()) {
+    double c = info[2].As<Napi::Number>().DoubleValue();
+    count = c >= 2147483647.0 ? 2147483647 : (c < 1 ? 1 : static_cast<int>(c));
+  }
+  long r = syscall(SYS_futex, word, FUTEX_WAKE, count, nullptr, nullptr, 0);
+  return Napi::Number::New(env, r < 0 ? 0 : static_cast<double>(r));
+}
+
+// pidAlive(pid) -> false if no such process or it is a zombie.
+Napi::Value PidAlive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Napi::Boolean::New(env, false);
+  double p = info[0].As<Napi::Number>().DoubleValue();
+  if (!(p >= 1 && p <= 4194304) || std::floor(p) != p) return Napi::Boolean::New(env, false);
+  pid_t pid = static_cast<pid_t>(p);
+  if (kill(pid, 0) != 0 && errno != EPERM) return Napi::Boolean::New(env, false);
+  // A killed child stays a zombie until its parent reaps it: that is dead for us.
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Napi::Boolean::New(env, errno != ENOENT);
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return Napi::Boolean::New(env, true);
+  buf[n] = 0;
+  const char* rp = strrchr(buf, ')');  // comm may contain spaces and parentheses
+  if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, true);
+}
+
+// listSegments(prefix) -> ["/<name>", ...] for /dev/shm entries starting with prefix.
+Napi::Value ListSegments(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string prefix = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  Napi::Array out = Napi::Array::New(env);
+  DIR* d = opendir("/dev/shm");
+  if (!d) return out;
+  uint32_t i = 0;
+  while (struct dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.compare(0, prefix.size(), prefix) == 0 && ValidName("/" + n)) out.Set(i++, Napi::String::New(env, "/" + n));
+  }
+  closedir(d);
+  return out;
+}
+
+// peek(name, bytes) -> { size, head: Buffer } or null if the segment does not exist. Reads with
+// pread (no mapping), so a segment of any size or content is safe to inspect.
+Napi::Value Peek(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "peek: bad segment name");
+  size_t want = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 64;
+  if (want > 65536) want = 65536;
+  int fd = shm_open(name.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    if (errno == ENOENT) return env.Null();
+    return ThrowErrno(env, "shm_open " + name, errno);
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "fstat " + name, err);
+  }
+  Napi::Buffer<uint8_t> head = Napi::Buffer<uint8_t>::New(env, want);
+  memset(head.Data(), 0, want);
+  ssize_t n = pread(fd, head.Data(), want, 0);
+  close(fd);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", Napi::Number::New(env, static_cast<double>(sb.st_size)));
+  o.Set("head", head);
+  o.Set("read", Napi::Number::New(env, n < 0 ? 0 : static_cast<double>(n)));
+  return o;
+}
+
+// layout() -> the constants and offsets of ring_layout.h, for the TS mirror test.
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
+  using fb::RingHeader;
+  using fb::RecordHeader;
+  set("MAGIC", fb::kRingMagic);
+  set("VERSION", fb::kRingVersion);
+  set("CACHE_LINE", fb::kCacheLine);
+  set("MAX_PRODUCERS", fb::kMaxProducers);
+  set("HEADER_BYTES", fb::kHeaderBytes);
+  set("RECORD_HEADER_BYTES", fb::kRecordHeaderBytes);
+  set("RECORD_ALIGN", fb::kRecordAlign);
+  set("REC_RESERVED", fb::kRecReserved);
+  set("REC_COMMITTED", fb::kRecCommitted);
+  set("REC_PAD", fb::kRecPad);
+  set("CONSUMER_OPEN", fb::kConsumerOpen);
+  set("CONSUMER_CLOSED", fb::kConsumerClosed);
+  set("SLOT_FREE", fb::kSlotFree);
+  set("SLOT_ACTIVE", fb::kSlotActive);
+  set("SLOT_DEAD", fb::kSlotDead);
+  set("OFF_MAGIC", offsetof(RingHeader, meta.magic));
+  set("OFF_VERSION", offsetof(RingHeader, meta.version));
+  set("OFF_HEADER_BYTES", offsetof(RingHeader, meta.headerBytes));
+  set("OFF_MAX_PRODUCERS", offsetof(RingHeader, meta.maxProducers));
+  set("OFF_CAPACITY", offsetof(RingHeader, meta.capacity));
+  set("OFF_CONSUMER_PID", offsetof(RingHeader, meta.consumerPid));
+  set("OFF_CONSUMER_STATE", offsetof(RingHeader, meta.consumerState));
+  set("OFF_RECORD_HEADER_BYTES", offsetof(RingHeader, meta.recordHeaderBytes));
+  set("OFF_RECORD_ALIGN", offsetof(RingHeader, meta.recordAlign));
+  set("OFF_CREATED_NS", offsetof(RingHeader, meta.createdNs));
+  set("OFF_RESERVE", offsetof(RingHeader, reserve.reserveCursor));
+  set("OFF_READ", offsetof(RingHeader, read.readCursor));
+  set("OFF_SPACE_SEQ", offsetof(RingHeader, read.spaceSeq));
+  set("OFF_PRODUCERS_WAITING", offsetof(RingHeader, read.producersWaiting));
+  set("OFF_DATA_SEQ", offsetof(RingHeader, data.dataSeq));
+  set("OFF_CONSUMER_WAITING", offsetof(RingHeader, data.consumerWaiting));
+  set("OFF_COMMITS", offsetof(RingHeader, data.commits));
+  set("OFF_SLOTS", offsetof(RingHeader, slots));
+  set("SLOT_BYTES", sizeof(fb::ProducerSlot));
+  set("SLOT_PID", offsetof(fb::ProducerSlot, pid));
+  set("SLOT_STATE", offsetof(fb::ProducerSlot, state));
+  set("SLOT_PRODUCER_ID", offsetof(fb::ProducerSlot, producerId));
+  set("SLOT_COMMITS", offsetof(fb::ProducerSlot, commits));
+  set("SLOT_DROPS", offsetof(fb::ProducerSlot, drops));
+  set("REC_SEAL", offsetof(RecordHeader, seal));
+  set("REC_LENGTH", offsetof(RecordHeader, length));
+  set("REC_SLOT", offsetof(RecordHeader, slot));
+  set("REC_COMMIT_NS", offsetof(RecordHeader, commitNs));
+  set("REC_PRODUCER_SEQ", offsetof(RecordHeader, producerSeq));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("open", Napi::Function::New(env, Open));
+  exports.Set("unlink", Napi::Function::New(env, Unlink));
+  exports.Set("unmap", Napi::Function::New(env, Unmap));
+  exports.Set("futexWait", Napi::Function::New(env, FutexWait));
+  exports.Set("futexWake", Napi::Function::New(env, FutexWake));
+  exports.Set("pidAlive", Napi::Function::New(env, PidAlive));
+  exports.Set("listSegments", Napi::Function::New(env, ListSegments));
+  exports.Set("peek", Napi::Function::New(env, Peek));
+  exports.Set("layout", Napi::Function::New(env, Layout));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(framebench_shm, Init)
