@@ -1,0 +1,218 @@
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyHeader, headerView, readHeader } from '../harness/frame';
+import { frameSpec, type FrameSpec } from '../harness/spec';
+import { SyntheticSource, SyntheticVerifier } from '../fixtures/synthetic';
+import type { FbError } from '../harness/errors';
+import type { Receiver, Transport } from '../transports/types';
+import { Channel, codeOf, sendFrame, transportCases, waitFor } from './support/transport-kit';
+
+/**
+ * ONE suite for every registered transport. A transport is skipped only when it does not
+ * load or its unavailableReason() is non-null (printed). Each test has its own 0700 run
+ * directory. Tests assert invariants and error codes, never speed.
+ */
+const cases = transportCases();
+for (const c of cases) if (c.skip) console.warn(`conformance: skipping '${c.name}': ${c.skip}`);
+
+const REALISTIC: [string, FrameSpec, number][] = [
+  ['1080p I420', frameSpec('i420', 1920, 1080), 3],
+  ['1080p RGBA', frameSpec('rgba', 1920, 1080), 2],
+  ['4K RGBA', frameSpec('rgba', 3840, 2160), 1],
+];
+const ODD_SIZES = [1, 7, 4097, 65536 + 3, 131001, 1_000_003];
+
+/** Paths a producer can take: the copying send(), and loan()/commit() when zero-copy. */
+function paths(t: Transport | null): ('send' | 'loan')[] {
+  return t?.capabilities.zeroCopy ? ['send', 'loan'] : ['send'];
+}
+
+describe.each(cases)('transport $name', ({ transport, skip }) => {
+  let ch: Channel;
+  beforeEach(() => {
+    if (transport) ch = new Channel(transport);
+  });
+  afterEach(async () => {
+    await ch?.dispose();
+  });
+
+  describe.skipIf(skip !== null).each(paths(transport))('frames via %s', (via) => {
+    const viaLoan = via === 'loan';
+
+    it('carries odd sizes whole, in order, byte-exact; a clean close is no error', async () => {
+      const r = await ch.receiver();
+      const errors: FbError[] = [];
+      r.onError((e) => errors.push(e));
+      const sent = ODD_SIZES.map((n) => randomBytes(n));
+      const bad: string[] = [];
+      let got = 0;
+      r.start((f, release) => {
+        if (!Buffer.from(f.buffer, f.byteOffset, f.byteLength).equals(sent[got])) bad.push(`frame ${got}: ${f.byteLength} B differ`);
+        got++;
+        release();
+      });
+      const s = await ch.sender(r);
+      s.onError((e) => errors.push(e));
+      const scratch = new Uint8Array(Math.max(...ODD_SIZES));
+      for (const b of sent) expect(await sendFrame(s, b.byteLength, (d) => d.set(b), scratch, viaLoan)).toBe(true);
+      await waitFor('all frames', () => got === sent.length);
+      expect(bad).toEqual([]);
+      await s.close();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(errors.map((e) => e.code)).toEqual([]);
+    }, 10_000);
+
+    it('carries 1080p I420/RGBA and 4K RGBA synthetic frames, verified byte-exact and in order', async () => {
+      const r = await ch.receiver();
+      const verifier = new SyntheticVerifier(true);
+      const hdr = emptyHeader();
+      const bad: string[] = [];
+      const expected: number[] = [];
+      let got = 0;
+      r.start((f, release) => {
+        readHeader(headerView(f), hdr);
+        const want = expected[got++];
+        if (hdr.seq !== want) bad.push(`seq ${hdr.seq} where ${want} was due`);
+        const why = verifier.verify(f, hdr.producerId, hdr.seq);
+        if (why) bad.push(`seq ${hdr.seq}: ${why}`);
+        if (f.byteLength !== hdr.headerBytes + hdr.payloadBytes) bad.push(`seq ${hdr.seq}: ${f.byteLength} B`);
+        release();
+      });
+      const s = await ch.sender(r);
+      const scratch = new Uint8Array(Math.max(...REALISTIC.map(([, spec]) => spec.totalBytes)));
+      let seq = 0;
+      for (const [, spec, count] of REALISTIC) {
+        const source = new SyntheticSource(spec, 0);
+        for (let i = 0; i < count; i++, seq++) {
+          expected.push(seq);
+          const n = seq;
+          expect(await sendFrame(s, spec.totalBytes, (d) => source.fill(d, n, 0, 0), scratch, viaLoan)).toBe(true);
+        }
+      }
+      await waitFor('all frames', () => got === expected.length, 20_000);
+      expect(bad).toEqual([]);
+    }, 30_000);
+
+    it('keeps per-sender order with 3 senders into one receiver', async () => {
+      const spec = frameSpec('i420', 640, 360);
+      const perSender = 12;
+      const r = await ch.receiver({ producers: 3 });
+      const verifier = new SyntheticVerifier(false);
+      const hdr = emptyHeader();
+      const next = [0, 0, 0];
+      const bad: string[] = [];
+      let got = 0;
+      r.start((f, release) => {
+        readHeader(headerView(f), hdr);
+        const p = hdr.producerId;
+        if (hdr.seq !== next[p]) bad.push(`producer ${p}: seq ${hdr.seq} where ${next[p]} was due`);
+        next[p] = hdr.seq + 1;
+        const why = verifier.verify(f, p, hdr.seq);
+        if (why) bad.push(`producer ${p} seq ${hdr.seq}: ${why}`);
+        got++;
+        release();
+      });
+      const senders = await Promise.all([0, 1, 2].map((producerId) => ch.sender(r, { producerId })));
+      await Promise.all(
+        senders.map(async (s, producerId) => {
+          const source = new SyntheticSource(spec, producerId);
+          const scratch = new Uint8Array(spec.totalBytes);
+          for (let seq = 0; seq < perSender; seq++) await sendFrame(s, spec.totalBytes, (d) => source.fill(d, seq, 0, 0), scratch, viaLoan);
+        }),
+      );
+      await waitFor('all frames', () => got === 3 * perSender);
+      expect(bad).toEqual([]);
+      expect(next).toEqual([perSender, perSender, perSender]);
+    }, 15_000);
+  });
+
+  describe.skipIf(skip !== null)('lifecycle', () => {
+    it('the sender learns that the receiver closed (FB_ERR_PEER_GONE)', async () => {
+      const r = await ch.receiver();
+      let got = 0;
+      r.start((_f, release) => {
+        got++;
+        release();
+      });
+      const s = await ch.sender(r);
+      const codes: string[] = [];
+      s.onError((e) => codes.push(e.code));
+      const frame = randomBytes(1000);
+      await s.send(frame);
+      await waitFor('first frame', () => got === 1);
+      await r.close();
+      const deadline = Date.now() + 5000;
+      while (!codes.includes('FB_ERR_PEER_GONE') && Date.now() < deadline) {
+        try {
+          await s.send(frame);
+        } catch (e) {
+          codes.push(codeOf(e));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(codes).toContain('FB_ERR_PEER_GONE');
+      expect(codes.filter((c) => c !== 'FB_ERR_PEER_GONE')).toEqual([]);
+    }, 10_000);
+
+    it('refuses a frame above the sender\'s maxFrameBytes with a code', async () => {
+      const max = 64 * 1024;
+      const r = await ch.receiver({ maxFrameBytes: max });
+      r.start((_f, release) => release());
+      const s = await ch.sender(r, { maxFrameBytes: max });
+      await expect(s.send(new Uint8Array(max + 1))).rejects.toSatisfy((e) => ['FB_ERR_FRAME_TOO_LARGE', 'FB_ERR_PROTOCOL'].includes(codeOf(e)));
+      if (s.loan) await expect(s.loan(max + 1)).rejects.toSatisfy((e) => ['FB_ERR_FRAME_TOO_LARGE', 'FB_ERR_PROTOCOL'].includes(codeOf(e)));
+      expect(await s.send(new Uint8Array(max))).toBe(true);
+    }, 10_000);
+
+    it('a receiver refuses a frame above its own maxFrameBytes with a code and never delivers it', async () => {
+      const r = await ch.receiver({ maxFrameBytes: 64 * 1024 });
+      const codes: string[] = [];
+      let got = 0;
+      r.onError((e) => codes.push(`receiver ${e.code}`));
+      r.start((_f, release) => {
+        got++;
+        release();
+      });
+      const s = await ch.sender(r, { maxFrameBytes: 1024 * 1024 });
+      s.onError((e) => codes.push(`sender ${e.code}`));
+      await s.send(new Uint8Array(100 * 1024)).catch((e) => codes.push(`send ${codeOf(e)}`));
+      const refused = () => codes.some((c) => /FB_ERR_(PROTOCOL|FRAME_TOO_LARGE)$/.test(c));
+      await waitFor(`a refusal (codes so far: ${codes.join(', ')})`, refused, 5000);
+      expect(got).toBe(0);
+    }, 10_000);
+
+    it('two receivers created in parallel get distinct addresses and do not cross-deliver', async () => {
+      const [a, b] = await Promise.all([ch.receiver(), ch.receiver()]);
+      expect(a.address).not.toBe(b.address);
+      const seen = { a: [] as number[], b: [] as number[] };
+      const collect = (r: Receiver, into: number[]) =>
+        r.start((f, release) => {
+          into.push(f[0]);
+          release();
+        });
+      collect(a, seen.a);
+      collect(b, seen.b);
+      const [sa, sb] = await Promise.all([ch.sender(a), ch.sender(b, { producerId: 1 })]);
+      for (let i = 0; i < 5; i++) await Promise.all([sa.send(Buffer.alloc(2000, 0xa1)), sb.send(Buffer.alloc(3000, 0xb2))]);
+      await waitFor('both receivers', () => seen.a.length === 5 && seen.b.length === 5);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seen).toEqual({ a: [0xa1, 0xa1, 0xa1, 0xa1, 0xa1], b: [0xb2, 0xb2, 0xb2, 0xb2, 0xb2] });
+    }, 10_000);
+
+    it('close() is idempotent and leaves nothing behind in the run directory', async () => {
+      const r = await ch.receiver();
+      r.start((_f, release) => release());
+      const s = await ch.sender(r);
+      await s.send(randomBytes(5000));
+      const socketFile = r.address.includes(ch.runDir) ? r.address.slice(r.address.indexOf(ch.runDir)) : null;
+      if (socketFile) expect(fs.existsSync(socketFile)).toBe(true);
+      await Promise.all([s.close(), s.close()]);
+      await s.close();
+      await Promise.all([r.close(), r.close()]);
+      await r.close();
+      expect(fs.readdirSync(ch.runDir)).toEqual([]);
+      expect(fs.statSync(ch.runDir).mode & 0o777).toBe(0o700);
+    }, 10_000);
+  });
+});
