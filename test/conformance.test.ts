@@ -125,6 +125,68 @@ describe.each(cases)('transport $name', ({ transport, skip }) => {
       expect(bad).toEqual([]);
       expect(next).toEqual([perSender, perSender, perSender]);
     }, 15_000);
+
+    it('a frame held unreleased stays intact while the producer goes on; release() lets the rest through', async () => {
+      const sent = [0, 1, 2, 3, 4].map((i) => randomBytes(300_000 + i));
+      const r = await ch.receiver();
+      const bad: string[] = [];
+      let held: { view: Uint8Array; release: () => void } | null = null;
+      let got = 0;
+      r.start((f, release) => {
+        const i = got++;
+        if (i === 0) {
+          held = { view: f, release };
+          return;
+        }
+        if (!Buffer.from(f.buffer, f.byteOffset, f.byteLength).equals(sent[i])) bad.push(`frame ${i} differs`);
+        release();
+      });
+      const s = await ch.sender(r);
+      const scratch = new Uint8Array(400_000);
+      const sending = (async () => {
+        for (const b of sent) await sendFrame(s, b.byteLength, (d) => d.set(b), scratch, viaLoan);
+      })();
+      await waitFor('first frame', () => held !== null);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const h = held as unknown as { view: Uint8Array; release: () => void };
+      expect(Buffer.from(h.view.buffer, h.view.byteOffset, h.view.byteLength).equals(sent[0])).toBe(true);
+      h.release();
+      await sending;
+      await waitFor('all frames', () => got === sent.length);
+      expect(bad).toEqual([]);
+    }, 15_000);
+
+    it("policy 'drop': every frame is either delivered in order or reported dropped (send false / loan null)", async () => {
+      const r = await ch.receiver({ policy: 'drop' });
+      const seqs: number[] = [];
+      const releases: (() => void)[] = [];
+      r.start((f, release) => {
+        seqs.push(Buffer.from(f.buffer, f.byteOffset, 4).readUInt32LE(0));
+        if (seqs.length === 1) releases.push(release);
+        else release();
+      });
+      const s = await ch.sender(r, { policy: 'drop' });
+      const n = 12;
+      const bytes = 1_000_000;
+      const fill = (i: number) => (d: Uint8Array) => {
+        d.fill(i & 0xff);
+        Buffer.from(d.buffer, d.byteOffset, 4).writeUInt32LE(i, 0);
+      };
+      let accepted: boolean[];
+      if (viaLoan) {
+        accepted = [];
+        for (let i = 0; i < n; i++) accepted.push(await sendFrame(s, bytes, fill(i), new Uint8Array(0), true));
+      } else {
+        // up to n sends in flight, each with its own buffer (as a paced producer under 'drop')
+        accepted = await Promise.all(Array.from({ length: n }, (_, i) => sendFrame(s, bytes, fill(i), new Uint8Array(bytes), false)));
+      }
+      await waitFor('the first frame', () => seqs.length >= 1);
+      releases[0]();
+      const want = accepted.flatMap((ok, i) => (ok ? [i] : []));
+      await waitFor(`accepted frames (${want.length})`, () => seqs.length === want.length);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seqs).toEqual(want);
+    }, 15_000);
   });
 
   describe.skipIf(skip !== null)('lifecycle', () => {
