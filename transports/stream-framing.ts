@@ -20,6 +20,8 @@ export const PREFIX_BYTES = 8;
 export const STREAM_MAGIC = 0x46425331;
 /** Default largest frame for socket transports: 256 MiB (a 4K RGBA frame is ~33 MB). */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** The prefix's u32 length caps any frame at 4 GiB - 1. */
+const MAX_PREFIX_LENGTH = 0xffffffff;
 
 /** Fan-out of FbErrors to the handlers registered with onError(); keeps a few until one is. */
 export class ErrorSink {
@@ -411,8 +413,9 @@ export class StreamSender implements Sender {
   send(frame: Uint8Array): Promise<boolean> {
     if (this.gone) return Promise.reject(this.gone);
     if (this.closing) return Promise.reject(fbError('FB_ERR_INTERNAL', `${this.label}: send after close`));
-    if (frame.byteLength > this.opts.maxFrameBytes) {
-      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+    if (frame.byteLength > this.opts.maxFrameBytes || frame.byteLength > MAX_PREFIX_LENGTH) {
+      const max = Math.min(this.opts.maxFrameBytes, MAX_PREFIX_LENGTH);
+      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${max}`));
     }
     if (this.opts.policy === 'drop' && this.socket.writableLength > 0) {
       this.framesDropped++;
