@@ -170,4 +170,20 @@ export function cleanupPerfArtifacts(perfDataFile: string, pids: number[]): void
   }
 }
 
+/**
+ * File name of a case's flame graph under `<run dir>/flame/`: `ws_realtime_i420_1920x1080.producer.html` for case key
+ * `ws/realtime/i420/1920x1080` and side `producer`. `bench report` links these from the HTML report.
+ */
+export function flameFileName(caseKey: string, side: string): string {
+  return `${caseKey.replace(/[\/\\]/g, '_')}.${side.replace(/[^A-Za-z0-9-]/g, '_')}.html`;
+}
+
+/** Inverse of flameFileName: `ws/realtime/i420/1920x1080 producer`. */
+export function flameLabelFromFile(file: string): string {
+  const stem = basename(file).replace(/\.html?$/i, '');
+  const dot = stem.lastIndexOf('.');
+  const key = (dot > 0 ? stem.slice(0, dot) : stem).replace(/_/g, '/');
+  return dot > 0 ? `${key} ${stem.slice(dot + 1)}` : key;
+}
+
 export { renderFlameHtml } from '../reporters/html-flame';

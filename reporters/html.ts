@@ -94,7 +94,7 @@ function statsText(stats: Record<string, number | string>): string {
 function flameFor(key: string, links: Record<string, string>): string {
   return Object.entries(links).filter(([label]) => label.startsWith(key)).map(([label, href]) => {
     const h = safeHref(href);
-    const text = label.slice(key.length).replace(/^[/:\s-]+/, '') || 'flame';
+    const text = label.slice(key.length).replace(/^[/:.\s-]+/, '') || 'flame';
     return h === null ? esc(text) : `<a href="${esc(h)}">${esc(text)}</a>`;
   }).join(' ');
 }
