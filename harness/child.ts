@@ -9,6 +9,21 @@ import { Producer } from './producer';
 import type { FromChild, ToChild } from './protocol';
 
 let role: Producer | Consumer | null = null;
+let roleName = '';
+let transportName = '';
+
+/**
+ * Test-only fault injection: FRAMEBENCH_TEST_CRASH=<transport>:<role>:<ms> makes that
+ * process kill itself with SIGKILL <ms> after the barrier start (role: consumer|producer).
+ */
+function testCrashHook(t0Ns: number): void {
+  const spec = process.env.FRAMEBENCH_TEST_CRASH;
+  if (!spec) return;
+  const [t, r, ms] = spec.split(':');
+  if (t !== transportName || r !== roleName) return;
+  const delay = Math.max(0, Number(ms) - (Number(process.hrtime.bigint()) - t0Ns) / 1e6);
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), delay).unref();
+}
 let exiting = false;
 
 function send(msg: FromChild): void {
@@ -37,6 +52,8 @@ function fail(e: unknown): void {
 async function onMessage(msg: ToChild): Promise<void> {
   switch (msg.t) {
     case 'init':
+      roleName = msg.role;
+      transportName = msg.spec.transport;
       if (msg.role === 'consumer') {
         const c = new Consumer(msg.spec);
         role = c;
@@ -51,6 +68,7 @@ async function onMessage(msg: ToChild): Promise<void> {
       }
       return;
     case 'start':
+      testCrashHook(msg.t0Ns);
       if (role instanceof Consumer) role.start(msg.t0Ns);
       else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
       return;

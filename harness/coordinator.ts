@@ -27,12 +27,13 @@ export interface CaseOptions {
 const READY_TIMEOUT_MS = 20_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
+/** Waits for p, failing early on `failure` or after ms; never leaves a timer behind. */
+function guarded<T>(p: Promise<T>, failure: Promise<never>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(fbError('FB_ERR_TIMEOUT', `${what} did not answer within ${Math.round(ms / 1000)} s`)), ms);
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  return Promise.race([p, t, failure]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -62,7 +63,7 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     children.push(c);
     return c;
   };
-  const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => Promise.race([withTimeout(p, ms, what), failure]);
+  const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => guarded(p, failure, ms, what);
 
   try {
     const consumer = spawn('consumer');

@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-cli-err-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function runDirs(): string[] {
+  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('framebench-run-'));
+}
+
+const badConfig = path.join(tmp, 'bad.config.ts');
+writeFileSync(badConfig, "import { defineConfig } from 'framebench';\nexport default defineConfig({ fps: 'fast' });\n");
+const throwingConfig = path.join(tmp, 'throws.config.ts');
+writeFileSync(throwingConfig, "throw new Error('boom');\nexport default {};\n");
+const fileNotDir = path.join(tmp, 'a-file');
+writeFileSync(fileNotDir, 'x');
+
+// Each bad input: its stable code, exit 2, one line, no stack trace, nothing left behind.
+const CASES: Array<[string, string[], string]> = [
+  ['unknown transport', ['run', '--transport', 'carrier-pigeon'], 'FB_ERR_UNKNOWN_TRANSPORT'],
+  ['unknown scenario', ['run', '--scenario', 'burst'], 'FB_ERR_UNKNOWN_SCENARIO'],
+  ['unknown format', ['run', '--format', 'nv12'], 'FB_ERR_BAD_FORMAT'],
+  ['impossible resolution', ['run', '--resolution', '0x1080'], 'FB_ERR_BAD_RESOLUTION'],
+  ['garbage resolution', ['run', '--resolution', 'huge'], 'FB_ERR_BAD_RESOLUTION'],
+  ['odd I420 size', ['run', '--format', 'i420', '--resolution', '641x480'], 'FB_ERR_BAD_RESOLUTION'],
+  ['fps zero', ['run', '--fps', '0'], 'FB_ERR_BAD_NUMBER'],
+  ['fps negative', ['run', '--fps', '-30'], 'FB_ERR_BAD_NUMBER'],
+  ['fps not a number', ['run', '--fps', 'abc'], 'FB_ERR_BAD_NUMBER'],
+  ['frame larger than the transport max', ['run', '--transport', 'unix', '--format', 'rgba', '--resolution', '16384x16384'], 'FB_ERR_FRAME_TOO_LARGE'],
+  ['unwritable out (a file)', ['run', '--transport', 'unix', '--out', path.join(fileNotDir, 'sub')], 'FB_ERR_OUT_UNWRITABLE'],
+  ['config that does not type-check', ['run', '--config', badConfig], 'FB_ERR_CONFIG'],
+  ['config that throws on load', ['run', '--config', throwingConfig], 'FB_ERR_CONFIG'],
+  ['missing config', ['run', '--config', path.join(tmp, 'nope.ts')], 'FB_ERR_CONFIG'],
+  ['unknown option', ['run', '--turbo'], 'FB_ERR_USAGE'],
+  ['option without value', ['run', '--fps'], 'FB_ERR_USAGE'],
+  ['unknown command', ['launch'], 'FB_ERR_USAGE'],
+];
+
+describe('bad input', () => {
+  it.each(CASES)('%s', async (_name, args, code) => {
+    const before = runDirs().length;
+    const r = await runCli(args, { timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${code}:`);
+    expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(runDirs().length).toBeLessThanOrEqual(before);
+  });
+});

@@ -1,0 +1,115 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateRunResult } from '../harness/validate';
+import type { CaseResult, RunResult } from '../harness/result';
+import { runCli } from './support/cli';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-cli-run-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function runDirs(): string[] {
+  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('framebench-run-'));
+}
+
+/** The invariants every measured case must hold, whatever the machine's speed. */
+function checkInvariants(r: CaseResult): void {
+  const where = `${r.transport}/${r.scenario}/${r.format}`;
+  expect(r.status, `${where}: ${r.error}`).toBe('ok');
+  expect(r.framesReceived + r.framesDropped, where).toBe(r.framesSent);
+  expect(r.framesCorrupt, where).toBe(0);
+  expect(r.framesSent, where).toBeGreaterThan(0);
+  expect(r.latencyUs.p50, where).toBeLessThanOrEqual(r.latencyUs.p99);
+  expect(r.latencyUs.p99, where).toBeLessThanOrEqual(r.latencyUs.max);
+  expect(r.latencyUs.count, where).toBeGreaterThan(0);
+  expect(r.cpuUsPerFrame.producer, where).toBeGreaterThan(0);
+  expect(r.cpuUsPerFrame.consumer, where).toBeGreaterThan(0);
+  expect(r.cpuUsPerFrame.total, where).toBeCloseTo(r.cpuUsPerFrame.producer + r.cpuUsPerFrame.consumer, 0);
+  expect(r.copyEquivalents, where).toBeGreaterThan(0);
+  expect(r.fps, where).toBeGreaterThan(0);
+}
+
+describe('bench run (real processes)', () => {
+  it('writes a valid results.json whose cases hold the invariants', async () => {
+    const out = path.join(tmp, 'basic');
+    const before = runDirs().length;
+    const r = await runCli([
+      'run', '--transport', 'ws,ws-nomask,unix,tcp', '--scenario', 'realtime,saturate', '--format', 'i420',
+      '--resolution', '720p', '--duration', '0.6', '--warmup', '0.2', '--out', out, '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(validateRunResult(file)).toEqual([]);
+    expect(JSON.parse(r.stdout)).toEqual(file); // --json prints the same result
+    expect(file.results).toHaveLength(8);
+    expect(file.calibration.memcpyUsPerFrame).toBeGreaterThan(0);
+    for (const c of file.results) {
+      checkInvariants(c);
+      expect(c.frameBytes).toBe(1280 * 720 * 1.5);
+    }
+    const ws = file.results.find((c) => c.transport === 'ws');
+    expect(ws?.masking).toMatch(/^(bufferutil|js)$/);
+    expect(file.results.find((c) => c.transport === 'ws-nomask')?.masking).toBe('none');
+    // the human table is on stderr, one row per transport
+    for (const t of ['ws', 'ws-nomask', 'unix', 'tcp']) expect(r.stderr).toMatch(new RegExp(`^${t}\\b`, 'm'));
+    expect(runDirs().length).toBeLessThanOrEqual(before);
+  });
+
+  it('runs multi-producer: every producer delivers, in order', async () => {
+    const out = path.join(tmp, 'multi');
+    const r = await runCli([
+      'run', '--transport', 'unix,ws', '--scenario', 'multi-producer', '--producers', '3', '--format', 'rgba',
+      '--resolution', '640x360', '--duration', '0.6', '--warmup', '0.2', '--out', out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    for (const c of file.results) {
+      checkInvariants(c);
+      expect(c.producers).toBe(3);
+    }
+  });
+
+  it('a producer killed mid-run ends that case with FB_ERR_PEER_GONE; the run goes on and exits 1', async () => {
+    const out = path.join(tmp, 'crash');
+    const before = runDirs().length;
+    const t0 = Date.now();
+    const r = await runCli(
+      ['run', '--transport', 'tcp,unix', '--scenario', 'realtime', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
+      { env: { FRAMEBENCH_TEST_CRASH: 'tcp:producer:500' } },
+    );
+    expect(r.code).toBe(1);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    const tcp = file.results.find((c) => c.transport === 'tcp');
+    const unix = file.results.find((c) => c.transport === 'unix');
+    expect(tcp?.status).toBe('FB_ERR_PEER_GONE');
+    expect(unix?.status).toBe('ok');
+    expect(Date.now() - t0).toBeLessThan(40_000);
+    expect(runDirs().length).toBeLessThanOrEqual(before);
+  });
+
+  it('a consumer killed mid-run is reported too', async () => {
+    const out = path.join(tmp, 'crash-consumer');
+    const r = await runCli(
+      ['run', '--transport', 'ws', '--scenario', 'saturate', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
+      { env: { FRAMEBENCH_TEST_CRASH: 'ws:consumer:400' } },
+    );
+    expect(r.code).toBe(1);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(file.results[0].status).toBe('FB_ERR_PEER_GONE');
+  });
+
+  it('bench list shows every transport and scenario', async () => {
+    const r = await runCli(['list']);
+    expect(r.code).toBe(0);
+    for (const t of ['ws', 'ws-nomask', 'unix', 'tcp', 'shm', 'shm-copy']) expect(r.stdout).toMatch(new RegExp(`^${t}\\s`, 'm'));
+    for (const s of ['realtime', 'saturate', 'multi-producer', 'variable-size']) expect(r.stdout).toContain(s);
+    expect(existsSync(path.join(tmp))).toBe(true);
+  });
+
+  it('bench with no command prints help and a hint, exit 2', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('bench run');
+  });
+});

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests spawn real processes (producers, consumers, Chromium): generous timeouts, few
+// workers on these 2-core machines. Child processes run the compiled dist/ (npm test
+// builds it first).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
