@@ -430,7 +430,8 @@ export class StreamSender implements Sender {
       const ok = s.write(frame, (err) => {
         if (!this.pending.delete(p)) return;
         if (err) {
-          reject(fbError('FB_ERR_PEER_GONE', `${this.label}: write failed: ${err.message}`));
+          reject(this.gone ?? fbError('FB_ERR_PEER_GONE', `${this.label}: write failed: ${err.message}`));
+          this.peerGone(`write failed: ${err.message}`);
           return;
         }
         this.framesSent++;

@@ -219,13 +219,19 @@ class WsSender implements Sender {
   ) {
     ws.on('error', (e) => (this.lastError = e.message));
     ws.on('close', (code: number, reason: Buffer) => {
-      if (this.closing || this.gone) return;
       const why = [reason.toString(), this.lastError].filter(Boolean).join('; ');
-      this.gone = closeError(code, why ? `(${why})` : '');
-      for (const p of this.pending) p.reject(this.gone);
-      this.pending.clear();
-      this.sink.emit(this.gone);
+      this.peerGone(closeError(code, why ? `(${why})` : ''));
     });
+  }
+
+  /** Once: the connection broke without our close(); fails what is pending and tells onError. */
+  private peerGone(err: FbError): void {
+    if (this.closing || this.gone) return;
+    this.gone = err;
+    for (const p of this.pending) p.reject(err);
+    this.pending.clear();
+    this.ws.terminate();
+    this.sink.emit(err);
   }
 
   static async open(address: string, opts: SenderOptions, mask: boolean): Promise<WsSender> {
@@ -270,6 +276,7 @@ class WsSender implements Sender {
         if (!this.pending.delete(p)) return;
         if (err) {
           reject(this.gone ?? fbError('FB_ERR_PEER_GONE', `ws: send failed: ${err.message}`));
+          this.peerGone(fbError('FB_ERR_PEER_GONE', `ws: send failed: ${err.message}`));
           return;
         }
         this.framesSent++;
