@@ -164,9 +164,11 @@ export const CHART_PAGE_JS = `
     var painted = 0;
     document.querySelectorAll('canvas.fb-chart').forEach(function (cv) {
       try {
-        var px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
-        for (var i = 3; i < px.length; i += 4 * 7) { if (px[i] !== 0) { painted++; return; } }
-      } catch (e) { window.__fbErrors.push('getImageData: ' + e); }
+        var blank = document.createElement('canvas');
+        blank.width = cv.width;
+        blank.height = cv.height;
+        if (cv.width > 0 && cv.height > 0 && cv.toDataURL() !== blank.toDataURL()) painted++;
+      } catch (e) { window.__fbErrors.push('toDataURL: ' + e); }
     });
     var st = document.getElementById('fb-render-status');
     st.setAttribute('data-charts', String(charts.length));
