@@ -27,9 +27,9 @@ function safeHref(href: string): string | null {
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
-main{max-width:1400px;margin:0 auto;padding:16px 24px}
+main{max-width:1700px;margin:0 auto;padding:16px 24px}
 h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums;font-size:13px}
 th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;white-space:nowrap}
 th{background:#f0f0f0;position:sticky;top:0}td.l,th.l{text-align:left}
 tr.failed td{background:#fde8e8}tr.fastest td:first-child{font-weight:700}

@@ -1,9 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { reportCommand, type CliIo } from '../cli/report';
+import { flameFileName } from '../harness/flame';
 import type { RunResult } from '../harness/result';
 import { computeCost } from '../reporters/cost';
 import { renderMarkdown, summaryRows } from '../reporters/markdown';
+import { runCli } from './support/cli';
 
 const load = (f: string): RunResult => JSON.parse(readFileSync(join(__dirname, 'fixtures-results', f), 'utf8'));
 
@@ -66,4 +70,76 @@ describe('markdown summary', () => {
     r.results = [];
     expect(renderMarkdown(r)).toContain('_No results in this run._');
   });
+});
+
+describe('bench report', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'fb-report-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const SAMPLE = join(__dirname, 'fixtures-results', 'sample-run.json');
+
+  async function report(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const io: CliIo = { out: (x) => (out += x), err: (x) => (err += x) };
+    return { code: await reportCommand(argv, io), out, err };
+  }
+
+  it('re-renders a saved run in each format', async () => {
+    const md = await report([SAMPLE, '--format', 'md']);
+    expect(md.code).toBe(0);
+    expect(md.out).toBe(renderMarkdown(load('sample-run.json'), computeCost(load('sample-run.json'))));
+    const json = await report([SAMPLE, '--format', 'json']);
+    expect(JSON.parse(json.out)).toEqual(load('sample-run.json'));
+    const term = await report([SAMPLE]);
+    expect(term.code).toBe(0);
+    expect(term.out).toContain('shm');
+  });
+
+  it('takes the format from --out and links flame graphs found beside the run', async () => {
+    const runDir = join(tmp, 'run1');
+    mkdirSync(join(runDir, 'flame'), { recursive: true });
+    writeFileSync(join(runDir, 'results.json'), readFileSync(SAMPLE));
+    writeFileSync(join(runDir, 'flame', flameFileName('shm/realtime/i420/1920x1080', 'consumer')), '<html></html>');
+    const out = join(tmp, 'out', 'report.html');
+    const r = await report([runDir, '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('wrote html report');
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('<a href="../run1/flame/shm_realtime_i420_1920x1080.consumer.html">shm/realtime/i420/1920x1080 consumer</a>');
+  });
+
+  it('bad input: stable codes, exit 2, nothing on stdout', async () => {
+    const notJson = join(tmp, 'bad.json');
+    writeFileSync(notJson, '{"schema": "framebench/run@1", ');
+    const badCase = join(tmp, 'bad-case.json');
+    const r = load('sample-run.json') as unknown as { results: Record<string, unknown>[] };
+    delete r.results[3]!.cpuUsPerFrame;
+    writeFileSync(badCase, JSON.stringify(r));
+    for (const [argv, code, msg] of [
+      [[join(tmp, 'missing.json')], 'FB_ERR_BAD_RESULT_FILE', 'ENOENT'],
+      [[notJson], 'FB_ERR_BAD_RESULT_FILE', 'is not JSON'],
+      [[join(__dirname, 'fixtures-results', 'not-a-result.json')], 'FB_ERR_BAD_RESULT_FILE', 'expected "framebench/run@1"'],
+      [[badCase], 'FB_ERR_BAD_RESULT_FILE', 'results[3].cpuUsPerFrame is missing'],
+      [[SAMPLE, '--format', 'pdf'], 'FB_ERR_USAGE', 'pdf'],
+      [[], 'FB_ERR_USAGE', 'one results file'],
+      [[SAMPLE, '--out', join(notJson, 'x.md')], 'FB_ERR_OUT_UNWRITABLE', 'cannot write'],
+    ] as const) {
+      const res = await report([...argv]);
+      expect(res.code, argv.join(' ')).toBe(2);
+      expect(res.err).toMatch(new RegExp(`^${code}: .*${msg.replace(/[[\].]/g, '\\$&')}`));
+      expect(res.out).toBe('');
+    }
+  });
+
+  it('the real binary: md to stdout, a bad file exits 2 with its code on one line', async () => {
+    const ok = await runCli(['report', SAMPLE, '--format', 'md'], { timeoutMs: 30_000 });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^## framebench — 1080p @ 30 fps/);
+    expect(ok.stdout).toContain('| Transport | Scenario | Format |');
+    const bad = await runCli(['report', join(__dirname, 'fixtures-results', 'not-a-result.json')], { timeoutMs: 30_000 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^FB_ERR_BAD_RESULT_FILE: /);
+    expect(bad.stdout).toBe('');
+  }, 60_000);
 });
