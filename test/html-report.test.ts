@@ -114,7 +114,8 @@ async function checkWithPuppeteer(file: string, screenshot: string): Promise<Pag
       charts: Number(e.getAttribute('data-charts')), painted: Number(e.getAttribute('data-painted')), errors: JSON.parse(e.getAttribute('data-errors') ?? '[]') as string[],
     }));
     const st = await read();
-    const extra = await page.evaluate(() => ({ pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null, imgs: document.querySelectorAll('img').length }));
+    // A string, not a function: the test project has no DOM typings.
+    const extra = (await page.evaluate('({ pwned: window.__pwned ?? null, imgs: document.querySelectorAll("img").length })')) as { pwned: unknown; imgs: number };
     await page.screenshot({ path: screenshot, fullPage: true });
     await page.select('#fb-group', '2');
     const after = await read();
