@@ -44,7 +44,8 @@ struct alignas(64) RingMeta {
   uint32_t recordHeaderBytes;
   uint32_t recordAlign;
   uint64_t createdNs;  // CLOCK_MONOTONIC of creation, identifies this incarnation
-  uint8_t reserved[16];
+  uint32_t maxRecordBytes;  // largest payload the consumer accepts (producers refuse above it)
+  uint8_t reserved[12];
 };
 
 // Line 1: producers only (CAS).
@@ -103,6 +104,7 @@ static_assert(offsetof(RingMeta, consumerPid) == 24, "");
 static_assert(offsetof(RingMeta, consumerState) == 28, "");
 static_assert(offsetof(RingMeta, recordHeaderBytes) == 32, "");
 static_assert(offsetof(RingMeta, createdNs) == 40, "");
+static_assert(offsetof(RingMeta, maxRecordBytes) == 48, "");
 static_assert(offsetof(RingHeader, reserve) == 64, "reserve cursor on line 1");
 static_assert(offsetof(RingHeader, read) == 128, "read cursor on line 2");
 static_assert(offsetof(RingHeader, data) == 192, "data seq on line 3");

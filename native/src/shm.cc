@@ -363,6 +363,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   set("OFF_RECORD_HEADER_BYTES", offsetof(RingHeader, meta.recordHeaderBytes));
   set("OFF_RECORD_ALIGN", offsetof(RingHeader, meta.recordAlign));
   set("OFF_CREATED_NS", offsetof(RingHeader, meta.createdNs));
+  set("OFF_MAX_RECORD_BYTES", offsetof(RingHeader, meta.maxRecordBytes));
   set("OFF_RESERVE", offsetof(RingHeader, reserve.reserveCursor));
   set("OFF_READ", offsetof(RingHeader, read.readCursor));
   set("OFF_SPACE_SEQ", offsetof(RingHeader, read.spaceSeq));
