@@ -79,7 +79,7 @@ console.log(copyFrames());
     const r = spawnSync(w.cmd, w.args, { encoding: 'utf8', timeout: 15_000 });
     expect(r.status, r.stderr).toBe(0);
     const f = await foldPerfDataWithInfo(data);
-    expect(f.samples).toBeGreaterThan(100);
+    expect(f.samples).toBeGreaterThan(50); // ~800 at 999 Hz when the CPU is free
     expect(f.folded).toMatch(/mem(move|cpy)/);
     expect(f.folded).toMatch(/copyFrames[^;\n]*;[^\n]*mem(move|cpy)/);
     const maps = f.pids.map((p) => `/tmp/perf-${p}.map`).filter((m) => existsSync(m));
