@@ -54,7 +54,7 @@ function environment(run: RunResult): string {
     ['Run', `${run.startedAt} → ${run.finishedAt}${run.complete ? '' : ' (INCOMPLETE: partial results)'}; framebench ${run.framebenchVersion}`],
     ['Settings', `${s.resolution} @ ${s.fps} fps; formats ${s.formats.join(', ')}; ${s.durationS}s measured after ${s.warmupS}s warm-up; ` +
       `${s.producers} producer(s) in multi-producer; verify ${s.verify}; source ${s.source}; copy accounting ${s.copyAccounting ? 'on' : 'off'}`],
-    ['Transports', s.transports.join(', ')],
+    ['Transports', s.transports.join(', ') + ((run.skipped ?? []).length ? `; not run here: ${(run.skipped ?? []).map((x) => `${x.transport} (${x.reason})`).join(', ')}` : '')],
     ['Scenarios', s.scenarios.join(', ')],
     ['Calibration', `memcpy ${fmtNum(cal.memcpyUsPerFrame)} µs/frame = ${fmtNum(cal.memcpyGBps)} GB/s (${cal.samples} samples, ${fmtBytes(cal.bufferSetBytes)} buffer set; ${cal.method})`],
   ];

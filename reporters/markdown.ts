@@ -166,6 +166,7 @@ function footer(run: RunResult, rows: SummaryRow[]): string[] {
     lines.push('', '**Failed cases**', '');
     for (const { key, c } of failed) lines.push(`- \`${key}\`: ${c.status}${c.error ? ` — ${cell(c.error)}` : ''}`);
   }
+  for (const s of run.skipped ?? []) lines.push(`- not run here: ${cell(s.transport)}: ${cell(s.reason)}`);
   if (!run.complete) lines.push('', '**Run incomplete**: partial results.');
   return lines;
 }

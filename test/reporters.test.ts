@@ -65,6 +65,12 @@ describe('markdown summary', () => {
     expect(out).not.toContain('Fleet cost');
   });
 
+  it('lists transports that could not run here', () => {
+    const r = load('sample-run.json');
+    r.skipped = [{ transport: 'shm', reason: 'native addon not built' }];
+    expect(renderMarkdown(r)).toContain('- not run here: shm: native addon not built');
+  });
+
   it('says so when a run has no results', () => {
     const r = load('sample-run.json');
     r.results = [];
