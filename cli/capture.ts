@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { captureFixtures } from '../fixtures/capture';
 import { DEFAULT_FIXTURE_ROOT } from '../fixtures/fixture-set';
 import { fbError } from '../harness/errors';
-import { parseResolution } from '../harness/spec';
+import { frameSpec, parseResolution } from '../harness/spec';
 import { clearProgress, info, progress } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
@@ -42,6 +42,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const seed = posInt('seed', values.seed, 1, 0);
   const resLabel = (values.resolution as string | undefined) ?? '1080p';
   const [width, height] = parseResolution(resLabel);
+  frameSpec('i420', width, height); // fixtures hold I420: even sizes only (FB_ERR_BAD_RESOLUTION)
   const name = (values.name as string | undefined) ?? `call-${resLabel.toLowerCase()}-s${seed}`;
   if (!/^[\w.-]+$/.test(name)) throw fbError('FB_ERR_USAGE', `--name '${name}' may hold only letters, digits, '.', '_' and '-'`);
   const outDir = (values.out as string | undefined) ?? join(DEFAULT_FIXTURE_ROOT, name);
