@@ -1,0 +1,41 @@
+'use strict';
+// A consumer process for the shm tests. argv[2] = JSON config: { mode, ringBytes, runMs }
+// mode 'idle': creates the ring, never consumes (producers fill it and block), waits to be killed.
+// mode 'hostile': consumes whatever arrives (touching every byte) for runMs, then reports
+//   {type:'result', outcome:'alive'|'corrupt', codes, records} and closes the ring.
+// mode 'term': creates the ring and waits for a signal (tests SIGTERM cleanup).
+// Reports {type:'ready', name, pid} first.
+const { createRing } = require('./load-ring');
+
+const cfg = JSON.parse(process.argv[2]);
+const send = (m) => process.send && process.send(m);
+
+const ring = createRing({ ringBytes: cfg.ringBytes || 65536 });
+const codes = [];
+ring.onError((e) => codes.push(e.code || 'NOT_FB'));
+send({ type: 'ready', name: ring.name, pid: process.pid });
+
+if (cfg.mode === 'hostile') {
+  let records = 0;
+  let sum = 0;
+  ring.start((payload, release) => {
+    for (let i = 0; i < payload.byteLength; i++) sum = (sum + payload[i]) | 0;
+    records++;
+    release();
+  });
+  const finish = () => {
+    const outcome = codes.includes('FB_ERR_RING_CORRUPT') ? 'corrupt' : 'alive';
+    ring.close();
+    send({ type: 'result', outcome, codes: [...new Set(codes)], records, sum });
+    process.disconnect && process.disconnect();
+  };
+  const t0 = Date.now();
+  const tick = setInterval(() => {
+    if (codes.includes('FB_ERR_RING_CORRUPT') || Date.now() - t0 >= cfg.runMs) {
+      clearInterval(tick);
+      finish();
+    }
+  }, 20);
+} else {
+  setInterval(() => {}, 1000);
+}
