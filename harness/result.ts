@@ -101,6 +101,8 @@ export interface RunResult {
     verify: 'sample' | 'full';
     source: string;
     copyAccounting: boolean;
+    /** Present only when a test injected a regression on purpose (FRAMEBENCH_TEST_INJECT). */
+    inject?: Record<string, { extraCopy?: boolean; busyUs?: number }>;
   };
   /** Transports of an 'all' selection that cannot run here, and why. */
   skipped: Array<{ transport: string; reason: string }>;

@@ -29,7 +29,25 @@ export interface RunSettings {
   transportOptions: Record<string, Record<string, unknown>>;
   /** Transports that were asked for implicitly ('all') but cannot run here. */
   skipped: Array<{ transport: string; reason: string }>;
-  inject?: CaseSpec['inject'];
+  /** Test-only regressions per transport (FRAMEBENCH_TEST_INJECT), to prove the gate sees them. */
+  inject?: Record<string, NonNullable<CaseSpec['inject']>>;
+}
+
+/**
+ * Parses FRAMEBENCH_TEST_INJECT: `<transport>:extraCopy` (one more copy of each frame in
+ * the send path) or `<transport>:busyUs=N` (N µs of busy loop per frame); comma-separated.
+ */
+export function parseInject(env: string | undefined): RunSettings['inject'] {
+  if (!env) return undefined;
+  const out: NonNullable<RunSettings['inject']> = {};
+  for (const item of env.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [t, what] = item.split(':');
+    const cur = (out[t] = out[t] ?? {});
+    if (what === 'extraCopy') cur.extraCopy = true;
+    else if (what?.startsWith('busyUs=')) cur.busyUs = Number(what.slice(7));
+    else throw fbError('FB_ERR_USAGE', `FRAMEBENCH_TEST_INJECT: cannot parse '${item}'`);
+  }
+  return out;
 }
 
 export interface RawSettings {
@@ -96,7 +114,7 @@ export function resolveSettings(raw: RawSettings): RunSettings {
   return {
     transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, producers,
     verify: raw.verify, source: raw.source, copyAccounting: raw.copyAccounting, policy: raw.policy,
-    transportOptions: raw.transportOptions, skipped,
+    transportOptions: raw.transportOptions, skipped, inject: parseInject(process.env.FRAMEBENCH_TEST_INJECT),
   };
 }
 
@@ -122,7 +140,7 @@ export function planCases(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
           maxFrameBytes: Math.max(largest, Number(s.transportOptions[transport]?.maxFrameBytes ?? 0)),
           policy: s.policy,
           transportOptions: s.transportOptions[transport] ?? {},
-          inject: s.inject,
+          inject: s.inject?.[transport],
         });
       }
     }
@@ -179,6 +197,7 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
       transports: s.transports, scenarios: s.scenarios.map((x) => x.name), formats: s.formats, resolution: s.resolution,
       fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, producers: s.producers, verify: s.verify,
       source: s.source, copyAccounting: s.copyAccounting,
+      ...(s.inject ? { inject: s.inject } : {}),
     },
     skipped: s.skipped,
     calibration,

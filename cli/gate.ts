@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { defaultConfigPath, loadConfig, PROJECT_ROOT } from '../harness/config';
+import { copyAccountingHooks } from '../harness/copy-hooks';
+import { fbError } from '../harness/errors';
+import { collectMetrics, compareToBaseline, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../harness/gate';
+import { hostInfo } from '../harness/host';
+import type { RunResult } from '../harness/result';
+import { resolveSettings, runBench } from '../harness/runner';
+import { renderGateMarkdown, renderGateTerminal } from '../reporters/gate';
+import { clearProgress, info, progress } from './output';
+import { parseOptions, renderHelp, type OptionDef } from './options';
+
+export const GATE_OPTIONS: OptionDef[] = [
+  { name: 'baseline', type: 'string', arg: 'FILE', help: 'baseline to compare with (default: bench/baseline.json)' },
+  { name: 'update', type: 'boolean', help: 'measure and rewrite the baseline, printing the difference' },
+  { name: 'repeats', type: 'number', arg: 'N', help: 'repeats of the gate matrix (default from bench.config.ts gate, 3)' },
+  { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports (default: the gate matrix)' },
+  { name: 'resolution', type: 'string', arg: 'WxH|1080p', help: 'frame size (default: 1080p)' },
+  { name: 'duration', type: 'number', arg: 'S', help: 'window per case, seconds (default: 1.5)' },
+  { name: 'out', type: 'string', arg: 'DIR', help: 'where gate.json and gate.md go (default: reports/gate)' },
+  { name: 'config', type: 'string', arg: 'FILE', help: 'config file (default: ./bench.config.ts)' },
+  { name: 'json', type: 'boolean', help: 'print the gate outcome as JSON on stdout' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export const GATE_HELP = renderHelp(
+  'Usage: bench gate [--baseline FILE] [--update] [options]',
+  'Runs the gate matrix (repeated) and compares copy passes and CPU per frame (copy-equivalents)\nwith the baseline. Exit 0 pass, 1 regression, 2 could not measure.',
+  GATE_OPTIONS,
+);
+
+function loadBaseline(file: string): GateBaseline | null {
+  if (!existsSync(file)) return null;
+  try {
+    const b = JSON.parse(readFileSync(file, 'utf8')) as GateBaseline;
+    if (b.schema !== GATE_BASELINE_SCHEMA) throw new Error(`schema is not ${GATE_BASELINE_SCHEMA}`);
+    return b;
+  } catch (e) {
+    throw fbError('FB_ERR_BAD_RESULT_FILE', `baseline ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** `bench gate`: exit 0 pass, 1 regression, 2 could not measure. */
+export async function gateCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv, GATE_OPTIONS);
+  if (values.help) {
+    process.stdout.write(GATE_HELP);
+    return 0;
+  }
+  if (positionals.length) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}'`);
+  const cfg = loadConfig(typeof values.config === 'string' ? values.config : defaultConfigPath());
+  const g: GateSettings = { ...DEFAULT_GATE, ...(cfg.gate as Partial<GateSettings> | undefined) };
+  if (values.repeats !== undefined) g.repeats = values.repeats as number;
+  if (values.transport !== undefined) g.transports = values.transport as string[];
+  if (values.resolution !== undefined) g.resolution = values.resolution as string;
+  if (values.duration !== undefined) g.durationS = values.duration as number;
+  if (!Number.isInteger(g.repeats) || g.repeats < 2) throw fbError('FB_ERR_BAD_NUMBER', `--repeats must be a whole number >= 2 (noise needs repeats), got ${g.repeats}`);
+  const baselineFile = path.resolve(typeof values.baseline === 'string' ? values.baseline : path.join(PROJECT_ROOT, 'bench', 'baseline.json'));
+  const baseline = loadBaseline(baselineFile);
+  if (!baseline && !values.update) {
+    info(`FB_ERR_CONFIG: no baseline at ${baselineFile}; create one with: bench gate --update`);
+    return 2;
+  }
+  const settings = resolveSettings({
+    transports: g.transports, scenarios: [g.scenario], formats: [g.format], resolution: g.resolution, fps: g.fps,
+    durationS: g.durationS, warmupS: g.warmupS, producers: 1, verify: 'sample', source: 'synthetic',
+    copyAccounting: true, policy: 'block', transportOptions: cfg.transportOptions,
+  });
+  const copy = copyAccountingHooks(true);
+  if (!copy.hooks) {
+    info(`gate could not measure: ${copy.note}`);
+    return 2;
+  }
+  const runs: RunResult[] = [];
+  for (let i = 0; i < g.repeats; i++) {
+    const run = await runBench(settings, {
+      processHooks: copy.hooks,
+      onCaseStart: (k, n, c) => progress(`gate repeat ${i + 1}/${g.repeats} [${k + 1}/${n}] ${c.transport}`),
+    });
+    clearProgress();
+    const bad = run.results.filter((r) => r.status !== 'ok');
+    if (bad.length) {
+      info(`gate could not measure: ${bad.map((r) => `${r.transport}: ${r.status} ${r.error ?? ''}`).join('; ')}`);
+      return 2;
+    }
+    runs.push(run);
+  }
+  const metrics = collectMetrics(runs);
+  const fresh: GateBaseline = { schema: GATE_BASELINE_SCHEMA, createdAt: new Date().toISOString(), host: hostInfo(), settings: g, metrics };
+  const out = path.resolve(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
+  mkdirSync(out, { recursive: true });
+
+  if (values.update) {
+    mkdirSync(path.dirname(baselineFile), { recursive: true });
+    writeFileSync(baselineFile, JSON.stringify(fresh, null, 2) + '\n');
+    if (baseline) info(renderGateTerminal(compareToBaseline(baseline, metrics, g), 'difference from the previous baseline'));
+    info(`baseline written: ${baselineFile}`);
+    return 0;
+  }
+  const outcome: GateOutcome = compareToBaseline(baseline as GateBaseline, metrics, g);
+  const hostNote = (baseline as GateBaseline).host.cpuModel !== fresh.host.cpuModel ? `baseline from another CPU (${(baseline as GateBaseline).host.cpuModel}); copy-equivalents and passes are meant to carry across` : '';
+  const md = renderGateMarkdown(outcome, g, hostNote);
+  writeFileSync(path.join(out, 'gate.md'), md);
+  writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ settings: g, outcome, current: metrics }, null, 2) + '\n');
+  if (process.env.GITHUB_STEP_SUMMARY) writeFileSync(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });
+  info(renderGateTerminal(outcome, hostNote));
+  if (values.json) process.stdout.write(JSON.stringify({ outcome, current: metrics }, null, 2) + '\n');
+  if (outcome.unmeasured.length) return 2;
+  return outcome.failed.length ? 1 : 0;
+}

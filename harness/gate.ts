@@ -1,0 +1,123 @@
+import type { CaseResult, HostInfo, RunResult } from './result';
+import { summarize, type Summary } from './robust-stats';
+
+/**
+ * The CPU-per-frame regression gate. Two kinds of metric:
+ * - copy passes per frame per side: near-deterministic, so any increase beyond a small
+ *   absolute tolerance fails;
+ * - total CPU per frame in copy-equivalents (calibrated in the same run, so a slower or
+ *   busier machine moves it less): fails only when the median of the repeats rose by
+ *   more than the relative threshold AND by more than the noise seen across repeats
+ *   (NOISE_K x 1.4826 x the larger MAD of baseline and current, a robust 3-sigma).
+ */
+export const GATE_BASELINE_SCHEMA = 'framebench/gate-baseline@1';
+export const NOISE_K = 3;
+
+export interface GateSettings {
+  transports: string[];
+  scenario: string;
+  format: 'i420' | 'rgba';
+  resolution: string;
+  fps: number;
+  durationS: number;
+  warmupS: number;
+  repeats: number;
+  /** Relative CPU threshold (0.10 = 10%). */
+  threshold: number;
+  /** Absolute tolerance on passes per frame per side. */
+  passesTolerance: number;
+}
+
+export const DEFAULT_GATE: GateSettings = {
+  transports: ['all'],
+  scenario: 'realtime',
+  format: 'i420',
+  resolution: '1080p',
+  fps: 30,
+  durationS: 1.5,
+  warmupS: 0.5,
+  repeats: 5,
+  threshold: 0.1,
+  passesTolerance: 0.25,
+};
+
+export type GateMetric = 'copyEquivalents' | 'passes.producer' | 'passes.consumer';
+export const GATE_METRICS: GateMetric[] = ['copyEquivalents', 'passes.producer', 'passes.consumer'];
+
+export interface GateBaseline {
+  schema: typeof GATE_BASELINE_SCHEMA;
+  createdAt: string;
+  host: HostInfo;
+  settings: GateSettings;
+  metrics: Record<string, Partial<Record<GateMetric, Summary>>>;
+}
+
+function metricOf(r: CaseResult, m: GateMetric): number | null {
+  if (r.status !== 'ok') return null;
+  if (m === 'copyEquivalents') return r.copyEquivalents;
+  if (!r.copies) return null;
+  return m === 'passes.producer' ? r.copies.framePasses.producer : r.copies.framePasses.consumer;
+}
+
+/** Per transport, each metric's summary over the repeated runs. */
+export function collectMetrics(runs: RunResult[]): GateBaseline['metrics'] {
+  const out: GateBaseline['metrics'] = {};
+  const transports = [...new Set(runs.flatMap((r) => r.results.map((c) => c.transport)))];
+  for (const t of transports) {
+    out[t] = {};
+    for (const m of GATE_METRICS) {
+      const xs = runs.flatMap((r) => r.results.filter((c) => c.transport === t)).map((c) => metricOf(c, m)).filter((x): x is number => x !== null);
+      if (xs.length > 0) (out[t] as Record<string, Summary>)[m] = summarize(xs);
+    }
+  }
+  return out;
+}
+
+export interface GateRow {
+  transport: string;
+  metric: GateMetric;
+  baseline: number;
+  current: number;
+  change: number;
+  /** The bound the change had to exceed (absolute units of the metric). */
+  bound: number;
+  verdict: 'pass' | 'regression' | 'improved' | 'new' | 'missing';
+}
+
+export interface GateOutcome {
+  rows: GateRow[];
+  failed: GateRow[];
+  /** Failed runs or cases: the gate could not measure. */
+  unmeasured: string[];
+}
+
+export function compareToBaseline(base: GateBaseline, current: GateBaseline['metrics'], s: GateSettings): GateOutcome {
+  const rows: GateRow[] = [];
+  const unmeasured: string[] = [];
+  for (const [t, metrics] of Object.entries(base.metrics)) {
+    for (const m of GATE_METRICS) {
+      const b = metrics[m];
+      if (!b) continue;
+      const c = current[t]?.[m];
+      if (!c) {
+        unmeasured.push(`${t} ${m}`);
+        rows.push({ transport: t, metric: m, baseline: b.median, current: NaN, change: NaN, bound: NaN, verdict: 'missing' });
+        continue;
+      }
+      const change = c.median - b.median;
+      let bound: number;
+      if (m === 'copyEquivalents') {
+        const noise = NOISE_K * 1.4826 * Math.max(b.mad, c.mad);
+        bound = Math.max(s.threshold * b.median, noise);
+      } else {
+        bound = s.passesTolerance;
+      }
+      const verdict = change > bound ? 'regression' : change < -bound ? 'improved' : 'pass';
+      rows.push({ transport: t, metric: m, baseline: b.median, current: c.median, change, bound, verdict });
+    }
+  }
+  for (const t of Object.keys(current)) {
+    if (!base.metrics[t]) rows.push({ transport: t, metric: 'copyEquivalents', baseline: NaN, current: current[t].copyEquivalents?.median ?? NaN, change: NaN, bound: NaN, verdict: 'new' });
+  }
+  return { rows, failed: rows.filter((r) => r.verdict === 'regression'), unmeasured };
+}

@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareToBaseline, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../harness/gate';
+import { summarize } from '../harness/robust-stats';
+import { runCli } from './support/cli';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-gate-'));
+const baseline = path.join(tmp, 'baseline.json');
+// A short gate matrix: two socket transports, 720p, repeated.
+const MATRIX = ['--transport', 'unix,tcp', '--resolution', '720p', '--duration', '0.5', '--repeats', '3', '--baseline', baseline, '--out', tmp];
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('gate decisions (pure)', () => {
+  const base = (median: number, mad: number): GateBaseline => ({
+    schema: GATE_BASELINE_SCHEMA, createdAt: '', host: { cpuModel: 'x', cores: 2, kernel: '', node: '', platform: '', memoryBytes: 0, hostname: '' },
+    settings: DEFAULT_GATE,
+    metrics: { t: { copyEquivalents: { median, mad, min: median, max: median, samples: [] }, 'passes.producer': summarize([1, 1, 1]) } },
+  });
+  it('a CPU rise must beat both the threshold and the noise', () => {
+    const cur = (xs: number[]) => ({ t: { copyEquivalents: summarize(xs), 'passes.producer': summarize([1, 1, 1]) } });
+    expect(compareToBaseline(base(10, 0.1), cur([10.5, 10.6, 10.4]), DEFAULT_GATE).failed).toHaveLength(0); // +5% < 10%
+    expect(compareToBaseline(base(10, 0.1), cur([12, 12.1, 11.9]), DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['copyEquivalents']);
+    expect(compareToBaseline(base(10, 2), cur([12, 16, 9]), DEFAULT_GATE).failed).toHaveLength(0); // +20% but inside the noise
+  });
+  it('any rise in passes beyond the tolerance fails', () => {
+    const cur = { t: { copyEquivalents: summarize([10, 10, 10]), 'passes.producer': summarize([2, 2, 2]) } };
+    expect(compareToBaseline(base(10, 0.1), cur, DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['passes.producer']);
+  });
+  it('a transport missing from the current run is "could not measure"', () => {
+    expect(compareToBaseline(base(10, 0.1), {}, DEFAULT_GATE).unmeasured.length).toBeGreaterThan(0);
+  });
+});
+
+describe('bench gate (real runs)', () => {
+  beforeAll(async () => {
+    const r = await runCli(['gate', '--update', ...MATRIX]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('without a baseline it cannot measure: exit 2', async () => {
+    const r = await runCli(['gate', '--baseline', path.join(tmp, 'none.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bench gate --update');
+  });
+
+  it('the unchanged tree passes', async () => {
+    const r = await runCli(['gate', ...MATRIX, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('gate: pass');
+    expect(readFileSync(path.join(tmp, 'gate.md'), 'utf8')).toContain('framebench gate: pass');
+  }, 120_000);
+
+  it('an extra copy of each frame in a send path fails on passes, naming transport and metric', async () => {
+    const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'unix:extraCopy' } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/REGRESSION: unix passes\.producer/);
+    expect(r.stderr).not.toMatch(/REGRESSION: tcp/);
+  }, 120_000);
+
+  it('a busy loop per frame fails on CPU (copy-equivalents)', async () => {
+    const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'tcp:busyUs=4000' } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/REGRESSION: tcp copyEquivalents/);
+  }, 120_000);
+});
