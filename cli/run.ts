@@ -2,7 +2,13 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { defaultConfigPath, loadConfig } from '../harness/config';
 import { fbError } from '../harness/errors';
+import { combineHooks } from '../harness/coordinator';
 import { copyAccountingHooks } from '../harness/copy-hooks';
+import { flameHooks } from '../harness/flame-hooks';
+import { computeCost, costHeadline, DEFAULT_COST_MODEL, fmtUsd, type CostModelConfig } from '../reporters/cost';
+import { renderHtml } from '../reporters/html';
+import { renderMarkdown } from '../reporters/markdown';
+import { findFlameLinks } from './report';
 import type { RunResult } from '../harness/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
 import { resolutionLabel } from '../harness/spec';
@@ -24,6 +30,7 @@ export const RUN_OPTIONS: OptionDef[] = [
   { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME', help: 'where frames come from (default: synthetic)' },
   { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
   { name: 'fragment-bytes', type: 'number', arg: 'N', help: 'ws: largest WebSocket frame, 0 = unfragmented (default: 131000)' },
+  { name: 'flame', type: 'boolean', help: 'profile every process with perf; flame graphs in <out>/flame/ (linked from index.html)' },
   { name: 'no-copy-accounting', type: 'boolean', help: 'do not count memcpy/memmove with the LD_PRELOAD interposer' },
   { name: 'out', type: 'string', arg: 'DIR', help: 'where results.json goes (default: reports/latest)' },
   { name: 'config', type: 'string', arg: 'FILE', help: 'config file (default: ./bench.config.ts)' },
@@ -96,12 +103,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', sigterm);
   const copyHooks = copyAccountingHooks(settings.copyAccounting);
   if (copyHooks.note) info(copyHooks.note);
+  const flame = values.flame ? flameHooks(out) : null;
+  if (flame?.note) info(flame.note);
   const started = Date.now();
   let run: RunResult;
   try {
     run = await runBench(settings, {
       abort: abort.signal,
-      processHooks: copyHooks.hooks ?? undefined,
+      processHooks: combineHooks([copyHooks.hooks, flame?.hooks]),
       onCalibrating: () => progress('calibrating memcpy (cache-cold) ...'),
       onCaseStart: (i, n, c) => progress(`[${i + 1}/${n}] ${caseLabel(c)} ... ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`),
       onCaseEnd: (i, n, r) => {
@@ -120,8 +129,18 @@ export async function runCommand(argv: string[]): Promise<number> {
   else run.settings.copyAccounting = copyHooks.hooks !== null;
   const file = path.join(out, 'results.json');
   writeFileSync(file, renderJson(run));
+  const costCfg: CostModelConfig = { ...DEFAULT_COST_MODEL, ...(cfg.cost as Partial<CostModelConfig> | undefined) };
+  const cost = computeCost(run, costCfg);
+  writeFileSync(path.join(out, 'index.html'), renderHtml(run, { cost, flameLinks: findFlameLinks(file, out) }));
+  writeFileSync(path.join(out, 'summary.md'), renderMarkdown(run, cost));
   info(renderTerminal(run));
-  info(`results: ${file}`);
+  info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
+  info(costHeadline(cost));
+  for (const t of cost.transports) {
+    if (t.transport === cost.baseline) continue;
+    const d = t.savingsUsdPerYear ?? 0;
+    info(`  ${cost.baseline} -> ${t.transport}: ${d >= 0 ? 'saves' : 'costs'} ${fmtUsd(Math.abs(d))}/yr (${Math.round(Math.abs(t.savingsPct ?? 0))}% ${d >= 0 ? 'less' : 'more'}), ${Math.round(t.totalCores).toLocaleString('en-US')} vCPUs`);
+  }
   if (values.json) process.stdout.write(renderJson(run));
   if (!run.complete) return 130;
   return run.results.every((r) => r.status === 'ok') ? 0 : 1;

@@ -19,11 +19,12 @@ export class ChildProc {
   exited = false;
   private expectExit = false;
 
-  constructor(label: string, env: NodeJS.ProcessEnv, execArgv: string[] = []) {
+  constructor(label: string, env: NodeJS.ProcessEnv, execArgv: string[] = [], execPath?: string) {
     this.label = label;
     this.proc = fork(CHILD_ENTRY, [], {
       env,
       execArgv,
+      ...(execPath ? { execPath } : {}),
       serialization: 'json',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -10,8 +10,38 @@ import type { CaseResult } from './result';
 
 /** Per-process hooks the runner may add (copy accounting, profilers). */
 export interface ProcessHooks {
-  /** Extra environment for a child, and a cleanup run after the case. */
-  envFor(label: string): { env: Record<string, string>; execArgv?: string[]; cleanup?: () => void };
+  /**
+   * How to start one child of a case: extra environment, a wrapping executable (e.g.
+   * perf) with its arguments, and a cleanup run after the case's processes are gone.
+   */
+  envFor(label: string, spec: Omit<CaseSpec, 'runDir'>): ChildLaunch;
+}
+
+export interface ChildLaunch {
+  env: Record<string, string>;
+  execPath?: string;
+  execArgv?: string[];
+  cleanup?: () => void | Promise<void>;
+}
+
+/** Several hooks as one: environments merged, the first wrapper wins, every cleanup runs. */
+export function combineHooks(hooks: Array<ProcessHooks | null | undefined>): ProcessHooks | undefined {
+  const list = hooks.filter((h): h is ProcessHooks => Boolean(h));
+  if (list.length === 0) return undefined;
+  return {
+    envFor(label, spec) {
+      const parts = list.map((h) => h.envFor(label, spec));
+      const wrap = parts.find((p) => p.execPath);
+      return {
+        env: Object.assign({}, ...parts.map((p) => p.env)),
+        execPath: wrap?.execPath,
+        execArgv: wrap?.execArgv,
+        cleanup: async () => {
+          for (const p of parts) await p.cleanup?.();
+        },
+      };
+    },
+  };
 }
 
 export interface CaseOptions {
@@ -45,7 +75,7 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-run-')); // mode 0700
   const spec: CaseSpec = { ...base, runDir };
   const children: ChildProc[] = [];
-  const cleanups: Array<() => void> = [];
+  const cleanups: Array<() => void | Promise<void>> = [];
   let rejectFailure: (e: FbError) => void = () => undefined;
   const failure = new Promise<never>((_, reject) => {
     rejectFailure = reject;
@@ -56,9 +86,9 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
   if (opts.abort?.aborted) onAbort();
 
   const spawn = (label: string): ChildProc => {
-    const h = opts.hooks?.envFor(label) ?? { env: {} };
+    const h: ChildLaunch = opts.hooks?.envFor(label, base) ?? { env: {} };
     if (h.cleanup) cleanups.push(h.cleanup);
-    const c = new ChildProc(label, { ...process.env, ...h.env }, h.execArgv ?? []);
+    const c = new ChildProc(label, { ...process.env, ...h.env }, h.execArgv ?? [], h.execPath);
     c.onFailure(rejectFailure);
     children.push(c);
     return c;
@@ -101,7 +131,13 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     opts.abort?.removeEventListener('abort', onAbort);
     for (const c of children) c.onFailure(() => undefined);
     await Promise.all(children.map((c) => c.stop(1500)));
-    for (const c of cleanups) c();
+    for (const c of cleanups) {
+      try {
+        await c();
+      } catch {
+        /* a failed cleanup must not hide the case's result */
+      }
+    }
     rmSync(runDir, { recursive: true, force: true });
   }
 }
