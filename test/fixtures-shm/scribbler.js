@@ -1,10 +1,10 @@
 'use strict';
 // A hostile writer: maps the segment argv[2] and scribbles random bytes over header and records
-// for argv[3] ms (argv[4] = seed), then exits 0.
+// for argv[3] ms (argv[4] = seed; argv[5] = 'records' spares the ring header), then exits 0.
 const { native } = require('./load-ring');
 const { rng } = require('./records');
 
-const [name, ms, seed] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 1)];
+const [name, ms, seed, where] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 1), process.argv[5] || 'all'];
 const ab = native().open(name, false);
 const u8 = new Uint8Array(ab);
 const u32 = new Uint32Array(ab);
@@ -13,7 +13,7 @@ const until = Date.now() + ms;
 let writes = 0;
 function burst() {
   for (let i = 0; i < 200; i++) {
-    const r = rand();
+    const r = where === 'records' ? 0.4 + rand() * 0.6 : rand();
     if (r < 0.3) u32[Math.floor(rand() * 64)] = (rand() * 4294967296) >>> 0; // header lines 0-3
     else if (r < 0.4) u32[64 + Math.floor(rand() * 1024)] = (rand() * 4294967296) >>> 0; // slots
     else if (r < 0.7) u32[2048 + Math.floor(rand() * ((u32.length - 2048) / 8)) * 8 + Math.floor(rand() * 4)] = (rand() * 4294967296) >>> 0; // record headers
