@@ -1,4 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { RING, slotOffset } from '../transports/shm-layout';
+import { shmNative } from '../transports/shm-native';
+import { IDX } from '../transports/shm-segment';
 import { cleanStaleSegments, createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm-ring';
 import { checkRecord, fillRecord } from './fixtures-shm/records';
 import { killAll, segmentExists, spawnFixture, waitUntil } from './fixtures-shm/kit';
@@ -82,6 +86,34 @@ describe('shm ring: peer death', () => {
     expect(codes).toEqual(['FB_ERR_PEER_GONE']);
     expect(segmentExists(name)).toBe(false);
     await expect(p.send(new Uint8Array(1))).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
+  }, 20_000);
+
+  it('a producer that died between reserving and sealing leaves a gap that is skipped', async () => {
+    const c = createRing({ ringBytes: 4096 });
+    closers.push(c);
+    const codes: string[] = [];
+    c.onError((e) => codes.push(e.code));
+    const got: number[] = [];
+    c.start((payload, release) => {
+      got.push(payload.byteLength);
+      release();
+    });
+    // Play the dead producer by hand: a slot owned by an exited pid, 256 B reserved, never sealed.
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const ab = shmNative().open(c.name, false);
+    const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
+    Atomics.store(w, slotOffset(5, RING.SLOT_PID) / 4, deadPid);
+    Atomics.store(w, slotOffset(5, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);
+    Atomics.add(new BigUint64Array(ab, 0, RING.HEADER_BYTES / 8), IDX.reserve, 256n);
+    shmNative().unmap(ab);
+    const p = openRing(c.name);
+    closers.unshift(p);
+    await p.send(new Uint8Array(40));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([]);
+    await waitUntil('the gap skipped', () => got.length === 1, 5000);
+    expect(got).toEqual([40]);
+    expect(codes).toEqual(['FB_ERR_PEER_GONE']);
   }, 20_000);
 
   it('the producer learns of a consumer that closed cleanly', async () => {
