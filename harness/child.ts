@@ -5,10 +5,12 @@
  */
 import { toFbError } from './errors';
 import { Consumer } from './consumer';
+import { runLiveProducer } from './live-producer';
 import { Producer } from './producer';
 import type { FromChild, ToChild } from './protocol';
 
 let role: Producer | Consumer | null = null;
+let live: { spec: import('./protocol').CaseSpec; producerId: number; address: string } | null = null;
 let roleName = '';
 let transportName = '';
 
@@ -60,6 +62,10 @@ async function onMessage(msg: ToChild): Promise<void> {
         const address = await c.open();
         c.whenFatal(fail);
         send({ t: 'ready', address });
+      } else if (msg.spec.source === 'chromium') {
+        // live mode: the browser opens the WebSocket itself at start
+        live = { spec: msg.spec, producerId: msg.producerId, address: msg.address };
+        send({ t: 'ready' });
       } else {
         const p = new Producer(msg.spec, msg.producerId);
         role = p;
@@ -71,6 +77,7 @@ async function onMessage(msg: ToChild): Promise<void> {
       testCrashHook(msg.t0Ns);
       if (role instanceof Consumer) role.start(msg.t0Ns);
       else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
+      else if (live) send({ t: 'done', producer: await runLiveProducer(live.spec, live.producerId, live.address, msg.t0Ns) });
       return;
     case 'drain':
       if (role instanceof Consumer) send({ t: 'done', consumer: await role.drain(msg.expected, msg.timeoutMs) });

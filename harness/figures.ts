@@ -41,8 +41,8 @@ export function failedResult(spec: Omit<CaseSpec, 'runDir'>, status: CaseResult[
  */
 export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consumer: ConsumerReport, memcpyUs: number): CaseResult {
   const frameBytes = meanFrameBytes(spec);
-  const pFrames = producers.reduce((a, p) => a + p.window.frames, 0);
   const cFrames = consumer.window.frames;
+  const pFrames = producers.some((p) => p.windowFramesFromConsumer) ? cFrames : producers.reduce((a, p) => a + p.window.frames, 0);
   const pUser = producers.reduce((a, p) => a + p.window.proc.userUs, 0);
   const pSys = producers.reduce((a, p) => a + p.window.proc.systemUs, 0);
   const cUser = consumer.window.proc.userUs;

@@ -19,7 +19,7 @@ export interface CaseSpec {
   durationMs: number;
   producers: number;
   verify: 'sample' | 'full';
-  /** 'synthetic' or 'fixture:<name-or-dir>' */
+  /** 'synthetic', 'fixture:<name-or-dir>' or 'chromium' (live: the browser is the producer) */
   source: string;
   runDir: string;
   maxFrameBytes: number;
@@ -45,6 +45,8 @@ export interface ProducerReport {
   framesDroppedByPolicy: number;
   window: WindowFigures;
   transportStats: TransportStats;
+  /** Live mode: the browser sends on its own clock, so the consumer's window count stands for both sides. */
+  windowFramesFromConsumer?: boolean;
 }
 
 export interface ConsumerReport {

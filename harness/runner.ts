@@ -74,23 +74,36 @@ function checkNumber(name: string, v: number, min: number, max: number, strictMi
 }
 
 /** Validates settings before anything starts: bad input never gets as far as a process. */
-export function resolveSettings(raw: RawSettings): RunSettings {
+export function resolveSettings(input: RawSettings): RunSettings {
+  let raw = input;
   const explicitAll = raw.transports.includes('all');
   const names = parseTransports(raw.transports.join(','));
   const scenarios = parseScenarios(raw.scenarios.join(','));
   const formats = [...new Set(raw.formats.map(parseFormat))];
   if (formats.length === 0) throw fbError('FB_ERR_BAD_FORMAT', 'no format named');
+  if (raw.source !== 'synthetic' && raw.source !== 'chromium' && !raw.source.startsWith('fixture:')) {
+    throw fbError('FB_ERR_USAGE', `--source must be 'synthetic', 'fixture:<name>' or 'chromium', got '${raw.source}'`);
+  }
+  if (raw.source === 'chromium') checkLiveSource(raw, scenarios);
+  if (raw.source.startsWith('fixture:')) {
+    // fails early with FB_ERR_FIXTURE_MISSING / _CORRUPT, never garbage frames
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fx = require('../fixtures/fixture-set') as { loadFixtureSet(d: string, f: string): { spec: { width: number; height: number } } };
+    for (const f of formats) {
+      const set = fx.loadFixtureSet(raw.source.slice('fixture:'.length), f);
+      raw = { ...raw, resolution: `${set.spec.width}x${set.spec.height}` };
+    }
+  }
   const [width, height] = parseResolution(raw.resolution);
   const fps = checkNumber('--fps', raw.fps, 0, 1000, true);
   const durationS = checkNumber('--duration', raw.durationS, 0, 86400, true);
   const warmupS = checkNumber('--warmup', raw.warmupS, 0, 3600);
   const producers = checkNumber('--producers', raw.producers, 1, 64);
   if (!Number.isInteger(producers)) throw fbError('FB_ERR_BAD_NUMBER', `--producers must be a whole number, got ${producers}`);
-  if (raw.verify !== 'sample' && raw.verify !== 'full') throw fbError('FB_ERR_USAGE', `--verify must be 'sample' or 'full', got '${raw.verify}'`);
-  if (raw.policy !== 'block' && raw.policy !== 'drop') throw fbError('FB_ERR_USAGE', `--policy must be 'block' or 'drop', got '${raw.policy}'`);
-  if (raw.source !== 'synthetic' && !raw.source.startsWith('fixture:')) {
-    throw fbError('FB_ERR_USAGE', `--source must be 'synthetic' or 'fixture:<name>', got '${raw.source}'`);
-  }
+  const verify = raw.verify;
+  const policy = raw.policy;
+  if (verify !== 'sample' && verify !== 'full') throw fbError('FB_ERR_USAGE', `--verify must be 'sample' or 'full', got '${verify}'`);
+  if (policy !== 'block' && policy !== 'drop') throw fbError('FB_ERR_USAGE', `--policy must be 'block' or 'drop', got '${policy}'`);
   for (const f of formats) frameSpec(f, width, height); // I420 needs even sizes
 
   const transports: string[] = [];
@@ -113,9 +126,20 @@ export function resolveSettings(raw: RawSettings): RunSettings {
   if (transports.length === 0) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `no transport can run here: ${skipped.map((s) => `${s.transport}: ${s.reason}`).join('; ')}`);
   return {
     transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, producers,
-    verify: raw.verify, source: raw.source, copyAccounting: raw.copyAccounting, policy: raw.policy,
+    verify, source: raw.source, copyAccounting: raw.copyAccounting, policy,
     transportOptions: raw.transportOptions, skipped, inject: parseInject(process.env.FRAMEBENCH_TEST_INJECT),
   };
+}
+
+/** Live mode runs only over ws, paced, with Chromium installed. */
+function checkLiveSource(raw: RawSettings, scenarios: Scenario[]): void {
+  const names = raw.transports.includes('all') ? ['all'] : raw.transports;
+  if (names.length !== 1 || names[0] !== 'ws') throw fbError('FB_ERR_USAGE', '--source chromium runs with --transport ws only (the page\'s own WebSocket)');
+  const bad = scenarios.filter((s) => s.pacing !== 'fps' || s.sizes !== 'fixed');
+  if (bad.length) throw fbError('FB_ERR_USAGE', `--source chromium paces frames at --fps: scenario ${bad.map((s) => s.name).join(', ')} is not supported (use realtime or multi-producer)`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const browser = require('../fixtures/browser') as { resolveChromiumPath(p?: string): string };
+  browser.resolveChromiumPath(process.env.CHROMIUM_PATH); // FB_ERR_CHROMIUM_MISSING with the install command
 }
 
 function sizesFor(s: RunSettings, sc: Scenario): Array<[number, number]> {

@@ -21,6 +21,11 @@ export function makeSources(spec: CaseSpec, producerId: number): FrameSource[] {
 
 export function makeVerifier(spec: CaseSpec): FrameVerifier {
   const full = spec.verify === 'full';
+  if (spec.source === 'chromium') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const live = require('../fixtures/chromium-live') as { verifyLiveFrame(f: Uint8Array): string | null };
+    return { verify: (frame) => live.verifyLiveFrame(frame) };
+  }
   if (spec.source === 'synthetic') return new SyntheticVerifier(full);
   if (spec.source.startsWith('fixture:')) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -39,7 +39,11 @@ export class MeasureWindow {
   private readonly readCopies = copyReader();
   private readonly timers: NodeJS.Timeout[] = [];
 
-  constructor(openAtNs: number, closeAtNs: number) {
+  /**
+   * @param cpu where CPU time and kernel bytes come from (default: this process); live
+   *            mode measures the browser's process tree instead.
+   */
+  constructor(openAtNs: number, closeAtNs: number, private readonly cpu?: () => { userUs: number; systemUs: number; rchar: number; wchar: number }) {
     const now = nowNs();
     this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
     this.timers.push(setTimeout(() => this.close(), Math.max(0, (closeAtNs - now) / 1e6)));
@@ -57,7 +61,7 @@ export class MeasureWindow {
   open(): void {
     if (this.state !== 'before') return;
     this.startCopies = this.readCopies ? this.readCopies() : null;
-    this.startSnap = snapshot();
+    this.startSnap = this.snap();
     this.startNs = nowNs();
     this.state = 'open';
   }
@@ -66,9 +70,21 @@ export class MeasureWindow {
     if (this.state === 'before') this.open();
     if (this.state === 'closed') return;
     this.endNs = nowNs();
-    this.endSnap = snapshot();
+    this.endSnap = this.snap();
     this.endCopies = this.readCopies ? this.readCopies() : null;
     this.state = 'closed';
+  }
+
+  private snap(): ProcSnapshot {
+    const s = snapshot();
+    if (this.cpu) {
+      const c = this.cpu();
+      s.userUs = c.userUs;
+      s.systemUs = c.systemUs;
+      s.rchar = c.rchar;
+      s.wchar = c.wchar;
+    }
+    return s;
   }
 
   figures(): WindowFigures {
