@@ -20,13 +20,15 @@ describe('shm ring: hostile writer', () => {
     [3, 'records'],
     [4, 'records'],
   ])('consumer survives scribbling (seed %i, %s)', async (seed, where) => {
-    const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 256 * 1024, runMs: 2500 })]);
+    const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 256 * 1024, runMs: 1500 })]);
     const { name } = (await consumer.next('ready')) as { name: string };
     const producers = [0, 1].map((producer) =>
       spawnFixture('producer.js', [JSON.stringify({ name, producer, count: 1e9, maxLen: 8000, seed: seed * 10 + producer, mode: 'stream' })]),
     );
     await Promise.all(producers.map((p) => p.next('open')));
     const scribbler = spawnFixture('scribbler.js', [name, '1200', String(seed), where]);
+    await scribbler.next('started');
+    consumer.proc.send({ type: 'go' });
     const result = (await consumer.next('result', 20_000)) as { outcome: string; codes: string[]; records: number };
     expect(['alive', 'corrupt']).toContain(result.outcome);
     expect(result.codes.filter((c) => !ALLOWED.has(c))).toEqual([]);

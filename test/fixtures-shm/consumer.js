@@ -1,7 +1,8 @@
 'use strict';
 // A consumer process for the shm tests. argv[2] = JSON config: { mode, ringBytes, runMs }
 // mode 'idle': creates the ring, never consumes (producers fill it and block), waits to be killed.
-// mode 'hostile': consumes whatever arrives (touching every byte) for runMs, then reports
+// mode 'hostile': consumes whatever arrives (touching every byte) until runMs after the parent's
+//   {type:'go'} message (or FB_ERR_RING_CORRUPT), then reports
 //   {type:'result', outcome:'alive'|'corrupt', codes, records} and closes the ring.
 // mode 'term': creates the ring and waits for a signal (tests SIGTERM cleanup).
 // Reports {type:'ready', name, pid} first.
@@ -29,7 +30,10 @@ if (cfg.mode === 'hostile') {
     send({ type: 'result', outcome, codes: [...new Set(codes)], records, sum });
     process.disconnect && process.disconnect();
   };
-  const t0 = Date.now();
+  let t0 = Infinity;
+  process.on('message', (m) => {
+    if (m && m.type === 'go') t0 = Date.now();
+  });
   const tick = setInterval(() => {
     if (codes.includes('FB_ERR_RING_CORRUPT') || Date.now() - t0 >= cfg.runMs) {
       clearInterval(tick);

@@ -12,7 +12,13 @@ const cfg = JSON.parse(process.argv[2]);
 const send = (m) => process.send && process.send(m);
 
 async function main() {
-  const p = openRing(cfg.name, { policy: cfg.policy || 'block', spin: cfg.spin || 0, producerId: cfg.producer });
+  let p;
+  try {
+    p = openRing(cfg.name, { policy: cfg.policy || 'block', spin: cfg.spin || 0, producerId: cfg.producer });
+  } catch (e) {
+    send({ type: 'error', code: e && e.code ? e.code : 'NOT_FB: ' + String(e), sent: 0 });
+    return;
+  }
   let failed = null;
   p.onError((e) => { failed = failed || e; });
   send({ type: 'open' });

@@ -26,4 +26,5 @@ function burst() {
     if (process.send) process.send({ type: 'done', writes });
   }
 }
+if (process.send) process.send({ type: 'started' });
 burst();
