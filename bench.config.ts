@@ -28,4 +28,30 @@ export default defineConfig({
     shm: { ringBytes: 64 * 1024 * 1024 },
     'shm-copy': { ringBytes: 64 * 1024 * 1024 },
   },
+  // What the per-frame figures cost at fleet scale (bench run prints it last; index.html leads with it).
+  cost: {
+    // AWS EC2 c7i.large on-demand, us-east-1, Linux: $0.08925/h for 2 vCPUs = $0.044625 per vCPU-hour.
+    // Use your own price (region, reserved or spot) here.
+    vcpuHourUsd: 0.08925 / 2,
+    // the incident's scale: about 1 TB/s of raw video across the fleet
+    fleetBytesPerSecond: 1e12,
+    fps: 30,
+    format: 'i420',
+    width: 1920,
+    height: 1080,
+    baseline: 'ws',
+  },
+  // bench gate: a short fixed matrix, repeated; see README "Regression gate".
+  gate: {
+    transports: ['all'],
+    scenario: 'realtime',
+    format: 'i420',
+    resolution: '1080p',
+    fps: 30,
+    durationS: 1.5,
+    warmupS: 0.5,
+    repeats: 5,
+    threshold: 0.1,
+    passesTolerance: 0.25,
+  },
 });

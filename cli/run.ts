@@ -136,7 +136,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   info(renderTerminal(run));
   info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
   info(costHeadline(cost));
-  for (const t of cost.transports) {
+  const hasBaseline = cost.transports.some((t) => t.transport === cost.baseline);
+  for (const t of hasBaseline ? cost.transports : []) {
     if (t.transport === cost.baseline) continue;
     const d = t.savingsUsdPerYear ?? 0;
     info(`  ${cost.baseline} -> ${t.transport}: ${d >= 0 ? 'saves' : 'costs'} ${fmtUsd(Math.abs(d))}/yr (${Math.round(Math.abs(t.savingsPct ?? 0))}% ${d >= 0 ? 'less' : 'more'}), ${Math.round(t.totalCores).toLocaleString('en-US')} vCPUs`);

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
+import type { CostModelConfig } from '../reporters/cost';
 import { fbError } from './errors';
+import type { GateSettings } from './gate';
 
 /**
  * What `bench run` (and `bench gate`) do when no option says otherwise. `bench.config.ts`
@@ -34,10 +36,10 @@ export interface BenchConfig {
   policy: 'block' | 'drop';
   /** Per-transport knobs, e.g. { ws: { fragmentBytes: 131000 }, shm: { ringBytes: 67108864 } }. */
   transportOptions: Record<string, Record<string, unknown>>;
-  /** Fleet cost model (see reporters/cost.ts). */
-  cost?: Record<string, unknown>;
-  /** Regression gate settings (see `bench gate`). */
-  gate?: Record<string, unknown>;
+  /** Fleet cost model (see reporters/cost.ts; unset fields keep DEFAULT_COST_MODEL). */
+  cost?: Partial<CostModelConfig>;
+  /** Regression gate matrix and thresholds (see `bench gate`; unset fields keep DEFAULT_GATE). */
+  gate?: Partial<GateSettings>;
 }
 
 export const BUILTIN_CONFIG: BenchConfig = {
