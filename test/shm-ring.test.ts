@@ -176,6 +176,7 @@ describe('shm ring (in process)', () => {
     expect(accepted).toBe(4); // 4 x 256 B fill 1024
     expect(await p.loan(10)).toBeNull();
     expect(p.stats().drops).toBe(7);
+    expect(c.stats().drops).toBe(7);
     c.tryReceive()!.release();
     expect(await p.send(new Uint8Array(200))).toBe(true);
   });

@@ -2,7 +2,7 @@ import * as hdr from 'hdr-histogram-js';
 import { fbError, toFbError, type FbError } from '../harness/errors';
 import { nowNs } from '../harness/clock';
 import { shmNative } from './shm-native';
-import { RING, recordSpan, slotOffset, i32 } from './shm-layout';
+import { RING, recordSpan, slotOffset, i32, i64 } from './shm-layout';
 import { IDX, createSegment, unlinkSegment, unmapSegment, type Segment } from './shm-segment';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './shm-local';
 
@@ -68,6 +68,7 @@ export class RingConsumer {
   private gapAt = -1;
   private peersCheckedAt = -Infinity;
   private failure: FbError | null = null;
+  private dropsAtClose = 0;
   private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3 });
   private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0 };
 
@@ -121,6 +122,7 @@ export class RingConsumer {
     const us = (ns: number): number => Math.round(ns / 100) / 10;
     return {
       ...this.counters,
+      drops: this.producerDrops(),
       held: this.held,
       ringBytes: this.capacity,
       handoffSamples: h.totalCount,
@@ -130,10 +132,19 @@ export class RingConsumer {
     };
   }
 
+  /** Drops counted by producers in their slots (slots of producers that left keep theirs until reused). */
+  private producerDrops(): number {
+    if (this.state === 'closed') return this.dropsAtClose;
+    let sum = 0n;
+    for (let s = 0; s < RING.MAX_PRODUCERS; s++) sum += Atomics.load(this.seg.u64, i64(slotOffset(s, RING.SLOT_DROPS)));
+    return Number(sum);
+  }
+
   /** Stops delivery, tells producers (FB_ERR_PEER_GONE), removes the name, unmaps. Idempotent. */
   close(): void {
     if (this.state === 'closed') return;
     this.shutdown();
+    this.dropsAtClose = this.producerDrops();
     this.state = 'closed';
     unmapSegment(this.seg);
   }

@@ -118,7 +118,7 @@ export class RingProducer {
         const pos = this.reserve(bytes);
         if (pos >= 0) return Promise.resolve(this.makeLoan(pos, bytes));
         if (this.policy === 'drop' && this.spin === 0) {
-          this.counters.drops++;
+          this.countDrop();
           return Promise.resolve(null);
         }
       }
@@ -183,6 +183,12 @@ export class RingProducer {
   }
 
   // ---- reservation ----
+
+  /** Counts a drop here and in the slot, where the consumer's stats() sums them. */
+  private countDrop(): void {
+    this.counters.drops++;
+    Atomics.add(this.seg.u64, i64(slotOffset(this.slot, RING.SLOT_DROPS)), 1n);
+  }
 
   private checkSize(bytes: number): void {
     if (this.closed) throw fbError('FB_ERR_PEER_GONE', `ring ${this.name}: sender closed`);
@@ -254,7 +260,7 @@ export class RingProducer {
         continue;
       }
       if (this.policy === 'drop') {
-        this.counters.drops++;
+        this.countDrop();
         return null;
       }
       if (!waited) this.counters.fullWaits++;
