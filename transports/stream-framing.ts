@@ -401,6 +401,11 @@ export class StreamSender implements Sender {
     return new StreamSender(socket, opts, label);
   }
 
+  /** The same framing over a socket opened elsewhere (e.g. a FIFO's write end wrapped in net.Socket). */
+  static wrap(socket: net.Socket, opts: SenderOptions, label: string): StreamSender {
+    return new StreamSender(socket, opts, label);
+  }
+
   private peerGone(why: string): void {
     if (this.closing || this.gone) return;
     this.gone = fbError('FB_ERR_PEER_GONE', `${this.label}: ${why}`);

@@ -1,0 +1,182 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fbError } from '../harness/errors';
+import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Transport, type TransportStats } from './types';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, FrameParser, newParserCounters, StreamSender } from './stream-framing';
+
+/**
+ * Named FIFOs (mkfifo) in the run directory, one per producer (a shared FIFO would
+ * interleave frames once a frame exceeds PIPE_BUF), with the same length-prefixed framing
+ * as `unix` (stream-framing.ts). Address: `pipe:` + the FIFO paths joined by '|'; producer
+ * i writes FIFO i (modulo their count).
+ *
+ * The receiver opens every FIFO O_RDONLY|O_NONBLOCK at creation (no writer needed; Linux
+ * reports no hang-up until a writer has come and gone) and reads it through a net.Socket on
+ * the fd (a libuv pipe handle). The sender opens its FIFO O_WRONLY|O_NONBLOCK: ENXIO means
+ * no reader (FB_ERR_PEER_GONE); once the reader is gone a write fails with EPIPE.
+ * The FIFOs are unlinked on close(); the run directory is removed by the coordinator on
+ * every path, so a killed consumer leaves nothing behind either.
+ */
+const PREFIX = 'pipe:';
+const SEP = '|';
+let seq = 0;
+
+function mkfifo(file: string): void {
+  try {
+    execFileSync('mkfifo', ['-m', '600', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `mkfifo ${file} failed: ${(err.stderr?.toString() || err.message).trim()}`);
+  }
+}
+
+interface Fifo {
+  file: string;
+  socket: net.Socket;
+  parser: FrameParser;
+  paused: boolean;
+}
+
+class PipeReceiver implements Receiver {
+  readonly address: string;
+  private readonly fifos: Fifo[] = [];
+  private readonly sink = new ErrorSink();
+  private readonly counters = newParserCounters();
+  private handler: FrameHandler | null = null;
+  private closing: Promise<void> | null = null;
+  private pauses = 0;
+
+  constructor(private readonly opts: ReceiverOptions) {
+    const base = path.resolve(opts.runDir, `fb-pipe-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}`);
+    const files: string[] = [];
+    try {
+      for (let i = 0; i < Math.max(1, opts.producers); i++) {
+        const file = `${base}-${i}.fifo`;
+        mkfifo(file);
+        files.push(file);
+        this.fifos.push(this.openFifo(file));
+      }
+    } catch (e) {
+      for (const f of this.fifos) f.socket.destroy();
+      for (const f of files) fs.rmSync(f, { force: true });
+      throw e;
+    }
+    this.address = PREFIX + files.join(SEP);
+  }
+
+  private openFifo(file: string): Fifo {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const socket = new net.Socket({ fd, readable: true, writable: false });
+    socket.pause();
+    const fifo: Fifo = { file, socket, paused: true, parser: null as unknown as FrameParser };
+    fifo.parser = new FrameParser(
+      this.opts.maxFrameBytes,
+      {
+        frame: (view, release) => (this.handler as FrameHandler)(view, release),
+        error: (err) => {
+          if (this.closing) return;
+          this.sink.emit(err);
+          socket.destroy();
+        },
+        idle: () => {
+          if (fifo.paused && this.handler && !this.closing) {
+            fifo.paused = false;
+            socket.resume();
+          }
+        },
+      },
+      this.counters,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      fifo.parser.push(chunk);
+      if (fifo.parser.busy && !fifo.paused) {
+        fifo.paused = true;
+        this.pauses++;
+        socket.pause();
+      }
+    });
+    socket.on('error', () => {
+      /* 'close' follows */
+    });
+    socket.on('close', () => fifo.parser.end());
+    return fifo;
+  }
+
+  start(handler: FrameHandler): void {
+    this.handler = handler;
+    for (const f of this.fifos) {
+      if (f.paused && !f.parser.busy) {
+        f.paused = false;
+        f.socket.resume();
+      }
+    }
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.sink.add(handler);
+  }
+
+  stats(): TransportStats {
+    let assembly = 0;
+    for (const f of this.fifos) assembly += f.parser.assemblyBytes;
+    return { ...this.counters, fifos: this.fifos.length, pauses: this.pauses, assemblyBytes: assembly };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await Promise.all(
+          this.fifos.map(
+            (f) =>
+              new Promise<void>((resolve) => {
+                if (f.socket.destroyed) return resolve();
+                f.socket.once('close', () => resolve());
+                f.socket.destroy();
+              }),
+          ),
+        );
+        for (const f of this.fifos) fs.rmSync(f.file, { force: true });
+      })();
+    }
+    return this.closing;
+  }
+}
+
+export const pipeTransport: Transport = {
+  name: 'pipe',
+  description: 'named FIFOs (mkfifo) in the run directory, one per producer; u32 length + magic prefix like unix',
+  capabilities: { ...DEFAULT_CAPABILITIES },
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  unavailableReason() {
+    if (process.platform !== 'linux') return 'named-pipe semantics used here (O_NONBLOCK open, no early hang-up) are Linux-only';
+    try {
+      execFileSync('mkfifo', ['--version'], { stdio: 'ignore' });
+      return null;
+    } catch {
+      return 'mkfifo (coreutils) is not on PATH';
+    }
+  },
+
+  async createReceiver(opts) {
+    return new PipeReceiver(opts);
+  },
+
+  async openSender(address, opts) {
+    if (!address.startsWith(PREFIX) || address.length === PREFIX.length) {
+      throw fbError('FB_ERR_INTERNAL', `not a pipe transport address: '${address}'`);
+    }
+    const files = address.slice(PREFIX.length).split(SEP);
+    const file = files[opts.producerId % files.length];
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      throw fbError('FB_ERR_PEER_GONE', `no reader on FIFO ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+    const socket = new net.Socket({ fd, readable: false, writable: true });
+    return StreamSender.wrap(socket, opts, `pipe ${path.basename(file)}`);
+  },
+};
