@@ -265,7 +265,8 @@ export class RingProducer {
       }
       if (!waited) this.counters.fullWaits++;
       waited = true;
-      if (localConsumer(this.name)) {
+      if (this.seg.consumerPid === process.pid) {
+        // The consumer shares this thread's event loop (or this process): never block it.
         await this.localSpace();
         continue;
       }
