@@ -12,6 +12,8 @@ const LOADERS: Record<string, () => Transport> = {
   tcp: () => require('./tcp').tcpTransport,
   shm: () => require('./shm').shmTransport,
   'shm-copy': () => require('./shm').shmCopyTransport,
+  pipe: () => require('./pipe').pipeTransport,
+  zeromq: () => require('./zeromq').zeromqTransport,
 };
 
 export function transportNames(): string[] {

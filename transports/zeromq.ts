@@ -1,0 +1,230 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fbError, type FbError } from '../harness/errors';
+import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
+
+/**
+ * ZeroMQ PUSH (each producer) -> PULL (the consumer) over `ipc://<runDir>/...`, one ZeroMQ
+ * message per frame (libzmq frames it: messages arrive whole or not at all). Address:
+ * `zeromq:ipc://<absolute path>`.
+ *
+ * Copies: zeromq.js sends a Buffer zero-copy (libzmq keeps a reference until its I/O thread
+ * wrote it) and gives no completion signal, so `send` cannot resolve "frame reusable" for the
+ * caller's buffer: the adapter hands libzmq its own copy (one user-space copy per frame, in
+ * `bytesCopied`). Received messages are wrapped without a copy.
+ * Backpressure: send/receive high-water marks of a few messages; policy 'drop' uses a send
+ * timeout of 0 (EAGAIN = dropped). zeromq.js allows one send in flight per socket, so sends
+ * are chained.
+ * Peer gone: the PUSH socket's monitor reports 'disconnect' when the PULL end closes.
+ * A sender that dies mid-message is invisible to the receiver (libzmq drops the partial
+ * message): frames stay whole; the harness sees the process exit.
+ * Cleanup: the PULL socket unbinds (libzmq unlinks the socket file); close() also removes it.
+ */
+const PREFIX = 'zeromq:';
+const HWM = 4;
+let seq = 0;
+
+type Zmq = typeof import('zeromq');
+let zmq: Zmq | null = null;
+let loadError: string | null = null;
+
+function load(): Zmq {
+  if (zmq) return zmq;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    zmq = require('zeromq') as Zmq;
+    return zmq;
+  } catch (e) {
+    loadError = (e as Error).message.split('\n')[0];
+    throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `zeromq does not load: ${loadError} (npm install zeromq@6)`);
+  }
+}
+
+class ZmqReceiver implements Receiver {
+  readonly address: string;
+  private readonly sink = new ErrorSink();
+  private handler: FrameHandler | null = null;
+  private closing: Promise<void> | null = null;
+  private framesReceived = 0;
+  private bytesReceived = 0;
+  private refused = 0;
+  private connections = 0;
+
+  constructor(private readonly pull: import('zeromq').Pull, private readonly file: string, private readonly opts: ReceiverOptions) {
+    this.address = PREFIX + 'ipc://' + file;
+    pull.events.on('accept', () => this.connections++);
+  }
+
+  start(handler: FrameHandler): void {
+    if (this.handler) return;
+    this.handler = handler;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closing) {
+      let msg: Buffer;
+      try {
+        [msg] = await this.pull.receive();
+      } catch (e) {
+        if (!this.closing) this.sink.emit(fbError('FB_ERR_PEER_GONE', `zeromq receive failed: ${(e as Error).message}`));
+        return;
+      }
+      if (msg.byteLength > this.opts.maxFrameBytes) {
+        this.refused++;
+        this.sink.emit(fbError('FB_ERR_PROTOCOL', `frame of ${msg.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+        continue;
+      }
+      this.framesReceived++;
+      this.bytesReceived += msg.byteLength;
+      await new Promise<void>((resolve) => {
+        let released = false;
+        (this.handler as FrameHandler)(msg, () => {
+          if (released) return;
+          released = true;
+          resolve();
+        });
+      });
+    }
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.sink.add(handler);
+  }
+
+  stats(): TransportStats {
+    return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, framesRefused: this.refused, connections: this.connections };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        this.pull.close();
+        fs.rmSync(this.file, { force: true });
+      })();
+    }
+    return this.closing;
+  }
+}
+
+class ZmqSender implements Sender {
+  private readonly sink = new ErrorSink();
+  private chain: Promise<unknown> = Promise.resolve();
+  private gone: FbError | null = null;
+  private closing: Promise<void> | null = null;
+  private framesSent = 0;
+  private bytesCopied = 0;
+  private framesDropped = 0;
+
+  constructor(private readonly push: import('zeromq').Push, private readonly opts: SenderOptions, private readonly label: string) {
+    push.events.on('disconnect', () => this.peerGone('receiver disconnected'));
+  }
+
+  private peerGone(why: string): void {
+    if (this.closing || this.gone) return;
+    this.gone = fbError('FB_ERR_PEER_GONE', `${this.label}: ${why}`);
+    this.push.close(); // a blocked send rejects
+    this.sink.emit(this.gone);
+  }
+
+  send(frame: Uint8Array): Promise<boolean> {
+    if (this.gone) return Promise.reject(this.gone);
+    if (this.closing) return Promise.reject(fbError('FB_ERR_INTERNAL', `${this.label}: send after close`));
+    if (frame.byteLength > this.opts.maxFrameBytes) {
+      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+    }
+    // libzmq keeps a reference to what it sends: give it a buffer nobody reuses
+    const own = Buffer.allocUnsafeSlow(frame.byteLength);
+    own.set(frame);
+    this.bytesCopied += frame.byteLength;
+    const p = this.chain.then(async () => {
+      if (this.gone) throw this.gone;
+      try {
+        await this.push.send(own);
+      } catch (e) {
+        const err = e as { code?: string; message: string };
+        if (err.code === 'EAGAIN' && this.opts.policy === 'drop') {
+          this.framesDropped++;
+          return false;
+        }
+        throw this.gone ?? fbError('FB_ERR_PEER_GONE', `${this.label}: send failed: ${err.code ?? err.message}`);
+      }
+      this.framesSent++;
+      return true;
+    });
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.sink.add(handler);
+  }
+
+  stats(): TransportStats {
+    return { framesSent: this.framesSent, framesDropped: this.framesDropped, bytesCopied: this.bytesCopied };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await this.chain;
+        if (!this.push.closed) this.push.close(); // linger flushes what was queued
+      })();
+    }
+    return this.closing;
+  }
+}
+
+export const zeromqTransport: Transport = {
+  name: 'zeromq',
+  description: 'ZeroMQ PUSH/PULL over ipc:// in the run directory (zeromq.js v6), one message per frame',
+  capabilities: { ...DEFAULT_CAPABILITIES },
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  unavailableReason() {
+    try {
+      load();
+      return null;
+    } catch {
+      return `the zeromq package does not load: ${loadError} (npm install zeromq@6)`;
+    }
+  },
+
+  async createReceiver(opts) {
+    const z = load();
+    const file = path.resolve(opts.runDir, `fb-zmq-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.ipc`);
+    const pull = new z.Pull({ receiveHighWaterMark: HWM, linger: 0 });
+    try {
+      await pull.bind('ipc://' + file);
+    } catch (e) {
+      pull.close();
+      throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `zeromq cannot bind ipc://${file}: ${(e as Error).message}`);
+    }
+    return new ZmqReceiver(pull, file, opts);
+  },
+
+  async openSender(address, opts) {
+    const z = load();
+    if (!address.startsWith(PREFIX + 'ipc://')) throw fbError('FB_ERR_INTERNAL', `not a zeromq transport address: '${address}'`);
+    const endpoint = address.slice(PREFIX.length);
+    const file = endpoint.slice('ipc://'.length);
+    if (!fs.existsSync(file)) throw fbError('FB_ERR_PEER_GONE', `no receiver at ${endpoint}`);
+    const push = new z.Push({ sendHighWaterMark: HWM, linger: 2000, ...(opts.policy === 'drop' ? { sendTimeout: 0 } : {}) });
+    const connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(fbError('FB_ERR_PEER_GONE', `no receiver at ${endpoint} within 5 s`)), 5000);
+      push.events.on('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    push.connect(endpoint);
+    try {
+      await connected;
+    } catch (e) {
+      push.close();
+      throw e;
+    }
+    return new ZmqSender(push, opts, `zeromq ${path.basename(file)}`);
+  },
+};
