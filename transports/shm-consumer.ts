@@ -199,19 +199,24 @@ export class RingConsumer {
       const budget = SLICE_MS - elapsed;
       if (budget <= 0.05) return this.schedule();
       const short = this.held > 0 || localProducerCount(this.name) > 0;
-      this.waitForData(Math.min(short ? SHORT_WAIT_MS : WAIT_MS, budget));
+      // After a wait that timed out, always give the event loop a turn before waiting again.
+      if (this.waitForData(Math.min(short ? SHORT_WAIT_MS : WAIT_MS, budget))) return this.schedule();
     }
   }
 
-  private waitForData(ms: number): void {
+  /** One bounded futex sleep on dataSeq; true if it timed out. */
+  private waitForData(ms: number): boolean {
     const { i32: w } = this.seg;
     const seq = Atomics.load(w, IDX.dataSeq);
     Atomics.store(w, IDX.consumerWaiting, 1);
+    let timedOut = false;
     if (!this.ready()) {
       this.counters.futexWaits++;
-      if (shmNative().futexWait(this.seg.ab, RING.OFF_DATA_SEQ, seq, ms) === 1) this.counters.futexTimeouts++;
+      timedOut = shmNative().futexWait(this.seg.ab, RING.OFF_DATA_SEQ, seq, ms) === 1;
+      if (timedOut) this.counters.futexTimeouts++;
     }
     Atomics.store(w, IDX.consumerWaiting, 0);
+    return timedOut;
   }
 
   /** True when a sealed record (or something the next scan must judge) is at `next`. */

@@ -273,13 +273,15 @@ export class RingProducer {
       const seq = Atomics.load(w, IDX.spaceSeq);
       Atomics.add(w, IDX.producersWaiting, 1);
       const again = this.reserve(bytes);
+      let timedOut = false;
       if (again < 0) {
         this.counters.futexWaits++;
-        shmNative().futexWait(this.seg.ab, RING.OFF_SPACE_SEQ, seq, Math.max(0.05, Math.min(WAIT_MS, SLICE_MS - (nowMs() - sliceStart))));
+        timedOut = shmNative().futexWait(this.seg.ab, RING.OFF_SPACE_SEQ, seq, Math.max(0.05, Math.min(WAIT_MS, SLICE_MS - (nowMs() - sliceStart)))) === 1;
       }
       Atomics.sub(w, IDX.producersWaiting, 1);
       if (again >= 0) return this.makeLoan(again, bytes);
-      if (nowMs() - sliceStart >= SLICE_MS) {
+      // After a wait that timed out (or a long slice), give the event loop a turn.
+      if (timedOut || nowMs() - sliceStart >= SLICE_MS) {
         await yieldToLoop();
         sliceStart = nowMs();
       }
