@@ -88,7 +88,7 @@ describe('shm transports', () => {
     expect(res.message.split('\n')).toHaveLength(1);
   });
 
-  it('waiting never blocks the event loop for long (consumer idle, producer on a full ring)', async () => {
+  it('waiting never blocks the event loop for long (consumer on an idle ring, producer on a full ring)', async () => {
     // Consumer side: a remote producer is attached and idle, so the consumer sleeps in the futex.
     const [rx] = await pair(shmTransport, { maxFrameBytes: 2000, options: { ringBytes: 8192 } });
     let got = 0;
@@ -109,5 +109,29 @@ describe('shm transports', () => {
     clearInterval(tick);
     expect(got).toBe(3);
     expect(worst).toBeLessThan(100); // waits are <= 10 ms slices; generous for a loaded 2-core box
+
+    // Producer side: the consumer (another process) never consumes, the sender blocks on a full ring.
+    const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'idle', ringBytes: 8192 })]);
+    const { name } = (await consumer.next('ready')) as { name: string };
+    const tx = await shmTransport.openSender(name, { producerId: 0, maxFrameBytes: 2000, policy: 'block', options: {} });
+    opened.unshift(tx);
+    const codes: string[] = [];
+    tx.onError((e) => codes.push(e.code));
+    const sends: Promise<boolean>[] = [];
+    for (let i = 0; i < 12; i++) sends.push(tx.send(new Uint8Array(1000)).catch(() => false));
+    worst = 0;
+    last = performance.now();
+    const tick2 = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 1);
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(tick2);
+    expect(tx.stats().fullWaits).toBeGreaterThan(0);
+    expect(worst).toBeLessThan(100);
+    consumer.proc.kill('SIGKILL');
+    await Promise.all(sends);
+    expect(codes).toEqual(['FB_ERR_PEER_GONE']);
   });
 });
