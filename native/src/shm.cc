@@ -138,6 +138,14 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     shm_unlink(name.c_str());
     return ThrowErrno(env, "ftruncate " + name, err);
   }
+  // Reserve the pages now: on a full tmpfs this fails with ENOSPC here instead of a SIGBUS on
+  // first touch later.
+  int ferr = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (ferr != 0 && ferr != EOPNOTSUPP && ferr != EINVAL) {
+    close(fd);
+    shm_unlink(name.c_str());
+    return ThrowErrno(env, "fallocate " + name + " (is /dev/shm full?)", ferr);
+  }
   Napi::Value ab = MapToArrayBuffer(env, fd, static_cast<size_t>(bytes), populate);
   if (env.IsExceptionPending()) shm_unlink(name.c_str());
   return ab;
