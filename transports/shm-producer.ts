@@ -135,6 +135,7 @@ export class RingProducer {
   async send(data: Uint8Array): Promise<boolean> {
     const loan = await this.loan(data.byteLength);
     if (!loan) return false;
+    if (this.closed) throw fbError('FB_ERR_PEER_GONE', `ring ${this.name}: sender closed`);
     loan.view.set(data);
     loan.commit();
     return true;
