@@ -33,6 +33,8 @@ const GAP_GIVE_UP_MS = 1000;
 interface Entry {
   start: number;
   end: number;
+  /** Payload length as validated by scan() (never re-read from shared memory). */
+  len: number;
   released: boolean;
 }
 
@@ -159,12 +161,25 @@ export class RingConsumer {
     }
     this.immediate = setImmediate(() => {
       this.immediate = null;
-      this.pump();
+      this.safePump();
     });
   }
 
   private wakeLocal(): void {
     if (this.timer) this.schedule();
+  }
+
+  /** The pump runs from timers: a bug must surface as an error report, never as an uncaught exception. */
+  private safePump(): void {
+    try {
+      this.pump();
+    } catch (e) {
+      const err = toFbError(e);
+      this.shutdown();
+      this.state = 'failed';
+      this.failure = err;
+      this.report(err);
+    }
   }
 
   private pump(): void {
@@ -192,7 +207,7 @@ export class RingConsumer {
       if (!this.hasRemoteProducers()) {
         this.timer = setTimeout(() => {
           this.timer = null;
-          this.pump();
+          this.safePump();
         }, POLL_MS);
         return;
       }
@@ -248,7 +263,7 @@ export class RingConsumer {
   /** Builds the view and release for a committed entry; null when it was skipped. */
   private view(e: Entry): { payload: Uint8Array; release: () => void } | null {
     const base = RING.HEADER_BYTES + (e.start % this.capacity);
-    const len = this.seg.dv.getUint32(base + RING.REC_LENGTH, true);
+    const len = e.len;
     if (len > this.maxRecordBytes) {
       this.counters.oversize++;
       this.releaseEntry(e, false);
@@ -302,7 +317,7 @@ export class RingConsumer {
         continue;
       }
       this.gapSince = -1;
-      const e: Entry = { start: pos, end: pos + span, released: false };
+      const e: Entry = { start: pos, end: pos + span, len, released: false };
       this.next = pos + span;
       this.fifo.push(e);
       if (state === RING.REC_PAD) {
@@ -315,7 +330,7 @@ export class RingConsumer {
   }
 
   private skip(from: number, to: number): void {
-    const e: Entry = { start: from, end: to, released: false };
+    const e: Entry = { start: from, end: to, len: 0, released: false };
     this.next = to;
     this.fifo.push(e);
     this.releaseEntry(e, false);
