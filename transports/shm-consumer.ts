@@ -2,7 +2,8 @@ import * as hdr from 'hdr-histogram-js';
 import { fbError, toFbError, type FbError } from '../harness/errors';
 import { nowNs } from '../harness/clock';
 import { shmNative } from './shm-native';
-import { RING, recordSpan, slotOffset, i32, i64 } from './shm-layout';
+import { RING, recordSpan } from './shm-layout';
+import { ProducerSlots } from './shm-slots';
 import { IDX, createSegment, unlinkSegment, unmapSegment, type Segment } from './shm-segment';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './shm-local';
 
@@ -51,6 +52,7 @@ export class RingConsumer {
   readonly capacity: number;
   readonly maxRecordBytes: number;
   private seg: Segment;
+  private readonly slots: ProducerSlots;
   private handler: RingRecordHandler | null = null;
   private errorHandlers: RingErrorHandler[] = [];
   private state: 'idle' | 'running' | 'failed' | 'closed' = 'idle';
@@ -63,9 +65,6 @@ export class RingConsumer {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private watchdog: NodeJS.Timeout | null = null;
-  private remoteCheckedAt = -Infinity;
-  private remote = false;
-  private deadSlots = new Set<number>();
   private gapSince = -1; // nowMs() when the consumer first saw `next` reserved but unsealed
   private gapAt = -1;
   private peersCheckedAt = -Infinity;
@@ -79,6 +78,7 @@ export class RingConsumer {
     const maxRecordBytes = Math.min(opts.maxRecordBytes ?? Infinity, capacity - RING.RECORD_HEADER_BYTES);
     this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)));
     this.name = this.seg.name;
+    this.slots = new ProducerSlots(this.seg);
     this.capacity = this.seg.capacity;
     this.maxRecordBytes = this.seg.maxRecordBytes;
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
@@ -136,10 +136,7 @@ export class RingConsumer {
 
   /** Drops counted by producers in their slots (slots of producers that left keep theirs until reused). */
   private producerDrops(): number {
-    if (this.state === 'closed') return this.dropsAtClose;
-    let sum = 0n;
-    for (let s = 0; s < RING.MAX_PRODUCERS; s++) sum += Atomics.load(this.seg.u64, i64(slotOffset(s, RING.SLOT_DROPS)));
-    return Number(sum);
+    return this.state === 'closed' ? this.dropsAtClose : this.slots.drops();
   }
 
   /** Stops delivery, tells producers (FB_ERR_PEER_GONE), removes the name, unmaps. Idempotent. */
@@ -204,7 +201,7 @@ export class RingConsumer {
         this.counters.spins++;
         continue;
       }
-      if (!this.hasRemoteProducers()) {
+      if (!this.slots.hasRemote()) {
         this.timer = setTimeout(() => {
           this.timer = null;
           this.safePump();
@@ -310,7 +307,7 @@ export class RingConsumer {
       }
       if (state === RING.REC_RESERVED) {
         const slot = this.seg.dv.getUint32(base + RING.REC_SLOT, true);
-        if (!this.ownerGone(slot)) return null; // the producer is filling it: later records wait
+        if (!this.slots.ownerGone(slot)) return null; // the producer is filling it: later records wait
         this.counters.skipped++;
         this.gapSince = -1;
         this.skip(pos, pos + span);
@@ -363,45 +360,13 @@ export class RingConsumer {
 
   // ---- peers ----
 
-  private hasRemoteProducers(): boolean {
-    const now = nowMs();
-    if (now - this.remoteCheckedAt < 20) return this.remote;
-    this.remoteCheckedAt = now;
-    const w = this.seg.i32;
-    this.remote = false;
-    for (let s = 0; s < RING.MAX_PRODUCERS; s++) {
-      if (Atomics.load(w, i32(slotOffset(s, RING.SLOT_STATE))) !== RING.SLOT_ACTIVE) continue;
-      const pid = Atomics.load(w, i32(slotOffset(s, RING.SLOT_PID)));
-      if (pid !== 0 && pid !== process.pid) {
-        this.remote = true;
-        break;
-      }
-    }
-    return this.remote;
-  }
-
-  /** A record reserved by `slot` will never be committed: its producer died or left. */
-  private ownerGone(slot: number): boolean {
-    if (slot >= RING.MAX_PRODUCERS) return true; // no such producer: nobody will commit it
-    if (this.deadSlots.has(slot)) return true;
-    return Atomics.load(this.seg.i32, i32(slotOffset(slot, RING.SLOT_STATE))) !== RING.SLOT_ACTIVE;
-  }
-
   /** Checks producer pids; reports each death once; unblocks records they left behind. */
   private checkPeers(): void {
     if (this.state !== 'running' && this.state !== 'idle') return;
     this.peersCheckedAt = nowMs();
-    const native = shmNative();
-    const w = this.seg.i32;
-    for (let s = 0; s < RING.MAX_PRODUCERS; s++) {
-      if (this.deadSlots.has(s)) continue;
-      if (Atomics.load(w, i32(slotOffset(s, RING.SLOT_STATE))) !== RING.SLOT_ACTIVE) continue;
-      const pid = Atomics.load(w, i32(slotOffset(s, RING.SLOT_PID)));
-      if (pid === 0 || native.pidAlive(pid)) continue;
-      this.deadSlots.add(s);
-      Atomics.store(w, i32(slotOffset(s, RING.SLOT_STATE)), RING.SLOT_DEAD);
+    for (const { slot, pid } of this.slots.reap()) {
       this.counters.peerGone++;
-      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${s}) died`));
+      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${slot}) died`));
     }
     this.checkGap();
     this.schedule();
@@ -420,7 +385,7 @@ export class RingConsumer {
    * GAP_GIVE_UP_MS, skip to the next sealed record (or to the reserve cursor).
    */
   private checkGap(): void {
-    if (this.gapSince < 0 || this.gapAt !== this.next || this.deadSlots.size === 0) return;
+    if (this.gapSince < 0 || this.gapAt !== this.next || !this.slots.anyDead()) return;
     if (nowMs() - this.gapSince < GAP_GIVE_UP_MS) return;
     const reserve = Number(Atomics.load(this.seg.u64, IDX.reserve));
     if (!(reserve > this.next && reserve <= this.read + this.capacity)) return; // scan() reports it
