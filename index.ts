@@ -15,3 +15,23 @@ export { SCENARIOS } from './scenarios';
 export { FbError, ERROR_CODES } from './harness/errors';
 export { RESULT_SCHEMA } from './harness/result';
 export { renderTerminal } from './reporters/terminal';
+
+// Reports, cost model, regression gate
+export type { CostModelConfig, CostSummary } from './reporters/cost';
+export type { GateSettings, GateBaseline, GateOutcome } from './harness/gate';
+export { renderMarkdown } from './reporters/markdown';
+export { renderHtml } from './reporters/html';
+export { computeCost, DEFAULT_COST_MODEL } from './reporters/cost';
+export { compareToBaseline, collectMetrics, DEFAULT_GATE } from './harness/gate';
+
+// Copy accounting (LD_PRELOAD interposer)
+export type { CopyCounters } from './harness/copycount';
+export { CopyCountPage, copyCountLibPath, copyCountUnavailableReason, readCopyCounters, diffCopyCounters, bucketLabel } from './harness/copycount';
+
+// Frames: synthetic and captured from Chromium
+export type { FixtureManifest, FixtureSet } from './fixtures/fixture-set';
+export type { LiveProducer, LiveProducerOptions, LiveResult } from './fixtures/chromium-live';
+export { SyntheticSource, SyntheticVerifier } from './fixtures/synthetic';
+export { FixtureSource, FixtureVerifier, loadFixtureSet } from './fixtures/fixture-set';
+export { startLiveProducer, verifyLiveFrame } from './fixtures/chromium-live';
+export { rgbaToI420 } from './fixtures/convert';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,11 @@ import { runCli } from './support/cli';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-cli-err-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function runDirs(): string[] {
-  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('framebench-run-'));
+// Each CLI run gets its own TMPDIR, so what it leaves behind is its own (tests run in parallel).
+const privateTmp = path.join(tmp, 'tmpdir');
+mkdirSync(privateTmp);
+function leftovers(): string[] {
+  return readdirSync(privateTmp);
 }
 
 const badConfig = path.join(tmp, 'bad.config.ts');
@@ -41,12 +44,11 @@ const CASES: Array<[string, string[], string]> = [
 
 describe('bad input', () => {
   it.each(CASES)('%s', async (_name, args, code) => {
-    const before = runDirs().length;
-    const r = await runCli(args, { timeoutMs: 30_000 });
+    const r = await runCli(args, { timeoutMs: 30_000, env: { TMPDIR: privateTmp } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${code}:`);
     expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace
     expect(r.stderr.trim().split('\n').length).toBe(1);
-    expect(runDirs().length).toBeLessThanOrEqual(before);
+    expect(leftovers()).toEqual([]);
   });
 });

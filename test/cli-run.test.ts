@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,11 @@ import { runCli } from './support/cli';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-cli-run-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function runDirs(): string[] {
-  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('framebench-run-'));
+/** A private TMPDIR per CLI run: whatever is left in it afterwards was left by that run. */
+function privateTmp(name: string): string {
+  const d = path.join(tmp, `tmpdir-${name}`);
+  mkdirSync(d);
+  return d;
 }
 
 /** The invariants every measured case must hold, whatever the machine's speed. */
@@ -33,11 +36,11 @@ function checkInvariants(r: CaseResult): void {
 describe('bench run (real processes)', () => {
   it('writes a valid results.json whose cases hold the invariants', async () => {
     const out = path.join(tmp, 'basic');
-    const before = runDirs().length;
+    const tmpdir = privateTmp('basic');
     const r = await runCli([
       'run', '--transport', 'ws,ws-nomask,unix,tcp', '--scenario', 'realtime,saturate', '--format', 'i420',
       '--resolution', '720p', '--duration', '0.6', '--warmup', '0.2', '--out', out, '--json',
-    ]);
+    ], { env: { TMPDIR: tmpdir } });
     expect(r.code, r.stderr).toBe(0);
     const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
     expect(validateRunResult(file)).toEqual([]);
@@ -53,7 +56,7 @@ describe('bench run (real processes)', () => {
     expect(file.results.find((c) => c.transport === 'ws-nomask')?.masking).toBe('none');
     // the human table is on stderr, one row per transport
     for (const t of ['ws', 'ws-nomask', 'unix', 'tcp']) expect(r.stderr).toMatch(new RegExp(`^${t}\\b`, 'm'));
-    expect(runDirs().length).toBeLessThanOrEqual(before);
+    expect(readdirSync(tmpdir)).toEqual([]); // no run dir, socket or perf file left
   });
 
   it('runs multi-producer: every producer delivers, in order', async () => {
@@ -72,11 +75,11 @@ describe('bench run (real processes)', () => {
 
   it('a producer killed mid-run ends that case with FB_ERR_PEER_GONE; the run goes on and exits 1', async () => {
     const out = path.join(tmp, 'crash');
-    const before = runDirs().length;
+    const tmpdir = privateTmp('crash');
     const t0 = Date.now();
     const r = await runCli(
       ['run', '--transport', 'tcp,unix', '--scenario', 'realtime', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
-      { env: { FRAMEBENCH_TEST_CRASH: 'tcp:producer:500' } },
+      { env: { FRAMEBENCH_TEST_CRASH: 'tcp:producer:500', TMPDIR: tmpdir } },
     );
     expect(r.code).toBe(1);
     const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
@@ -85,7 +88,7 @@ describe('bench run (real processes)', () => {
     expect(tcp?.status).toBe('FB_ERR_PEER_GONE');
     expect(unix?.status).toBe('ok');
     expect(Date.now() - t0).toBeLessThan(40_000);
-    expect(runDirs().length).toBeLessThanOrEqual(before);
+    expect(readdirSync(tmpdir)).toEqual([]);
   });
 
   it('a consumer killed mid-run is reported too', async () => {
