@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the shared-memory addon with AddressSanitizer into a separate directory (the normal
-# native/build is untouched) and runs the hostile-writer, fuzz and ring tests against it, with
+# native/build is untouched) and runs the hostile-writer, fuzz, ring and peer-death tests against it, with
 # libasan preloaded into node (node itself is not instrumented; leak detection is off for it).
 #   npm run test:asan
 set -euo pipefail
@@ -21,7 +21,7 @@ cp -r "$root/native/binding.gyp" "$root/native/src" "$work/native/"
   exit 1
 }
 addon="$work/native/build/Release/framebench_shm.node"
-if ! nm -D "$addon" | grep -q __asan_; then
+if ! nm -D "$addon" | grep __asan_ >/dev/null; then
   echo "test-asan: $addon is not instrumented" >&2
   exit 1
 fi
@@ -31,4 +31,4 @@ cd "$root"
 FRAMEBENCH_SHM_ADDON="$addon" \
 LD_PRELOAD="$libasan" \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:handle_segv=0:allow_user_segv_handler=1" \
-  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts "$@"
+  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts "$@"
