@@ -17,8 +17,8 @@ import { RingProducer } from './shm-producer';
  * max(64 MiB, 3 frames of maxFrameBytes)), `spin` (bounded re-checks before sleeping, default 0).
  */
 
-/** A 4K RGBA frame (33,177,600 B + header) with room to spare. */
-const SHM_MAX_FRAME_BYTES = 48 * 1024 * 1024;
+/** A 4K RGBA frame (33,177,600 B + 64 B header) fits; the default ring then holds three. */
+const SHM_MAX_FRAME_BYTES = 34 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 function numberOption(options: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
