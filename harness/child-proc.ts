@@ -57,7 +57,19 @@ export class ChildProc {
     cb?.(e);
   }
 
+  /** Messages about producers this process hosts (relayed by it), by label. */
+  private readonly hosted = new Map<string, (m: FromChild) => void>();
+
+  /** Routes 'hosted' / 'relayed' / 'hosted-exit' messages about hosted producer `label` to `cb`. */
+  onHosted(label: string, cb: (m: FromChild) => void): void {
+    this.hosted.set(label, cb);
+  }
+
   private onMessage(m: FromChild): void {
+    if (m.t === 'hosted' || m.t === 'relayed' || m.t === 'hosted-exit') {
+      this.hosted.get(m.label)?.(m);
+      return;
+    }
     if (m.t === 'error') {
       this.fail(new FbError(m.code as ErrorCode, `${this.label}: ${m.message}`));
       return;

@@ -3,11 +3,19 @@
  * It speaks the control protocol (harness/protocol.ts) over the IPC channel and never
  * prints: everything it measured goes back in its 'done' message.
  */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { adoptShared } from '../transports/host-ports';
 import { toFbError } from './errors';
 import { Consumer } from './consumer';
 import { runLiveProducer } from './live-producer';
 import { Producer } from './producer';
+import { ProducerHost } from './producer-host';
 import type { FromChild, ToChild } from './protocol';
+
+/** A hosted producer thread (transport topology 'consumer-threads') talks over parentPort. */
+const inThread = !isMainThread && parentPort !== null && Boolean((workerData as { fbHosted?: boolean } | null)?.fbHosted);
+if (inThread) adoptShared((workerData as { shared?: Record<string, unknown> }).shared);
+let host: ProducerHost | null = null;
 
 let role: Producer | Consumer | null = null;
 let live: { spec: import('./protocol').CaseSpec; producerId: number; address: string } | null = null;
@@ -29,7 +37,8 @@ function testCrashHook(t0Ns: number): void {
 let exiting = false;
 
 function send(msg: FromChild): void {
-  if (process.connected) process.send?.(msg);
+  if (inThread) parentPort?.postMessage(msg);
+  else if (process.connected) process.send?.(msg);
 }
 
 async function shutdown(code: number): Promise<void> {
@@ -38,6 +47,7 @@ async function shutdown(code: number): Promise<void> {
   const timer = setTimeout(() => process.exit(code), 3000);
   try {
     await role?.close();
+    await host?.stopAll(1500);
   } catch {
     /* closing after an error: nothing more to report */
   }
@@ -79,6 +89,13 @@ async function onMessage(msg: ToChild): Promise<void> {
       else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
       else if (live) send({ t: 'done', producer: await runLiveProducer(live.spec, live.producerId, live.address, msg.t0Ns) });
       return;
+    case 'host':
+      host = host ?? new ProducerHost(send);
+      host.start(msg.launch);
+      return;
+    case 'relay':
+      host?.relay(msg.label, msg.msg);
+      return;
     case 'drain':
       if (role instanceof Consumer) send({ t: 'done', consumer: await role.drain(msg.expected, msg.timeoutMs) });
       return;
@@ -88,11 +105,19 @@ async function onMessage(msg: ToChild): Promise<void> {
   }
 }
 
-process.on('message', (msg: ToChild) => {
-  onMessage(msg).catch(fail);
-});
-// The coordinator is gone: nothing to report to, clean up and leave.
-process.on('disconnect', () => void shutdown(0));
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void shutdown(1));
+/** Control messages only: a transport may share the channel (node-ipc) with its own messages. */
+function onControl(msg: unknown): void {
+  if (typeof msg !== 'object' || msg === null || typeof (msg as { t?: unknown }).t !== 'string') return;
+  onMessage(msg as ToChild).catch(fail);
+}
+
+if (inThread) {
+  parentPort?.on('message', onControl);
+} else {
+  process.on('message', onControl);
+  // The coordinator (or the hosting consumer) is gone: nothing to report to, clean up and leave.
+  process.on('disconnect', () => void shutdown(0));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void shutdown(1));
+}
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);

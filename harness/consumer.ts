@@ -6,6 +6,7 @@ import { FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, readHeader } fro
 import { encode, newHistogram, recordUs } from './histogram';
 import type { CaseSpec, ConsumerReport } from './protocol';
 import { makeVerifier } from './sources';
+import { threadCpu } from './thread-stats';
 import { MeasureWindow } from './window';
 
 /**
@@ -67,7 +68,12 @@ export class Consumer {
   start(t0Ns: number): void {
     this.windowStart = t0Ns + this.spec.warmupMs * 1e6;
     this.windowEnd = this.windowStart + this.spec.durationMs * 1e6;
-    this.window = new MeasureWindow(this.windowStart, this.windowEnd);
+    // in-process transports: this thread's CPU, not the process's (the producers are threads of it)
+    const inProcess = getTransport(this.spec.transport).capabilities.inProcess;
+    this.window = new MeasureWindow(this.windowStart, this.windowEnd, {
+      ...(inProcess ? { cpu: threadCpu, noCopies: true } : {}),
+      serverPid: this.receiver.serverPid,
+    });
   }
 
   private problem(reason: string): void {

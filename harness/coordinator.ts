@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { getTransport } from '../transports/registry';
 import { ChildProc } from './child-proc';
+import { HostedProc } from './hosted-proc';
 import { nowNs } from './clock';
 import { fbError, FbError, toFbError } from './errors';
 import { caseFigures, failedResult } from './figures';
@@ -74,7 +76,8 @@ function guarded<T>(p: Promise<T>, failure: Promise<never>, ms: number, what: st
 export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions): Promise<CaseResult> {
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-run-')); // mode 0700
   const spec: CaseSpec = { ...base, runDir };
-  const children: ChildProc[] = [];
+  const children: Array<ChildProc | HostedProc> = [];
+  const topology = getTransport(base.transport).capabilities.topology ?? 'separate';
   const cleanups: Array<() => void | Promise<void>> = [];
   let rejectFailure: (e: FbError) => void = () => undefined;
   const failure = new Promise<never>((_, reject) => {
@@ -93,6 +96,17 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     children.push(c);
     return c;
   };
+  /** A producer the consumer starts itself (its child process or worker thread). */
+  const host = (label: string, consumer: ChildProc): HostedProc => {
+    const h: ChildLaunch = opts.hooks?.envFor(label, base) ?? { env: {} };
+    if (h.cleanup) cleanups.push(h.cleanup);
+    const env = { ...process.env, ...h.env } as Record<string, string>;
+    const mode = topology === 'consumer-threads' ? 'thread' : 'fork';
+    const c = new HostedProc(label, consumer, { mode, env, execArgv: h.execArgv ?? [], execPath: h.execPath });
+    c.onFailure(rejectFailure);
+    children.push(c);
+    return c;
+  };
   const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => guarded(p, failure, ms, what);
 
   try {
@@ -100,10 +114,11 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     const cReady = consumer.waitFor('ready');
     consumer.send({ t: 'init', role: 'consumer', spec });
     const address = (await guard(cReady, READY_TIMEOUT_MS, 'consumer')).address ?? '';
-    const producers: ChildProc[] = [];
+    const producers: Array<ChildProc | HostedProc> = [];
     for (let i = 0; i < spec.producers; i++) {
-      const p = spawn(`producer ${i}`);
+      const p = topology === 'separate' ? spawn(`producer ${i}`) : host(`producer ${i}`, consumer);
       producers.push(p);
+      if (p instanceof HostedProc) await guard(p.started, READY_TIMEOUT_MS, `producer ${i} (hosted by the consumer)`);
       const ready = p.waitFor('ready');
       p.send({ t: 'init', role: 'producer', spec, producerId: i, address });
       await guard(ready, READY_TIMEOUT_MS, `producer ${i}`);
@@ -130,7 +145,9 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
   } finally {
     opts.abort?.removeEventListener('abort', onAbort);
     for (const c of children) c.onFailure(() => undefined);
-    await Promise.all(children.map((c) => c.stop(1500)));
+    // hosted producers first: their host (the consumer) relays their exit
+    await Promise.all(children.filter((c) => c instanceof HostedProc).map((c) => c.stop(1500)));
+    await Promise.all(children.filter((c) => c instanceof ChildProc).map((c) => c.stop(1500)));
     for (const c of cleanups) {
       try {
         await c();

@@ -51,7 +51,10 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
   const cKernel = consumer.window.proc.rchar + consumer.window.proc.wchar;
   const producerCpu = perFrame(pUser + pSys, pFrames);
   const consumerCpu = perFrame(cUser + cSys, cFrames);
-  const total = producerCpu + consumerCpu;
+  // a transport's server process (redis) is a third side, per frame the consumer completed
+  const serverUs = consumer.window.serverCpuUs;
+  const serverCpu = serverUs === undefined ? undefined : perFrame(serverUs, cFrames);
+  const total = producerCpu + consumerCpu + (serverCpu ?? 0);
   const framesSent = producers.reduce((a, p) => a + p.framesGenerated, 0);
   const accepted = producers.reduce((a, p) => a + p.framesAccepted, 0);
   const fps = consumer.window.seconds > 0 ? cFrames / consumer.window.seconds : 0;
@@ -101,7 +104,12 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
     framesCorrupt: consumer.framesCorrupt,
     fps: round(fps, 1),
     gbps: round((fps * frameBytes) / 1e9, 3),
-    cpuUsPerFrame: { producer: round(producerCpu, 1), consumer: round(consumerCpu, 1), total: round(total, 1) },
+    cpuUsPerFrame: {
+      producer: round(producerCpu, 1),
+      consumer: round(consumerCpu, 1),
+      ...(serverCpu === undefined ? {} : { server: round(serverCpu, 1) }),
+      total: round(total, 1),
+    },
     cpuDetailUsPerFrame: {
       producerUser: round(perFrame(pUser, pFrames), 1),
       producerSystem: round(perFrame(pSys, pFrames), 1),

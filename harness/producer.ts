@@ -3,6 +3,7 @@ import type { Sender } from '../transports/types';
 import { nowNs, sleepUntilNs } from './clock';
 import type { CaseSpec, ProducerReport } from './protocol';
 import { makeSources } from './sources';
+import { threadCpu } from './thread-stats';
 import { MeasureWindow } from './window';
 
 /** Reused send buffers: a frame buffer is refilled only after its previous send resolved. */
@@ -51,7 +52,8 @@ export class Producer {
     const sources = makeSources(spec, this.producerId);
     const windowStart = t0Ns + spec.warmupMs * 1e6;
     const stopAt = windowStart + spec.durationMs * 1e6;
-    const window = new MeasureWindow(windowStart, stopAt);
+    const inProcess = getTransport(spec.transport).capabilities.inProcess;
+    const window = new MeasureWindow(windowStart, stopAt, inProcess ? { cpu: threadCpu, noCopies: true } : undefined);
     const useLoan = typeof this.sender.loan === 'function' && !spec.inject?.extraCopy;
     const maxBytes = Math.max(...sources.map((s) => s.spec.totalBytes));
     const pool = useLoan ? [] : Array.from({ length: POOL }, () => Buffer.alloc(maxBytes));

@@ -36,6 +36,8 @@ export interface WindowFigures {
   proc: ProcDelta;
   /** Copy counters delta (null when copy accounting is off). */
   copies: { calls: number; bytes: number; bucketCalls: number[]; bucketBytes: number[] } | null;
+  /** CPU (µs, all threads) of the transport's server process over this window (redis). */
+  serverCpuUs?: number;
 }
 
 export interface ProducerReport {
@@ -62,8 +64,21 @@ export interface ConsumerReport {
   drained: boolean;
 }
 
+/** How the consumer starts a hosted producer (transports with a hosted topology). */
+export interface HostedLaunch {
+  label: string;
+  mode: 'fork' | 'thread';
+  env: Record<string, string>;
+  execArgv: string[];
+  execPath?: string;
+}
+
 export type ToChild =
   | { t: 'init'; role: 'consumer'; spec: CaseSpec }
+  /** Consumer only: start a producer as its own child process or worker thread. */
+  | { t: 'host'; launch: HostedLaunch }
+  /** Consumer only: pass `msg` on to the hosted producer `label`. */
+  | { t: 'relay'; label: string; msg: ToChild }
   | { t: 'init'; role: 'producer'; spec: CaseSpec; producerId: number; address: string }
   | { t: 'start'; t0Ns: number }
   | { t: 'drain'; expected: number[]; timeoutMs: number }
@@ -72,4 +87,10 @@ export type ToChild =
 export type FromChild =
   | { t: 'ready'; address?: string }
   | { t: 'done'; producer?: ProducerReport; consumer?: ConsumerReport }
-  | { t: 'error'; code: ErrorCode; message: string };
+  | { t: 'error'; code: ErrorCode; message: string }
+  /** From the consumer: its hosted producer `label` started (pid: its process, or the consumer's for a thread). */
+  | { t: 'hosted'; label: string; pid: number }
+  /** From the consumer: a message of its hosted producer `label`. */
+  | { t: 'relayed'; label: string; msg: FromChild }
+  /** From the consumer: its hosted producer `label` ended (clean: exit code 0). */
+  | { t: 'hosted-exit'; label: string; clean: boolean; how: string };

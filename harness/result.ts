@@ -64,7 +64,8 @@ export interface CaseResult {
   fps: number;
   /** fps * frameBytes / 1e9. */
   gbps: number;
-  cpuUsPerFrame: PerSide & { total: number };
+  /** `server`: CPU of a transport's own server process (redis), all its threads; included in `total`. */
+  cpuUsPerFrame: PerSide & { server?: number; total: number };
   /** CPU split into user and system time, µs per frame. */
   cpuDetailUsPerFrame: { producerUser: number; producerSystem: number; consumerUser: number; consumerSystem: number };
   /** cpuUsPerFrame.total / calibration memcpy of the same frame size. */

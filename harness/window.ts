@@ -1,6 +1,17 @@
 import { nowNs } from './clock';
 import type { WindowFigures } from './protocol';
 import { delta, snapshot, type ProcSnapshot } from './proc-stats';
+import { processCpuUs } from './thread-stats';
+
+export interface WindowOptions {
+  /** Where CPU time and kernel bytes come from (default: this process); live mode measures
+   *  the browser's process tree, in-process transports this thread. */
+  cpu?: () => { userUs: number; systemUs: number; rchar: number; wchar: number };
+  /** Read no copy counters (they are per process: meaningless per thread). */
+  noCopies?: boolean;
+  /** Also measure the CPU of this process (a transport's server). */
+  serverPid?: number;
+}
 
 type Copies = NonNullable<WindowFigures['copies']>;
 
@@ -36,14 +47,19 @@ export class MeasureWindow {
   private endSnap: ProcSnapshot | null = null;
   private startCopies: Copies | null = null;
   private endCopies: Copies | null = null;
-  private readonly readCopies = copyReader();
+  private readonly readCopies: (() => Copies) | null;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly cpu?: WindowOptions['cpu'];
+  private readonly serverPid?: number;
+  private serverStart = NaN;
+  private serverEnd = NaN;
 
-  /**
-   * @param cpu where CPU time and kernel bytes come from (default: this process); live
-   *            mode measures the browser's process tree instead.
-   */
-  constructor(openAtNs: number, closeAtNs: number, private readonly cpu?: () => { userUs: number; systemUs: number; rchar: number; wchar: number }) {
+  /** @param opts a function alone is `opts.cpu` (live mode) */
+  constructor(openAtNs: number, closeAtNs: number, opts?: WindowOptions | WindowOptions['cpu']) {
+    const o: WindowOptions = typeof opts === 'function' ? { cpu: opts } : (opts ?? {});
+    this.cpu = o.cpu;
+    this.serverPid = o.serverPid;
+    this.readCopies = o.noCopies ? null : copyReader();
     const now = nowNs();
     this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
     this.timers.push(setTimeout(() => this.close(), Math.max(0, (closeAtNs - now) / 1e6)));
@@ -61,6 +77,7 @@ export class MeasureWindow {
   open(): void {
     if (this.state !== 'before') return;
     this.startCopies = this.readCopies ? this.readCopies() : null;
+    if (this.serverPid) this.serverStart = processCpuUs(this.serverPid);
     this.startSnap = this.snap();
     this.startNs = nowNs();
     this.state = 'open';
@@ -71,6 +88,7 @@ export class MeasureWindow {
     if (this.state === 'closed') return;
     this.endNs = nowNs();
     this.endSnap = this.snap();
+    if (this.serverPid) this.serverEnd = processCpuUs(this.serverPid);
     this.endCopies = this.readCopies ? this.readCopies() : null;
     this.state = 'closed';
   }
@@ -97,6 +115,7 @@ export class MeasureWindow {
       frames: this.frames,
       proc: delta(endSnap, startSnap),
       copies: this.startCopies && this.endCopies ? diffCopies(this.endCopies, this.startCopies) : null,
+      ...(this.serverPid ? { serverCpuUs: Number.isFinite(this.serverEnd - this.serverStart) ? this.serverEnd - this.serverStart : 0 } : {}),
     };
   }
 }

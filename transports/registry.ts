@@ -14,6 +14,7 @@ const LOADERS: Record<string, () => Transport> = {
   'shm-copy': () => require('./shm').shmCopyTransport,
   pipe: () => require('./pipe').pipeTransport,
   zeromq: () => require('./zeromq').zeromqTransport,
+  'node-ipc': () => require('./node-ipc').nodeIpcTransport,
 };
 
 export function transportNames(): string[] {

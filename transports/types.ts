@@ -36,6 +36,14 @@ export interface TransportCapabilities {
   needsServer: boolean;
   /** Conforms to its protocol's spec (ws-nomask does not). Default true. */
   compliant: boolean;
+  /**
+   * Where the producers run. Default 'separate': every producer is a process forked by the
+   * coordinator. 'consumer-forks-producers': the consumer process forks them (their IPC channel
+   * is the data path; control messages are relayed by the consumer). 'consumer-threads': they
+   * are worker threads of the consumer process (set inProcess too). The conformance kit gives
+   * hosted senders the same topology (see test/support/transport-kit.ts).
+   */
+  topology?: 'separate' | 'consumer-forks-producers' | 'consumer-threads';
 }
 
 export const DEFAULT_CAPABILITIES: TransportCapabilities = {
@@ -81,6 +89,8 @@ export interface Receiver {
   start(handler: FrameHandler): void;
   onError(handler: ErrorHandler): void;
   stats(): TransportStats;
+  /** Pid of a server process the receiver started (redis): its CPU is measured as a third side. */
+  readonly serverPid?: number;
   close(): Promise<void>;
 }
 

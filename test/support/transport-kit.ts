@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { isFbError } from '../../harness/errors';
 import { getTransport, transportNames } from '../../transports/registry';
 import type { Receiver, ReceiverOptions, Sender, SenderOptions, Transport } from '../../transports/types';
+import { HostedSender } from './hosted-sender';
 
 /** A registered transport as the conformance suite sees it: loaded, or the reason it is skipped. */
 export interface TransportCase {
@@ -45,14 +46,13 @@ export class Channel {
     return r;
   }
 
+  /** A sender with the transport's topology: in this process, or in a child it forked (node-ipc). */
   async sender(r: Receiver, over: Partial<SenderOptions> = {}): Promise<Sender> {
-    const s = await this.transport.openSender(r.address, {
-      producerId: 0,
-      maxFrameBytes: this.transport.maxFrameBytes,
-      policy: 'block',
-      options: {},
-      ...over,
-    });
+    const opts: SenderOptions = { producerId: 0, maxFrameBytes: this.transport.maxFrameBytes, policy: 'block', options: {}, ...over };
+    const s =
+      this.transport.capabilities.topology === 'consumer-forks-producers'
+        ? await HostedSender.open(this.transport.name, r.address, opts)
+        : await this.transport.openSender(r.address, opts);
     this.closers.push(() => s.close());
     return s;
   }
