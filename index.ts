@@ -35,3 +35,7 @@ export { SyntheticSource, SyntheticVerifier } from './fixtures/synthetic';
 export { FixtureSource, FixtureVerifier, loadFixtureSet } from './fixtures/fixture-set';
 export { startLiveProducer, verifyLiveFrame } from './fixtures/chromium-live';
 export { rgbaToI420 } from './fixtures/convert';
+
+// The shared-memory ring as a library (native addon loaded on first use)
+export type { RingConsumerOptions, RingProducerOptions, RingLoan, RingRecordHandler } from './transports/shm-ring';
+export { createRing, openRing, cleanStaleSegments, RingConsumer, RingProducer } from './transports/shm-ring';

@@ -58,6 +58,18 @@ function caseLabel(c: { transport: string; scenario: string; format: string; siz
   return `${c.transport} ${c.scenario} ${c.format} ${res}`;
 }
 
+/** Removes framebench shared-memory segments whose creating process is gone, and says so. */
+function removeStaleSegments(): void {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ring = require('../transports/shm-ring') as { cleanStaleSegments(): string[] };
+    const gone = ring.cleanStaleSegments();
+    if (gone.length) info(`removed ${gone.length} stale shared-memory segment(s) left by dead processes: ${gone.join(', ')}`);
+  } catch {
+    /* the native addon is not built: no segment can have been made by this build */
+  }
+}
+
 /** `bench run`: returns the exit code (0 all ok, 1 a case failed, 2 bad input). */
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv, RUN_OPTIONS);
@@ -101,6 +113,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const sigterm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
+  removeStaleSegments();
   const copyHooks = copyAccountingHooks(settings.copyAccounting);
   if (copyHooks.note) info(copyHooks.note);
   const flame = values.flame ? flameHooks(out) : null;
