@@ -2,6 +2,16 @@ import { merge, percentiles } from './histogram';
 import type { CaseSpec, ConsumerReport, ProducerReport } from './protocol';
 import type { CaseResult, CopyFigures } from './result';
 import { payloadBytesFor } from './frame';
+import { getTransport } from '../transports/registry';
+
+/** `inProcess: true` for a transport whose ends are threads of one process, else nothing. */
+function inProcessMark(transport: string): { inProcess?: true } {
+  try {
+    return getTransport(transport).capabilities.inProcess ? { inProcess: true } : {};
+  } catch {
+    return {};
+  }
+}
 
 const round = (x: number, d = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : 0);
 const perFrame = (x: number, frames: number): number => (frames > 0 ? x / frames : 0);
@@ -31,7 +41,7 @@ export function failedResult(spec: Omit<CaseSpec, 'runDir'>, status: CaseResult[
     copyEquivalents: 0, kernelBytesPerFrame: { ...zero }, copies: null,
     latencyUs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0 },
     rssPeakBytes: { ...zero }, window: { seconds: 0, producerFrames: 0, consumerFrames: 0 },
-    transportStats: { producer: {}, consumer: {} }, status, error,
+    transportStats: { producer: {}, consumer: {} }, status, error, ...inProcessMark(spec.transport),
   };
 }
 
@@ -125,6 +135,7 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
       consumer: consumer.window.proc.maxRssBytes,
     },
     window: { seconds: round(consumer.window.seconds, 3), producerFrames: pFrames, consumerFrames: cFrames },
+    ...inProcessMark(spec.transport),
     masking: typeof producers[0]?.transportStats.masking === 'string' ? String(producers[0].transportStats.masking) : undefined,
     transportStats: { producer: producers[0]?.transportStats ?? {}, consumer: consumer.transportStats },
     status,

@@ -76,6 +76,8 @@ export interface CaseResult {
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; count: number };
   rssPeakBytes: PerSide;
   window: { seconds: number; producerFrames: number; consumerFrames: number };
+  /** Producer and consumer were threads of one process (worker-sab): label it in every table. */
+  inProcess?: boolean;
   /** Which masking implementation ran (ws): 'bufferutil', 'js' or 'none'. */
   masking?: string;
   transportStats: { producer: Record<string, number | string>; consumer: Record<string, number | string> };

@@ -74,7 +74,7 @@ function summaryTable(run: RunResult, rows: SummaryRow[]): string {
     const ok = c.status === 'ok';
     const lat = (v: number) => (ok ? fmtNum(v) : '—');
     const passes = c.copies ? `${fmtPasses(c.copies.framePasses.producer)} + ${fmtPasses(c.copies.framePasses.consumer)}` : '—';
-    return `<tr class="${ok ? r.mark ?? '' : 'failed'}"><td class="l"><span class="swatch" style="background:${transportColor(run, c.transport)}"></span>${esc(c.transport)}${badge(r)}</td>` +
+    return `<tr class="${ok ? r.mark ?? '' : 'failed'}"><td class="l"><span class="swatch" style="background:${transportColor(run, c.transport)}"></span>${esc(c.transport)}${c.inProcess ? ' (in-process)' : ''}${badge(r)}</td>` +
       `<td class="l">${esc(c.scenario)}</td><td class="l">${esc(`${c.format} ${c.width}x${c.height}`)}</td>` +
       [fmtNum(c.cpuUsPerFrame.producer), fmtNum(c.cpuUsPerFrame.consumer), fmtNum(c.cpuUsPerFrame.total), fmtNum(c.copyEquivalents), passes,
         lat(c.latencyUs.p50), lat(c.latencyUs.p99), lat(c.latencyUs.p999), lat(c.latencyUs.max), fmtNum(c.fps), fmtNum(c.gbps, 3),

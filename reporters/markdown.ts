@@ -110,7 +110,7 @@ function caseTable(rows: SummaryRow[]): string[] {
   const lines = [row(header), `|${header.map((_, i) => (right.has(i) ? '---:' : '---')).join('|')}|`];
   for (const { c, mark } of rows) {
     const ok = c.status === 'ok';
-    const name = mark ? `${c.transport} (${markLabel(mark)})` : c.transport;
+    const name = (c.inProcess ? `${c.transport} (in-process)` : c.transport) + (mark ? ` (${markLabel(mark)})` : '');
     lines.push(row([
       mark === 'fastest' ? `**${name}**` : name,
       c.scenario,

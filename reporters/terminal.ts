@@ -19,7 +19,7 @@ function group(rows: CaseResult[]): string {
   const worst = ok.length > 1 ? Math.max(...ok.map((r) => r.cpuUsPerFrame.total)) : NaN;
   const header = ['transport', 'CPU µs/f prod', 'cons', 'total', 'copy-eq', 'passes P/C', 'kernel B/f P/C', 'fps', 'GB/s', 'p50', 'p99', 'p99.9', 'max', 'drops', 'status'];
   const body = rows.map((r) => {
-    const mark = r.cpuUsPerFrame.total === best ? ' ▼' : r.cpuUsPerFrame.total === worst ? ' ▲' : '';
+    const mark = (r.inProcess ? ' (in-process)' : '') + (r.cpuUsPerFrame.total === best ? ' ▼' : r.cpuUsPerFrame.total === worst ? ' ▲' : '');
     if (r.status !== 'ok' && r.framesReceived === 0) {
       return [r.transport + mark, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', `${r.status}`];
     }
@@ -43,7 +43,8 @@ function group(rows: CaseResult[]): string {
   });
   const frames = rows.reduce((a, r) => a + r.framesReceived, 0);
   const samples = rows.reduce((a, r) => a + r.latencyUs.count, 0);
-  const footer = `  ${rows.length} transport(s), ${fmtNum(frames)} frames received, ${fmtNum(samples)} latency samples; ▼ least CPU/frame, ▲ most`;
+  const servers = rows.filter((r) => r.cpuUsPerFrame.server !== undefined).map((r) => `; ${r.transport}: its server's CPU ${fmtNum(r.cpuUsPerFrame.server ?? 0)} µs/f (counted in total)`);
+  const footer = `  ${rows.length} transport(s), ${fmtNum(frames)} frames received, ${fmtNum(samples)} latency samples; ▼ least CPU/frame, ▲ most${servers.join('')}`;
   return `${groupKey(rows[0])}\n${renderTable(header, body)}\n${footer}`;
 }
 

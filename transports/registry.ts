@@ -15,6 +15,7 @@ const LOADERS: Record<string, () => Transport> = {
   pipe: () => require('./pipe').pipeTransport,
   zeromq: () => require('./zeromq').zeromqTransport,
   'node-ipc': () => require('./node-ipc').nodeIpcTransport,
+  'worker-sab': () => require('./worker-sab').workerSabTransport,
 };
 
 export function transportNames(): string[] {
