@@ -14,6 +14,7 @@ const LOADERS: Record<string, () => Transport> = {
   'shm-copy': () => require('./shm').shmCopyTransport,
   pipe: () => require('./pipe').pipeTransport,
   zeromq: () => require('./zeromq').zeromqTransport,
+  redis: () => require('./redis').redisTransport,
   'node-ipc': () => require('./node-ipc').nodeIpcTransport,
   'worker-sab': () => require('./worker-sab').workerSabTransport,
 };
