@@ -12,7 +12,7 @@ export async function listCommand(): Promise<number> {
       const t = getTransport(n);
       desc = t.description;
       const c = t.capabilities;
-      caps = [c.zeroCopy ? 'zero-copy' : '', c.inProcess ? 'in-process' : '', c.needsServer ? 'server' : '', c.compliant ? '' : 'NON-COMPLIANT'].filter(Boolean).join(' ');
+      caps = [c.zeroCopy ? 'zero-copy' : '', c.inProcess ? 'in-process' : '', c.needsServer ? 'server' : '', c.topology === 'consumer-forks-producers' ? 'consumer-forks-producers' : '', c.compliant ? '' : 'NON-COMPLIANT'].filter(Boolean).join(' ');
       reason = t.unavailableReason();
     } catch (e) {
       reason = (e as Error).message.split('\n')[0];

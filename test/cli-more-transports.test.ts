@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateRunResult } from '../harness/validate';
+import type { CaseResult, RunResult } from '../harness/result';
+import { runCli } from './support/cli';
+
+/**
+ * The transports people reach for instead (pipe, zeromq, redis, node-ipc, worker-sab) through
+ * the real CLI: every scenario kind briefly, result invariants, and peer death for the two
+ * with the most moving parts (node-ipc: the consumer forks the producers; redis: a server).
+ */
+const MORE = ['pipe', 'zeromq', 'redis', 'node-ipc', 'worker-sab'];
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-cli-more-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function runDirs(): string[] {
+  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('framebench-run-'));
+}
+
+/** redis-server processes started by framebench (their socket lives in a run directory). */
+function ourRedisServers(): string[] {
+  try {
+    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('redis-server') && l.includes('fb-redis-'));
+  } catch {
+    return [];
+  }
+}
+
+function checkInvariants(r: CaseResult): void {
+  const where = `${r.transport}/${r.scenario}/${r.format}`;
+  expect(r.status, `${where}: ${r.error}`).toBe('ok');
+  expect(r.framesReceived + r.framesDropped, where).toBe(r.framesSent);
+  expect(r.framesCorrupt, where).toBe(0);
+  expect(r.framesSent, where).toBeGreaterThan(0);
+  expect(r.latencyUs.p50, where).toBeLessThanOrEqual(r.latencyUs.p99);
+  expect(r.latencyUs.p99, where).toBeLessThanOrEqual(r.latencyUs.max);
+  expect(r.latencyUs.count, where).toBeGreaterThan(0);
+  expect(r.cpuUsPerFrame.producer, where).toBeGreaterThan(0);
+  expect(r.cpuUsPerFrame.consumer, where).toBeGreaterThan(0);
+  const server = r.cpuUsPerFrame.server ?? 0;
+  expect(r.cpuUsPerFrame.total, where).toBeCloseTo(r.cpuUsPerFrame.producer + r.cpuUsPerFrame.consumer + server, 0);
+  expect(r.copyEquivalents, where).toBeGreaterThan(0);
+  expect(r.fps, where).toBeGreaterThan(0);
+}
+
+describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes)', () => {
+  it('realtime, saturate and multi-producer hold the invariants; redis reports its server, worker-sab is labelled in-process', async () => {
+    const out = path.join(tmp, 'all');
+    const before = runDirs().length;
+    const r = await runCli([
+      'run', '--transport', MORE.join(','), '--scenario', 'realtime,saturate,multi-producer', '--producers', '2', '--format', 'i420',
+      '--resolution', '640x360', '--duration', '0.4', '--warmup', '0.1', '--out', out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(validateRunResult(file)).toEqual([]);
+    expect(file.results).toHaveLength(MORE.length * 3);
+    for (const c of file.results) {
+      checkInvariants(c);
+      expect(c.producers).toBe(c.scenario === 'multi-producer' ? 2 : 1);
+      expect(c.cpuUsPerFrame.server !== undefined, c.transport).toBe(c.transport === 'redis');
+      expect(Boolean(c.inProcess), c.transport).toBe(c.transport === 'worker-sab');
+    }
+    for (const c of file.results.filter((x) => x.transport === 'redis')) expect(c.cpuUsPerFrame.server).toBeGreaterThan(0);
+    for (const t of ['pipe', 'zeromq', 'redis', 'node-ipc']) expect(r.stderr).toMatch(new RegExp(`^${t}\\b`, 'm'));
+    expect(r.stderr).toMatch(/^worker-sab \(in-process\)/m);
+    expect(r.stderr).toMatch(/redis: its server's CPU/);
+    expect(runDirs().length).toBeLessThanOrEqual(before);
+    expect(ourRedisServers()).toEqual([]);
+  }, 60_000);
+
+  it('node-ipc: a producer (forked by the consumer) killed mid-run ends the case with FB_ERR_PEER_GONE', async () => {
+    const out = path.join(tmp, 'ipc-crash');
+    const t0 = Date.now();
+    const r = await runCli(
+      ['run', '--transport', 'node-ipc', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
+      { env: { FRAMEBENCH_TEST_CRASH: 'node-ipc:producer:400' } },
+    );
+    expect(r.code).toBe(1);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(file.results[0].status).toBe('FB_ERR_PEER_GONE');
+    expect(Date.now() - t0).toBeLessThan(25_000);
+  }, 30_000);
+
+  it('node-ipc: a consumer killed mid-run is FB_ERR_PEER_GONE (its forked producers follow it)', async () => {
+    const out = path.join(tmp, 'ipc-crash-consumer');
+    const t0 = Date.now();
+    const r = await runCli(
+      ['run', '--transport', 'node-ipc', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
+      { env: { FRAMEBENCH_TEST_CRASH: 'node-ipc:consumer:400' } },
+    );
+    expect(r.code).toBe(1);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(file.results[0].status).toBe('FB_ERR_PEER_GONE');
+    expect(Date.now() - t0).toBeLessThan(25_000);
+  }, 30_000);
+
+  it('redis: a consumer killed mid-run is FB_ERR_PEER_GONE and its redis-server goes with it', async () => {
+    const out = path.join(tmp, 'redis-crash');
+    const before = runDirs().length;
+    const r = await runCli(
+      ['run', '--transport', 'redis', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
+      { env: { FRAMEBENCH_TEST_CRASH: 'redis:consumer:400' } },
+    );
+    expect(r.code).toBe(1);
+    const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(file.results[0].status).toBe('FB_ERR_PEER_GONE');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the watchdog's SIGKILL
+    expect(ourRedisServers()).toEqual([]);
+    expect(runDirs().length).toBeLessThanOrEqual(before);
+  }, 30_000);
+});
