@@ -21,9 +21,9 @@ export interface RingConsumerOptions {
 }
 
 /** Longest the consumer keeps the event loop in one go (delivering or waiting), ms. */
-const SLICE_MS = 10;
+const SLICE_MS = 50;
 /** Futex wait per attempt: short while views are held or local producers share the loop. */
-const WAIT_MS = 10;
+const WAIT_MS = 50;
 const SHORT_WAIT_MS = 1;
 /** Poll period when no producer in another process is attached (no futex wait then). */
 const POLL_MS = 2;
