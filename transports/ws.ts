@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -26,10 +27,48 @@ import { WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
  *
  * `ws-nomask` is the same with an all-zero masking key so ws skips the XOR. That is NOT
  * spec-compliant (a client must use a fresh random key); it only isolates the cost of masking.
+ *
+ * Who may connect: 127.0.0.1 is reachable by every local user and by any web page open in a
+ * browser on this host (browsers let any origin open a WebSocket to localhost). So the address
+ * carries a capability: `ws://127.0.0.1:<port>/fb/<128-bit random hex>`; a handshake to any
+ * other path is refused (403) before a byte of data is read, and at most `producers + 2`
+ * connections are open at once (503 beyond), bounding what buffered messages can cost
+ * (each is capped at maxFrameBytes). Refusals are counted (`handshakesRefused`), not errors:
+ * a stranger knocking must not fail the run.
+ * Limits: `maxPayload` = maxFrameBytes (ws closes 1009 above it) and `maxFragments` fragments
+ * per message (option; default WS_DEFAULT_MAX_FRAGMENTS, ws closes 1008 above it): both are
+ * FB_ERR_PROTOCOL at the receiver.
  */
 export const DEFAULT_FRAGMENT_BYTES = 131000;
 /** ws's server default for fragments per message. */
 const WS_DEFAULT_MAX_FRAGMENTS = 16 * 1024;
+/** Connections allowed at once beyond the producers (a reconnect racing its old socket's close). */
+const SPARE_CONNECTIONS = 2;
+const ADDRESS_RE = /^ws:\/\/127\.0\.0\.1:\d{1,5}\/fb\/[0-9a-f]{32}$/;
+
+/**
+ * Fragments per message the receiver accepts: the `maxFragments` option, else the larger of
+ * ws's default (16384: a browser may fragment far more finely than we do) and what our own
+ * senders need for a maxFrameBytes message.
+ */
+export function wsMaxFragments(maxFrameBytes: number, options: Record<string, unknown>): number {
+  const fragmentBytes = fragmentBytesOf(options);
+  const v = options.maxFragments;
+  if (v !== undefined) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw fbError('FB_ERR_BAD_NUMBER', `maxFragments must be an integer >= 1, got ${String(v)}`);
+    }
+    return v;
+  }
+  return fragmentBytes > 0 ? Math.max(WS_DEFAULT_MAX_FRAGMENTS, Math.ceil(maxFrameBytes / fragmentBytes) + 1) : WS_DEFAULT_MAX_FRAGMENTS;
+}
+
+/** Constant-time comparison of a request path with the capability path. */
+function samePath(url: string | undefined, expected: string): boolean {
+  const a = Buffer.from(url ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export type MaskingImpl = 'node' | 'bufferutil' | 'js' | 'none';
 
@@ -77,6 +116,8 @@ class WsReceiver implements Receiver {
   private bytesReceived = 0;
   private accepted = 0;
   private pauses = 0;
+  /** Handshakes refused: wrong path (no capability) or too many connections. */
+  refused = 0;
 
   private constructor(private readonly wss: WebSocketServer, private readonly masking: MaskingImpl) {
     wss.on('connection', (ws, req) => this.accept(ws, req));
@@ -84,8 +125,20 @@ class WsReceiver implements Receiver {
   }
 
   static async create(opts: ReceiverOptions, masking: MaskingImpl): Promise<WsReceiver> {
-    const fragmentBytes = fragmentBytesOf(opts.options);
-    const maxFragments = fragmentBytes > 0 ? Math.max(WS_DEFAULT_MAX_FRAGMENTS, Math.ceil(opts.maxFrameBytes / fragmentBytes) + 1) : WS_DEFAULT_MAX_FRAGMENTS;
+    const maxFragments = wsMaxFragments(opts.maxFrameBytes, opts.options);
+    const capability = `/fb/${randomBytes(16).toString('hex')}`;
+    const maxConnections = Math.max(1, opts.producers) + SPARE_CONNECTIONS;
+    let self: WsReceiver | null = null;
+    const verifyClient = (info: { req: http.IncomingMessage }, cb: (ok: boolean, code?: number, message?: string) => void): void => {
+      const r = self;
+      if (!r || r.closing || !samePath(info.req.url, capability)) {
+        if (r) r.refused++;
+        cb(false, 403, 'Forbidden');
+      } else if (r.conns.size >= maxConnections) {
+        r.refused++;
+        cb(false, 503, 'Too many connections');
+      } else cb(true);
+    };
     const wss = await new Promise<WebSocketServer>((resolve, reject) => {
       const s = new WebSocketServer({
         host: '127.0.0.1',
@@ -95,6 +148,7 @@ class WsReceiver implements Receiver {
         // not in @types/ws 8.18 yet; ws 8.23 caps fragments per message (default 16384)
         ...({ maxFragments } as object),
         skipUTF8Validation: true,
+        verifyClient,
       });
       const onError = (e: Error) => reject(fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `ws server cannot listen on 127.0.0.1: ${e.message}`));
       s.once('error', onError);
@@ -104,7 +158,8 @@ class WsReceiver implements Receiver {
       });
     });
     const r = new WsReceiver(wss, masking);
-    r.address = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    r.address = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}${capability}`;
+    self = r;
     return r;
   }
 
@@ -171,6 +226,7 @@ class WsReceiver implements Receiver {
       framesReceived: this.framesReceived,
       bytesReceived: this.bytesReceived,
       connections: this.accepted,
+      handshakesRefused: this.refused,
       pauses: this.pauses,
       masking: this.masking,
       ...wireTapStats(this.tapCounts),
@@ -235,7 +291,7 @@ class WsSender implements Sender {
   }
 
   static async open(address: string, opts: SenderOptions, mask: boolean): Promise<WsSender> {
-    if (!/^ws:\/\/127\.0\.0\.1:\d{1,5}\/$/.test(address)) {
+    if (!ADDRESS_RE.test(address)) {
       throw fbError('FB_ERR_INTERNAL', `not a ws transport address: '${address}'`);
     }
     const fragmentBytes = fragmentBytesOf(opts.options);
