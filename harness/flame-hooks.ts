@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { caseKey } from '../reporters/cost';
@@ -10,6 +10,8 @@ import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailabl
  * with V8's perf map, so native frames (libc memmove) show under the JS frames that called
  * them. After the case the samples are folded and written as
  * `<out>/flame/<case>.<side>.html`; perf data and /tmp/perf-<pid>.map files are removed.
+ * Each perf data file lives in its own fresh 0700 directory (mkdtemp), never under a guessable
+ * name in the shared temp directory (perf would follow a planted symlink when it writes).
  */
 export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: string | null; written: string[] } {
   const reason = perfAvailable();
@@ -22,7 +24,8 @@ export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: 
     written,
     hooks: {
       envFor(label, spec) {
-        const data = path.join(os.tmpdir(), `framebench-perf-${process.pid}-${Math.random().toString(16).slice(2)}.data`);
+        const dataDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-perf-'));
+        const data = path.join(dataDir, 'perf.data');
         const w = perfWrap(process.execPath, [], data);
         // fork(module) runs `execPath ...execArgv module`: perf record ... -- node <flags> child.js
         const side = label.startsWith('producer') ? label.replace(' ', '') : 'consumer';
@@ -41,6 +44,8 @@ export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: 
               cleanupPerfArtifacts(data, f.pids);
             } catch {
               cleanupPerfArtifacts(data, []);
+            } finally {
+              rmSync(dataDir, { recursive: true, force: true });
             }
           },
         };
