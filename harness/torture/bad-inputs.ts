@@ -11,6 +11,8 @@ export interface BadInput {
   expected: string[];
   /** ws only: skip the handshake, write `bytes` as the HTTP request itself. */
   raw?: boolean;
+  /** ws only: request this path instead of the address's capability path. */
+  wrongPath?: string;
 }
 
 export type Rng = () => number;
@@ -114,5 +116,6 @@ export function wsInputs(maxFrameBytes: number, maxFragments: number, r: Rng): B
     { name: 'truncated payload', bytes: wsFrame({ payload: Buffer.alloc(1000) }).subarray(0, 20), expected: ['FB_ERR_PEER_GONE'] },
     { name: 'random bytes', bytes: randomBuf(r, 64 * 1024), expected: ['FB_ERR_PROTOCOL', 'FB_ERR_PEER_GONE'] },
     { name: 'random bytes as handshake', bytes: randomBuf(r, 4096), expected: ['none'], raw: true },
+    { name: 'handshake without the capability path', bytes: wsFrame({ payload: Buffer.alloc(64) }), expected: ['none'], wrongPath: '/' },
   ];
 }

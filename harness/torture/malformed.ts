@@ -63,7 +63,7 @@ function inputsFor(f: Family, t: string, ctx: TortureContext): BadInput[] {
 }
 
 async function writeBad(f: Family, address: string, input: BadInput): Promise<void> {
-  if (f === 'ws') await writeWs(address, input.bytes, Boolean(input.raw));
+  if (f === 'ws') await writeWs(address, input.bytes, Boolean(input.raw), 3000, input.wrongPath);
   else if (f === 'pipe') await writeFifo(address, 0, input.bytes);
   else await writeStream(address, input.bytes);
 }
@@ -88,6 +88,7 @@ async function stillServes(t: string, address: string, rp: ReceiverProc): Promis
 
 async function tryInput(t: string, f: Family, rp: ReceiverProc, address: string, input: BadInput, baseRss: number): Promise<TortureCase> {
   const errs = rp.errors.length;
+  const framesBefore = rp.frames;
   const t0 = Date.now();
   let writeError = '';
   await writeBad(f, address, input).catch((e: Error) => (writeError = e.message));
@@ -96,15 +97,16 @@ async function tryInput(t: string, f: Family, rp: ReceiverProc, address: string,
   const codes = rp.errors.slice(errs).map((e) => e.code);
   const got = rp.crash ? 'crash' : codes[0] ?? 'none';
   const ms = Date.now() - t0;
+  const delivered = rp.frames - framesBefore; // a malformed input must never come out as a frame
   const served = rp.crash ? false : await stillServes(t, address, rp);
   const rss = await rp.rss();
   const grew = rss - baseRss;
-  const ok = input.expected.includes(got) && served && grew <= RSS_BOUND && !rp.crash;
+  const ok = input.expected.includes(got) && served && grew <= RSS_BOUND && !rp.crash && delivered === 0;
   const msg = rp.errors.slice(errs)[0]?.message ?? '';
   return {
     group: 'malformed', name: `${t}: ${input.name}`, transport: t, expected: input.expected, got, ok,
     framesLostUnreported: 0, leaks: [],
-    detail: `${got}${msg ? ` (${msg.slice(0, 80)})` : ''} in ${ms} ms; ${served ? 'still serves' : 'STOPPED SERVING'}; RSS ${fmtMiB(rss)} (${grew >= 0 ? '+' : ''}${fmtMiB(grew)})${writeError ? `; write: ${writeError}` : ''}${rp.crash ? `; CRASH: ${rp.crash}` : ''}`,
+    detail: `${got}${msg ? ` (${msg.slice(0, 80)})` : ''} in ${ms} ms; ${served ? 'still serves' : 'STOPPED SERVING'}; RSS ${fmtMiB(rss)} (${grew >= 0 ? '+' : ''}${fmtMiB(grew)})${delivered ? `; DELIVERED ${delivered} frame(s)` : ''}${writeError ? `; write: ${writeError}` : ''}${rp.crash ? `; CRASH: ${rp.crash}` : ''}`,
     figures: { reportMs: ms, rssBytes: rss, rssGrowthBytes: grew },
   };
 }
