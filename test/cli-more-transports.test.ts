@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,8 +16,15 @@ const MORE = ['pipe', 'zeromq', 'redis', 'node-ipc', 'worker-sab'];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-cli-more-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function runDirs(): string[] {
-  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('framebench-run-'));
+/** A private TMPDIR per run: its run directories are ours alone (other test files run in parallel). */
+function privateTmp(name: string): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = path.join(tmp, `t-${name}`);
+  mkdirSync(dir);
+  return { dir, env: { TMPDIR: dir } };
+}
+
+function runDirs(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.startsWith('framebench-run-'));
 }
 
 /** redis-server processes started by framebench (their socket lives in a run directory). */
@@ -49,11 +56,11 @@ function checkInvariants(r: CaseResult): void {
 describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes)', () => {
   it('realtime, saturate and multi-producer hold the invariants; redis reports its server, worker-sab is labelled in-process', async () => {
     const out = path.join(tmp, 'all');
-    const before = runDirs().length;
+    const t = privateTmp('all');
     const r = await runCli([
       'run', '--transport', MORE.join(','), '--scenario', 'realtime,saturate,multi-producer', '--producers', '2', '--format', 'i420',
       '--resolution', '640x360', '--duration', '0.4', '--warmup', '0.1', '--out', out,
-    ]);
+    ], { env: t.env });
     expect(r.code, r.stderr).toBe(0);
     const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
     expect(validateRunResult(file)).toEqual([]);
@@ -68,7 +75,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
     for (const t of ['pipe', 'zeromq', 'redis', 'node-ipc']) expect(r.stderr).toMatch(new RegExp(`^${t}\\b`, 'm'));
     expect(r.stderr).toMatch(/^worker-sab \(in-process\)/m);
     expect(r.stderr).toMatch(/redis: its server's CPU/);
-    expect(runDirs().length).toBeLessThanOrEqual(before);
+    expect(runDirs(t.dir)).toEqual([]);
     expect(ourRedisServers()).toEqual([]);
   }, 60_000);
 
@@ -100,16 +107,16 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
 
   it('redis: a consumer killed mid-run is FB_ERR_PEER_GONE and its redis-server goes with it', async () => {
     const out = path.join(tmp, 'redis-crash');
-    const before = runDirs().length;
+    const t = privateTmp('redis-crash');
     const r = await runCli(
       ['run', '--transport', 'redis', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
-      { env: { FRAMEBENCH_TEST_CRASH: 'redis:consumer:400' } },
+      { env: { ...t.env, FRAMEBENCH_TEST_CRASH: 'redis:consumer:400' } },
     );
     expect(r.code).toBe(1);
     const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
     expect(file.results[0].status).toBe('FB_ERR_PEER_GONE');
     await new Promise((resolve) => setTimeout(resolve, 300)); // the watchdog's SIGKILL
     expect(ourRedisServers()).toEqual([]);
-    expect(runDirs().length).toBeLessThanOrEqual(before);
+    expect(runDirs(t.dir)).toEqual([]);
   }, 30_000);
 });
