@@ -22,6 +22,12 @@ export const STREAM_MAGIC = 0x46425331;
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 /** The prefix's u32 length caps any frame at 4 GiB - 1. */
 const MAX_PREFIX_LENGTH = 0xffffffff;
+/**
+ * Connections a receiver holds at once beyond its producers (a reconnect racing the old
+ * socket's close). Each connection may allocate an assembly buffer of up to maxFrameBytes,
+ * and 127.0.0.1 (tcp) is open to every local user: the cap bounds that memory.
+ */
+export const SPARE_CONNECTIONS = 2;
 
 /** Fan-out of FbErrors to the handlers registered with onError(); keeps a few until one is. */
 export class ErrorSink {
@@ -260,6 +266,7 @@ export class StreamReceiver implements Receiver {
   private closing: Promise<void> | null = null;
   private accepted = 0;
   private pauses = 0;
+  private refused = 0;
 
   private constructor(private readonly opts: ReceiverOptions, private readonly endpoint: StreamEndpoint) {
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.accept(s));
@@ -283,6 +290,11 @@ export class StreamReceiver implements Receiver {
 
   private accept(socket: net.Socket): void {
     if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.conns.size >= Math.max(1, this.opts.producers) + SPARE_CONNECTIONS) {
+      this.refused++; // counted, not an error: a stranger knocking must not fail the run
       socket.destroy();
       return;
     }
@@ -346,7 +358,7 @@ export class StreamReceiver implements Receiver {
   stats(): TransportStats {
     let assembly = 0;
     for (const c of this.conns) assembly += c.parser.assemblyBytes;
-    return { ...this.counters, connections: this.accepted, pauses: this.pauses, assemblyBytes: assembly };
+    return { ...this.counters, connections: this.accepted, connectionsRefused: this.refused, pauses: this.pauses, assemblyBytes: assembly };
   }
 
   close(): Promise<void> {
