@@ -79,6 +79,8 @@ export interface MemoryTraffic {
 
 export interface TransportCost {
   transport: string;
+  /** Producer and consumer share one process (worker threads): not a drop-in for a cross-process bot. */
+  inProcess: boolean;
   source: CostSource;
   /** CPU per frame used (scaled to the model's frame when `source.scaled`), µs. */
   cpuUsPerFrame: number;
@@ -186,7 +188,7 @@ export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_
     const totalCores = coresPerStream * streams;
     const usdPerYear = totalCores * HOURS_PER_YEAR * cfg.vcpuHourUsd;
     transports.push({
-      transport, source, cpuUsPerFrame, coresPerStream, totalCores, usdPerYear,
+      transport, inProcess: Boolean(c.inProcess), source, cpuUsPerFrame, coresPerStream, totalCores, usdPerYear,
       savingsUsdPerYear: null, savingsPct: null,
       memory: memoryTraffic(c, run, cfg, frameBytes, coresPerStream),
     });
@@ -226,7 +228,9 @@ export function costHeadline(s: CostSummary): string {
   const head = `At ${fleetLabel(s.model)} (${Math.round(s.streams).toLocaleString('en-US')} streams)`;
   if (s.transports.length === 0) return `${head}: no ok ${s.model.format} result to price.`;
   const base = s.transports.find((t) => t.transport === s.baseline);
-  const cheapest = [...s.transports].sort((a, b) => a.usdPerYear - b.usdPerYear)[0]!;
+  // The headline compares what a bot could switch to: cross-process transports (in-process ones are listed apart).
+  const crossProcess = s.transports.filter((t) => !t.inProcess);
+  const cheapest = [...(crossProcess.length ? crossProcess : s.transports)].sort((a, b) => a.usdPerYear - b.usdPerYear)[0]!;
   if (!base) {
     return `${head} the cheapest transport is ${cheapest.transport}: ${Math.round(cheapest.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(cheapest.usdPerYear)}/yr (baseline '${s.baseline}' has no usable result).`;
   }
