@@ -7,8 +7,8 @@ import { parseOptions, renderHelp, type OptionDef } from './options';
 
 export const TORTURE_OPTIONS: OptionDef[] = [
   { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports to torture (default: every one that can run here)' },
-  { name: 'quick', type: 'boolean', help: 'CI mode: one kill per transport, two stalls, two signals, a 10 s soak of ws (< 90 s)' },
-  { name: 'soak-seconds', type: 'number', arg: 'N', help: 'length of each transport\'s soak, seconds (default: 180; --quick: 10)' },
+  { name: 'quick', type: 'boolean', help: 'CI mode: one kill per transport, two stalls, two signals, an 8 s soak of ws (< 90 s)' },
+  { name: 'soak-seconds', type: 'number', arg: 'N', help: 'length of each transport\'s soak, seconds (default: 180; --quick: 8)' },
   { name: 'seed', type: 'number', arg: 'N', help: 'seed of the random kill moments and random inputs (default: random, printed)' },
   { name: 'json', type: 'boolean', help: 'print the summary JSON on stdout' },
   { name: 'markdown', type: 'boolean', help: 'print the Markdown summary table on stdout' },
@@ -34,7 +34,7 @@ export async function tortureCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}' (see bench torture --help)`);
   const quick = Boolean(values.quick);
-  const soakSeconds = values['soak-seconds'] === undefined ? (quick ? 10 : 180) : Number(values['soak-seconds']);
+  const soakSeconds = values['soak-seconds'] === undefined ? (quick ? 8 : 180) : Number(values['soak-seconds']);
   if (!(soakSeconds >= 2 && soakSeconds <= 86400)) throw fbError('FB_ERR_BAD_NUMBER', `--soak-seconds must be >= 2 and <= 86400, got ${soakSeconds}`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw fbError('FB_ERR_BAD_NUMBER', `--seed must be a whole number >= 0, got ${seed}`);

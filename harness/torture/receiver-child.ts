@@ -2,9 +2,9 @@
  * A receiver under attack, in its own process so that a crash is seen as a crash and its
  * memory can be measured alone. Forked by malformed.ts; speaks a tiny protocol over IPC:
  *   in:  {t:'open', transport, runDir, maxFrameBytes, producers}  {t:'rss'}  {t:'close'}
- * ('rss' runs a full GC first: what is measured is what the receiver retains.)
  *   out: {t:'ready', address}  {t:'error', code, message}  {t:'frame', bytes}
  *        {t:'rss', rss, frames}  {t:'closed'}  {t:'crash', message}
+ * 'rss' runs a full GC first (forked with --expose-gc): what is measured is what it retains.
  * It never prints; anything thrown reaches the parent as 'crash' and the process exits 70.
  */
 import { getTransport } from '../../transports/registry';
