@@ -158,6 +158,15 @@ export class RingProducer {
     }
     unregisterProducer(this.name, this);
     this.spaceWaiter?.();
+    // A producer closed right after its consumer was killed (-9) is the last one who can remove
+    // the name: the coordinator stops producers before their watchdog would notice.
+    if (this.seg.consumerPid !== process.pid && !shmNative().pidAlive(this.seg.consumerPid)) {
+      try {
+        unlinkIfOrphaned(this.seg);
+      } catch {
+        /* best effort */
+      }
+    }
     unmapSegment(this.seg);
   }
 
