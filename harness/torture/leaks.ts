@@ -92,10 +92,10 @@ export class LeakWatch {
     for (const name of listSegments()) {
       if (this.segsBefore.has(name) || name.startsWith(FOREIGN_PREFIX)) continue;
       const creator = segmentCreator(name);
+      // only segments made by this case's processes: others share /dev/shm (parallel runs)
       const ours = creator !== null && this.pids.has(creator);
-      const orphan = creator !== null && !alive(creator);
       if (keep.includes(creator ?? -1)) continue;
-      if (ours || orphan) {
+      if (ours) {
         leaks.push(`shared-memory segment /dev/shm/${name} (creator pid ${creator}${alive(creator as number) ? '' : ', dead'})`);
         rmSync(path.join(SHM_DIR, name), { force: true });
       }
