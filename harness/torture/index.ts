@@ -46,8 +46,9 @@ export async function runTorture(o: TortureOptions): Promise<TortureSummary> {
     const why = unavailableReason(t);
     if (!skip(why ? { transport: t, what: 'everything', reason: why } : null)) names.push(t);
   }
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-torture-'));
-  const tmpRoot = path.join(workDir, 'tmp');
+  // short names: socket paths (sun_path, 107 bytes) are built under tmpRoot
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'fbt-'));
+  const tmpRoot = path.join(workDir, 't');
   mkdirSync(tmpRoot, { mode: 0o700 });
   const savedTmp = process.env.TMPDIR;
   process.env.TMPDIR = tmpRoot;
