@@ -6,7 +6,7 @@ import { RingConsumer, type RingRecordHandler } from './shm-consumer';
 import { RingProducer } from './shm-producer';
 
 /**
- * Shared-memory ring transports (ring: shm-ring.ts, layout: docs/shm-ring.md).
+ * Shared-memory ring transports (ring: shm-ring.ts, layout: README.md "Shared-memory ring").
  * - `shm`: zero-copy. The receiver's handler gets a view into the mapping; the sender offers
  *   loan()/commit() (write in place) and send() (one copy into a loaned slot).
  * - `shm-copy`: the same ring used naively: send() copies the finished frame in, and the
