@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { defaultConfigPath, loadConfig, PROJECT_ROOT } from '../harness/config';
 import { copyAccountingHooks } from '../harness/copy-hooks';
 import { fbError } from '../harness/errors';
-import { collectMetrics, compareToBaseline, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../harness/gate';
+import { collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../harness/gate';
 import { hostInfo } from '../harness/host';
 import type { RunResult } from '../harness/result';
 import { resolveSettings, runBench } from '../harness/runner';
@@ -72,21 +72,32 @@ export async function gateCommand(argv: string[]): Promise<number> {
     info(`gate could not measure: ${copy.note}`);
     return 2;
   }
-  const runs: RunResult[] = [];
-  for (let i = 0; i < g.repeats; i++) {
-    const run = await runBench(settings, {
-      processHooks: copy.hooks,
-      onCaseStart: (k, n, c) => progress(`gate repeat ${i + 1}/${g.repeats} [${k + 1}/${n}] ${c.transport}`),
-    });
-    clearProgress();
-    const bad = run.results.filter((r) => r.status !== 'ok');
-    if (bad.length) {
-      info(`gate could not measure: ${bad.map((r) => `${r.transport}: ${r.status} ${r.error ?? ''}`).join('; ')}`);
-      return 2;
+  const hooks = copy.hooks;
+  /** The gate matrix, repeated; a repeat with a failed case is run once more before giving up. */
+  const measure = async (transports: string[], label: string): Promise<GateBaseline['metrics'] | string> => {
+    const runs: RunResult[] = [];
+    for (let i = 0; i < g.repeats; i++) {
+      let run: RunResult | null = null;
+      for (let attempt = 0; attempt < 2 && !run; attempt++) {
+        const r = await runBench({ ...settings, transports }, {
+          processHooks: hooks,
+          onCaseStart: (k, n, c) => progress(`gate ${label} repeat ${i + 1}/${g.repeats} [${k + 1}/${n}] ${c.transport}`),
+        });
+        clearProgress();
+        const bad = r.results.filter((c) => c.status !== 'ok');
+        if (bad.length === 0) run = r;
+        else if (attempt === 1) return bad.map((c) => `${c.transport}: ${c.status} ${c.error ?? ''}`).join('; ');
+        else info(`gate: repeat ${i + 1} had a failed case (${bad.map((c) => `${c.transport} ${c.status}`).join(', ')}); measuring it again`);
+      }
+      runs.push(run as RunResult);
     }
-    runs.push(run);
+    return collectMetrics(runs);
+  };
+  const metrics = await measure(settings.transports, 'matrix');
+  if (typeof metrics === 'string') {
+    info(`gate could not measure: ${metrics}`);
+    return 2;
   }
-  const metrics = collectMetrics(runs);
   const fresh: GateBaseline = { schema: GATE_BASELINE_SCHEMA, createdAt: new Date().toISOString(), host: hostInfo(), settings: g, metrics };
   const out = path.resolve(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
   mkdirSync(out, { recursive: true });
@@ -98,7 +109,18 @@ export async function gateCommand(argv: string[]): Promise<number> {
     info(`baseline written: ${baselineFile}`);
     return 0;
   }
-  const outcome: GateOutcome = compareToBaseline(baseline as GateBaseline, metrics, g);
+  let outcome: GateOutcome = compareToBaseline(baseline as GateBaseline, metrics, g);
+  if (outcome.failed.length && g.confirm) {
+    const again = [...new Set(outcome.failed.map((r) => r.transport))];
+    info(`gate: ${outcome.failed.length} regression(s) in ${again.join(', ')}; confirming with a fresh measurement`);
+    const second = await measure(again, 'confirm');
+    if (typeof second === 'string') {
+      info(`gate could not measure: ${second}`);
+      return 2;
+    }
+    const onlyThese: GateBaseline = { ...(baseline as GateBaseline), metrics: Object.fromEntries(again.map((t) => [t, (baseline as GateBaseline).metrics[t]])) };
+    outcome = confirmOutcome(outcome, compareToBaseline(onlyThese, second, g));
+  }
   const hostNote = (baseline as GateBaseline).host.cpuModel !== fresh.host.cpuModel ? `baseline from another CPU (${(baseline as GateBaseline).host.cpuModel}); copy-equivalents and passes are meant to carry across` : '';
   const md = renderGateMarkdown(outcome, g, hostNote);
   writeFileSync(path.join(out, 'gate.md'), md);

@@ -26,6 +26,11 @@ export interface GateSettings {
   threshold: number;
   /** Absolute tolerance on passes per frame per side. */
   passesTolerance: number;
+  /**
+   * Re-measure the transports that failed and fail only on regressions seen both times:
+   * a true regression repeats, a burst of noise from a neighbour rarely does twice.
+   */
+  confirm: boolean;
 }
 
 export const DEFAULT_GATE: GateSettings = {
@@ -36,9 +41,10 @@ export const DEFAULT_GATE: GateSettings = {
   fps: 30,
   durationS: 1.5,
   warmupS: 0.5,
-  repeats: 5,
+  repeats: 4,
   threshold: 0.1,
   passesTolerance: 0.25,
+  confirm: true,
 };
 
 export type GateMetric = 'copyEquivalents' | 'passes.producer' | 'passes.consumer';
@@ -87,6 +93,8 @@ export interface GateRow {
 export interface GateOutcome {
   rows: GateRow[];
   failed: GateRow[];
+  /** Regressions of the first measurement that the confirmation run did not repeat. */
+  unconfirmed?: GateRow[];
   /** Failed runs or cases: the gate could not measure. */
   unmeasured: string[];
 }
@@ -120,4 +128,13 @@ export function compareToBaseline(base: GateBaseline, current: GateBaseline['met
     if (!base.metrics[t]) rows.push({ transport: t, metric: 'copyEquivalents', baseline: NaN, current: current[t].copyEquivalents?.median ?? NaN, change: NaN, bound: NaN, verdict: 'new' });
   }
   return { rows, failed: rows.filter((r) => r.verdict === 'regression'), unmeasured };
+}
+
+/** Keeps only the regressions that the confirmation run repeated (same transport and metric). */
+export function confirmOutcome(first: GateOutcome, second: GateOutcome): GateOutcome {
+  const again = new Set(second.failed.map((r) => `${r.transport}|${r.metric}`));
+  const confirmed = second.failed.filter((r) => first.failed.some((f) => f.transport === r.transport && f.metric === r.metric));
+  const unconfirmed = first.failed.filter((r) => !again.has(`${r.transport}|${r.metric}`));
+  const rows = first.rows.map((r) => second.rows.find((x) => x.transport === r.transport && x.metric === r.metric && r.verdict === 'regression') ?? r);
+  return { rows, failed: confirmed, unconfirmed, unmeasured: [...first.unmeasured, ...second.unmeasured] };
 }

@@ -14,6 +14,7 @@ export function renderGateTerminal(o: GateOutcome, note = ''): string {
   const lines = [renderTable(HEADER, o.rows.map(cells), 2)];
   if (note) lines.push(note);
   for (const f of o.failed) lines.push(`REGRESSION: ${f.transport} ${f.metric} rose ${sign(f.change)} (allowed ${fmt(f.bound)})`);
+  for (const u of o.unconfirmed ?? []) lines.push(`not confirmed (noise): ${u.transport} ${u.metric} rose ${sign(u.change)} once, not on the second measurement`);
   for (const u of o.unmeasured) lines.push(`not measured: ${u}`);
   lines.push(o.failed.length ? `gate: FAIL (${o.failed.length} regression(s))` : o.unmeasured.length ? 'gate: could not measure' : 'gate: pass');
   return lines.join('\n') + '\n';

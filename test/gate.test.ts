@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareToBaseline, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../harness/gate';
+import { compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../harness/gate';
 import { summarize } from '../harness/robust-stats';
 import { runCli } from './support/cli';
 
@@ -27,6 +27,16 @@ describe('gate decisions (pure)', () => {
   it('any rise in passes beyond the tolerance fails', () => {
     const cur = { t: { copyEquivalents: summarize([10, 10, 10]), 'passes.producer': summarize([2, 2, 2]) } };
     expect(compareToBaseline(base(10, 0.1), cur, DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['passes.producer']);
+  });
+  it('a regression counts only when the confirmation run repeats it', () => {
+    const cur = (xs: number[]) => ({ t: { copyEquivalents: summarize(xs), 'passes.producer': summarize([1, 1, 1]) } });
+    const first = compareToBaseline(base(10, 0.1), cur([12, 12.1, 11.9]), DEFAULT_GATE);
+    expect(first.failed).toHaveLength(1);
+    const noise = confirmOutcome(first, compareToBaseline(base(10, 0.1), cur([10.1, 10, 10.2]), DEFAULT_GATE));
+    expect(noise.failed).toHaveLength(0);
+    expect(noise.unconfirmed?.map((r) => r.metric)).toEqual(['copyEquivalents']);
+    const real = confirmOutcome(first, compareToBaseline(base(10, 0.1), cur([12.2, 12.3, 12]), DEFAULT_GATE));
+    expect(real.failed.map((r) => r.metric)).toEqual(['copyEquivalents']);
   });
   it('a transport missing from the current run is "could not measure"', () => {
     expect(compareToBaseline(base(10, 0.1), {}, DEFAULT_GATE).unmeasured.length).toBeGreaterThan(0);
