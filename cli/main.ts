@@ -9,6 +9,8 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   gate: { help: 'CI regression gate on CPU and copies per frame (bench gate --help)', run: (a) => require('./gate').gateCommand(a) },
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  torture: { help: 'kill, signal, stall, malformed input and soak every transport (bench torture --help)', run: (a) => require('./torture').tortureCommand(a) },
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   report: { help: 're-render a saved results.json (terminal, md, html, json)', run: (a) => require('./report').reportCommand(a) },
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   compare: { help: 'compare saved results', run: (a) => require('./compare').compareCommand(a) },

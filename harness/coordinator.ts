@@ -156,5 +156,20 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
       }
     }
     rmSync(runDir, { recursive: true, force: true });
+    removeOrphanSegments(spec.transport);
+  }
+}
+
+/**
+ * When producer and consumer were both killed, nobody is left to unlink the ring: remove
+ * framebench segments whose creating process is gone (never a live one).
+ */
+function removeOrphanSegments(transport: string): void {
+  if (!transport.startsWith('shm')) return;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('../transports/shm-ring') as { cleanStaleSegments(): string[] }).cleanStaleSegments();
+  } catch {
+    /* no native addon: no segment */
   }
 }
