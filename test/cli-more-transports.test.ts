@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateRunResult } from '../harness/validate';
-import type { CaseResult, RunResult } from '../harness/result';
+import type { RunResult } from '../harness/result';
+import { checkInvariants } from './support/invariants';
 import { runCli } from './support/cli';
 
 /**
@@ -36,22 +37,6 @@ function ourRedisServers(): string[] {
   }
 }
 
-function checkInvariants(r: CaseResult): void {
-  const where = `${r.transport}/${r.scenario}/${r.format}`;
-  expect(r.status, `${where}: ${r.error}`).toBe('ok');
-  expect(r.framesReceived + r.framesDropped, where).toBe(r.framesSent);
-  expect(r.framesCorrupt, where).toBe(0);
-  expect(r.framesSent, where).toBeGreaterThan(0);
-  expect(r.latencyUs.p50, where).toBeLessThanOrEqual(r.latencyUs.p99);
-  expect(r.latencyUs.p99, where).toBeLessThanOrEqual(r.latencyUs.max);
-  expect(r.latencyUs.count, where).toBeGreaterThan(0);
-  expect(r.cpuUsPerFrame.producer, where).toBeGreaterThan(0);
-  expect(r.cpuUsPerFrame.consumer, where).toBeGreaterThan(0);
-  const server = r.cpuUsPerFrame.server ?? 0;
-  expect(r.cpuUsPerFrame.total, where).toBeCloseTo(r.cpuUsPerFrame.producer + r.cpuUsPerFrame.consumer + server, 0);
-  expect(r.copyEquivalents, where).toBeGreaterThan(0);
-  expect(r.fps, where).toBeGreaterThan(0);
-}
 
 describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes)', () => {
   it('realtime, saturate and multi-producer hold the invariants; redis reports its server, worker-sab is labelled in-process', async () => {
