@@ -75,7 +75,7 @@ export async function shmHostileCase(t: string, seed: number, where: string, ctx
     all.push(scribbler);
     watch.note(all.map((f) => f.proc.pid as number));
     await scribbler.next('started', 20_000);
-    consumer.proc.send({ type: 'go' });
+    if (consumer.proc.connected) consumer.proc.send({ type: 'go' }, () => undefined); // it may have left already
     const result = (await consumer.next('result', 20_000)) as { outcome: string; codes: string[]; records: number };
     got = result.outcome === 'corrupt' ? 'FB_ERR_RING_CORRUPT' : 'none';
     const bad = result.codes.filter((c) => !ALLOWED.has(c));
