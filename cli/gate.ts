@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { defaultConfigPath, loadConfig, PROJECT_ROOT } from '../harness/config';
 import { copyAccountingHooks } from '../harness/copy-hooks';
 import { fbError } from '../harness/errors';
-import { collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../harness/gate';
+import { appendSamples, collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../harness/gate';
 import { hostInfo } from '../harness/host';
 import type { RunResult } from '../harness/result';
 import { resolveSettings, runBench } from '../harness/runner';
@@ -14,6 +14,7 @@ import { parseOptions, renderHelp, type OptionDef } from './options';
 export const GATE_OPTIONS: OptionDef[] = [
   { name: 'baseline', type: 'string', arg: 'FILE', help: 'baseline to compare with (default: bench/baseline.json)' },
   { name: 'update', type: 'boolean', help: 'measure and rewrite the baseline, printing the difference' },
+  { name: 'append', type: 'boolean', help: 'measure and add the samples to the baseline (run at other times: its spread then holds run-to-run drift)' },
   { name: 'repeats', type: 'number', arg: 'N', help: 'repeats of the gate matrix (default from bench.config.ts gate, 3)' },
   { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports (default: the gate matrix)' },
   { name: 'resolution', type: 'string', arg: 'WxH|1080p', help: 'frame size (default: 1080p)' },
@@ -25,7 +26,7 @@ export const GATE_OPTIONS: OptionDef[] = [
 ];
 
 export const GATE_HELP = renderHelp(
-  'Usage: bench gate [--baseline FILE] [--update] [options]',
+  'Usage: bench gate [--baseline FILE] [--update | --append] [options]',
   'Runs the gate matrix (repeated) and compares copy passes and CPU per frame (copy-equivalents)\nwith the baseline. Exit 0 pass, 1 regression, 2 could not measure.',
   GATE_OPTIONS,
 );
@@ -58,6 +59,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(g.repeats) || g.repeats < 2) throw fbError('FB_ERR_BAD_NUMBER', `--repeats must be a whole number >= 2 (noise needs repeats), got ${g.repeats}`);
   const baselineFile = path.resolve(typeof values.baseline === 'string' ? values.baseline : path.join(PROJECT_ROOT, 'bench', 'baseline.json'));
   const baseline = loadBaseline(baselineFile);
+  if (values.append && !baseline) throw fbError('FB_ERR_CONFIG', `--append needs an existing baseline at ${baselineFile} (start with --update)`);
   if (!baseline && !values.update) {
     info(`FB_ERR_CONFIG: no baseline at ${baselineFile}; create one with: bench gate --update`);
     return 2;
@@ -102,6 +104,13 @@ export async function gateCommand(argv: string[]): Promise<number> {
   const out = path.resolve(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
   mkdirSync(out, { recursive: true });
 
+  if (values.append) {
+    const merged: GateBaseline = { ...(baseline as GateBaseline), createdAt: fresh.createdAt, metrics: appendSamples((baseline as GateBaseline).metrics, metrics) };
+    writeFileSync(baselineFile, JSON.stringify(merged, null, 2) + '\n');
+    info(renderGateTerminal(compareToBaseline(baseline as GateBaseline, metrics, g), 'this measurement against the baseline before it was appended'));
+    info(`baseline appended: ${baselineFile}`);
+    return 0;
+  }
   if (values.update) {
     mkdirSync(path.dirname(baselineFile), { recursive: true });
     writeFileSync(baselineFile, JSON.stringify(fresh, null, 2) + '\n');

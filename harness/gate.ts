@@ -130,6 +130,26 @@ export function compareToBaseline(base: GateBaseline, current: GateBaseline['met
   return { rows, failed: rows.filter((r) => r.verdict === 'regression'), unmeasured };
 }
 
+/** Most samples a baseline keeps per metric (the newest). */
+export const MAX_BASELINE_SAMPLES = 24;
+
+/**
+ * Adds a new measurement's samples to a baseline's. A baseline recorded over several
+ * sessions has a spread that includes run-to-run drift (timer wake-up costs, a neighbour's
+ * load), which repeats inside one session do not show.
+ */
+export function appendSamples(base: GateBaseline['metrics'], add: GateBaseline['metrics']): GateBaseline['metrics'] {
+  const out: GateBaseline['metrics'] = {};
+  for (const t of new Set([...Object.keys(base), ...Object.keys(add)])) {
+    out[t] = {};
+    for (const m of GATE_METRICS) {
+      const xs = [...(base[t]?.[m]?.samples ?? []), ...(add[t]?.[m]?.samples ?? [])].slice(-MAX_BASELINE_SAMPLES);
+      if (xs.length) (out[t] as Record<string, Summary>)[m] = summarize(xs);
+    }
+  }
+  return out;
+}
+
 /** Keeps only the regressions that the confirmation run repeated (same transport and metric). */
 export function confirmOutcome(first: GateOutcome, second: GateOutcome): GateOutcome {
   const again = new Set(second.failed.map((r) => `${r.transport}|${r.metric}`));

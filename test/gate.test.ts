@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../harness/gate';
+import { appendSamples, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../harness/gate';
 import { summarize } from '../harness/robust-stats';
 import { runCli } from './support/cli';
 
@@ -37,6 +37,16 @@ describe('gate decisions (pure)', () => {
     expect(noise.unconfirmed?.map((r) => r.metric)).toEqual(['copyEquivalents']);
     const real = confirmOutcome(first, compareToBaseline(base(10, 0.1), cur([12.2, 12.3, 12]), DEFAULT_GATE));
     expect(real.failed.map((r) => r.metric)).toEqual(['copyEquivalents']);
+  });
+  it('--append keeps the newest samples of both and recomputes the spread', () => {
+    const a = { t: { copyEquivalents: summarize([10, 10, 10]) } };
+    const b = { t: { copyEquivalents: summarize([12, 12, 12]) } };
+    const m = appendSamples(a, b).t.copyEquivalents!;
+    expect(m.samples).toEqual([10, 10, 10, 12, 12, 12]);
+    expect(m.median).toBe(11);
+    expect(m.mad).toBe(1);
+    const many = appendSamples({ t: { copyEquivalents: summarize(Array.from({ length: 30 }, (_, i) => i)) } }, {});
+    expect(many.t.copyEquivalents!.samples).toHaveLength(24);
   });
   it('a transport missing from the current run is "could not measure"', () => {
     expect(compareToBaseline(base(10, 0.1), {}, DEFAULT_GATE).unmeasured.length).toBeGreaterThan(0);
