@@ -16,6 +16,20 @@ export interface HostPort {
   readonly connected: boolean;
 }
 
+/**
+ * Sends on a producer's channel without ever throwing: a producer that just died closes its
+ * channel, and a plain send would then surface EPIPE as an uncaught error (its death is
+ * reported through 'exit'/'disconnect' instead).
+ */
+export function sendToPort(port: HostPort, msg: unknown): void {
+  if (!port.connected) return;
+  try {
+    port.send(msg, () => undefined);
+  } catch {
+    /* channel closed between the check and the send */
+  }
+}
+
 const ports = new Set<HostPort>();
 const events = new EventEmitter();
 events.setMaxListeners(0);

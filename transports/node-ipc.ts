@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../harness/errors';
 import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
-import { eachHostPort, type HostPort } from './host-ports';
+import { eachHostPort, sendToPort, type HostPort } from './host-ports';
 import { ErrorSink } from './stream-framing';
 
 /**
@@ -67,7 +67,7 @@ class IpcReceiver implements Receiver {
       if (this.closing || typeof m !== 'object' || m === null || m.fbipc !== this.address) return;
       if (m.hello !== undefined) {
         this.attached.add(port);
-        port.send({ fbipcWelcome: this.address });
+        sendToPort(port, { fbipcWelcome: this.address });
       } else if (m.bye) {
         this.said.add(port);
       } else if (!(m.f instanceof Uint8Array)) {
@@ -97,7 +97,7 @@ class IpcReceiver implements Receiver {
   }
 
   private ack(port: HostPort): void {
-    if (port.connected) port.send({ fbipcAck: this.address, n: 1 });
+    sendToPort(port, { fbipcAck: this.address, n: 1 });
   }
 
   private pump(): void {
@@ -131,7 +131,7 @@ class IpcReceiver implements Receiver {
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        for (const port of this.attached) if (port.connected) port.send({ fbipcClosed: this.address });
+        for (const port of this.attached) sendToPort(port, { fbipcClosed: this.address });
         for (const d of this.detach) d();
         this.queue.length = 0;
       })();

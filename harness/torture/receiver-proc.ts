@@ -13,6 +13,7 @@ export class ReceiverProc {
   private constructor() {
     this.proc = fork(path.join(__dirname, 'receiver-child.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
     this.proc.stderr?.resume();
+    this.proc.on('error', () => undefined); // a send racing its exit: the exit handler reports it
     this.proc.on('message', (raw) => {
       const m = raw as Record<string, unknown> & { t: string };
       if (m.t === 'error') this.errors.push({ code: String(m.code), message: String(m.message) });

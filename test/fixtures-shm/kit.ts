@@ -16,6 +16,7 @@ const live = new Set<ChildProcess>();
 export function spawnFixture(script: string, args: string[]): Child {
   const proc = fork(path.join(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(proc);
+  proc.on('error', () => undefined); // a send racing the fixture's exit: 'exit' reports how it ended
   const messages: Record<string, unknown>[] = [];
   const waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
   proc.on('message', (m) => {

@@ -47,6 +47,7 @@ export class HostedSender implements Sender {
   static async open(name: string, address: string, opts: SenderOptions): Promise<HostedSender> {
     const child = fork(path.join(__dirname, 'hosted-sender-child.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     addHostPort(child as unknown as HostPort);
+    child.on('error', () => undefined); // a send racing the child's exit: its end is seen through 'exit'
     const reply = await new Promise<KitReply>((resolve) => {
       const on = (m: KitReply): void => {
         if (m?.kit === 'opened' || m?.kit === 'open-failed') {
