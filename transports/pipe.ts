@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError } from '../harness/errors';
 import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Transport, type TransportStats } from './types';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, FrameParser, newParserCounters, StreamSender } from './stream-framing';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, newParserCounters, SocketFeed, StreamSender, type FeedOwner } from './stream-framing';
 
 /**
  * Named FIFOs (mkfifo) in the run directory, one per producer (a shared FIFO would
@@ -35,9 +35,7 @@ function mkfifo(file: string): void {
 
 interface Fifo {
   file: string;
-  socket: net.Socket;
-  parser: FrameParser;
-  paused: boolean;
+  feed: SocketFeed;
 }
 
 class PipeReceiver implements Receiver {
@@ -48,8 +46,17 @@ class PipeReceiver implements Receiver {
   private handler: FrameHandler | null = null;
   private closing: Promise<void> | null = null;
   private pauses = 0;
+  private readonly feedOwner: FeedOwner;
 
-  constructor(private readonly opts: ReceiverOptions) {
+  constructor(opts: ReceiverOptions) {
+    this.feedOwner = {
+      maxFrameBytes: opts.maxFrameBytes,
+      counters: this.counters,
+      handler: () => this.handler,
+      closing: () => this.closing !== null,
+      fail: (err) => this.sink.emit(err),
+      paused: () => this.pauses++,
+    };
     const base = path.resolve(opts.runDir, `fb-pipe-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}`);
     const files: string[] = [];
     try {
@@ -60,7 +67,7 @@ class PipeReceiver implements Receiver {
         this.fifos.push(this.openFifo(file));
       }
     } catch (e) {
-      for (const f of this.fifos) f.socket.destroy();
+      for (const f of this.fifos) f.feed.socket.destroy();
       for (const f of files) fs.rmSync(f, { force: true });
       throw e;
     }
@@ -71,48 +78,14 @@ class PipeReceiver implements Receiver {
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const socket = new net.Socket({ fd, readable: true, writable: false });
     socket.pause();
-    const fifo: Fifo = { file, socket, paused: true, parser: null as unknown as FrameParser };
-    fifo.parser = new FrameParser(
-      this.opts.maxFrameBytes,
-      {
-        frame: (view, release) => (this.handler as FrameHandler)(view, release),
-        error: (err) => {
-          if (this.closing) return;
-          this.sink.emit(err);
-          socket.destroy();
-        },
-        idle: () => {
-          if (fifo.paused && this.handler && !this.closing) {
-            fifo.paused = false;
-            socket.resume();
-          }
-        },
-      },
-      this.counters,
-    );
-    socket.on('data', (chunk: Buffer) => {
-      fifo.parser.push(chunk);
-      if (fifo.parser.busy && !fifo.paused) {
-        fifo.paused = true;
-        this.pauses++;
-        socket.pause();
-      }
-    });
-    socket.on('error', () => {
-      /* 'close' follows */
-    });
-    socket.on('close', () => fifo.parser.end());
+    const fifo: Fifo = { file, feed: new SocketFeed(socket, this.feedOwner) };
+    socket.on('close', () => fifo.feed.parser.end());
     return fifo;
   }
 
   start(handler: FrameHandler): void {
     this.handler = handler;
-    for (const f of this.fifos) {
-      if (f.paused && !f.parser.busy) {
-        f.paused = false;
-        f.socket.resume();
-      }
-    }
+    for (const f of this.fifos) f.feed.resumeIfIdle();
   }
 
   onError(handler: ErrorHandler): void {
@@ -121,7 +94,7 @@ class PipeReceiver implements Receiver {
 
   stats(): TransportStats {
     let assembly = 0;
-    for (const f of this.fifos) assembly += f.parser.assemblyBytes;
+    for (const f of this.fifos) assembly += f.feed.parser.assemblyBytes;
     return { ...this.counters, fifos: this.fifos.length, pauses: this.pauses, assemblyBytes: assembly };
   }
 
@@ -132,9 +105,9 @@ class PipeReceiver implements Receiver {
           this.fifos.map(
             (f) =>
               new Promise<void>((resolve) => {
-                if (f.socket.destroyed) return resolve();
-                f.socket.once('close', () => resolve());
-                f.socket.destroy();
+                if (f.feed.socket.destroyed) return resolve();
+                f.feed.socket.once('close', () => resolve());
+                f.feed.socket.destroy();
               }),
           ),
         );

@@ -249,17 +249,72 @@ export interface StreamEndpoint {
   cleanup?(): void;
 }
 
-interface Connection {
-  socket: net.Socket;
-  parser: FrameParser;
-  paused: boolean;
+/** What a socket's feed needs from the receiver that owns it. */
+export interface FeedOwner {
+  readonly maxFrameBytes: number;
+  readonly counters: ParserCounters;
+  handler(): FrameHandler | null;
+  closing(): boolean;
+  /** A parse error: reported once by the owner (the socket is destroyed by the feed). */
+  fail(err: FbError): void;
+  /** Counts a pause (a frame is held, so the socket stops reading). */
+  paused(): void;
+}
+
+/**
+ * One socket's bytes through a FrameParser: frames to the owner's handler, a parse error to
+ * the owner (and the socket destroyed), the socket paused while a delivered frame is held and
+ * resumed when it is released. Shared by the unix/tcp receiver and the pipe receiver.
+ */
+export class SocketFeed {
+  paused = true;
+  readonly parser: FrameParser;
+
+  constructor(readonly socket: net.Socket, owner: FeedOwner) {
+    this.parser = new FrameParser(
+      owner.maxFrameBytes,
+      {
+        frame: (view, release) => (owner.handler() as FrameHandler)(view, release),
+        error: (err) => {
+          if (owner.closing()) return;
+          owner.fail(err);
+          socket.destroy();
+        },
+        idle: () => {
+          if (this.paused && owner.handler() && !owner.closing()) this.resume();
+        },
+      },
+      owner.counters,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      this.parser.push(chunk);
+      if (this.parser.busy && !this.paused) {
+        this.paused = true;
+        owner.paused();
+        socket.pause();
+      }
+    });
+    socket.on('error', () => {
+      /* ECONNRESET etc.: 'close' follows and decides */
+    });
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  /** Resumes a feed paused before a handler existed (nothing held). */
+  resumeIfIdle(): void {
+    if (this.paused && !this.parser.busy) this.resume();
+  }
 }
 
 /** The receiving end of a framed stream socket: a net.Server accepting any number of producers. */
 export class StreamReceiver implements Receiver {
   address = '';
   private readonly server: net.Server;
-  private readonly conns = new Set<Connection>();
+  private readonly conns = new Set<SocketFeed>();
   private readonly sink = new ErrorSink();
   private readonly counters = newParserCounters();
   private handler: FrameHandler | null = null;
@@ -267,9 +322,18 @@ export class StreamReceiver implements Receiver {
   private accepted = 0;
   private pauses = 0;
   private refused = 0;
+  private readonly feedOwner: FeedOwner;
 
   private constructor(private readonly opts: ReceiverOptions, private readonly endpoint: StreamEndpoint) {
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.accept(s));
+    this.feedOwner = {
+      maxFrameBytes: opts.maxFrameBytes,
+      counters: this.counters,
+      handler: () => this.handler,
+      closing: () => this.closing !== null,
+      fail: (err) => this.sink.emit(err),
+      paused: () => this.pauses++,
+    };
   }
 
   static async create(opts: ReceiverOptions, endpoint: StreamEndpoint): Promise<StreamReceiver> {
@@ -300,55 +364,18 @@ export class StreamReceiver implements Receiver {
     }
     this.accepted++;
     if (this.endpoint.noDelay) socket.setNoDelay(true);
-    const conn: Connection = { socket, paused: true, parser: null as unknown as FrameParser };
-    conn.parser = new FrameParser(
-      this.opts.maxFrameBytes,
-      {
-        frame: (view, release) => (this.handler as FrameHandler)(view, release),
-        error: (err) => {
-          if (this.closing) return;
-          this.sink.emit(err);
-          socket.destroy();
-        },
-        idle: () => {
-          if (conn.paused && this.handler && !this.closing) {
-            conn.paused = false;
-            socket.resume();
-          }
-        },
-      },
-      this.counters,
-    );
+    const conn = new SocketFeed(socket, this.feedOwner);
     this.conns.add(conn);
-    socket.on('data', (chunk: Buffer) => {
-      conn.parser.push(chunk);
-      if (conn.parser.busy && !conn.paused) {
-        conn.paused = true;
-        this.pauses++;
-        socket.pause();
-      }
-    });
-    socket.on('error', () => {
-      /* ECONNRESET etc.: 'close' follows and decides */
-    });
     socket.on('close', () => {
       this.conns.delete(conn);
       conn.parser.end();
     });
-    if (this.handler) {
-      conn.paused = false;
-      socket.resume();
-    }
+    if (this.handler) conn.resume();
   }
 
   start(handler: FrameHandler): void {
     this.handler = handler;
-    for (const c of this.conns) {
-      if (c.paused && !c.parser.busy) {
-        c.paused = false;
-        c.socket.resume();
-      }
-    }
+    for (const c of this.conns) c.resumeIfIdle();
   }
 
   onError(handler: ErrorHandler): void {
