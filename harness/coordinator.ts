@@ -37,7 +37,7 @@ export function combineHooks(hooks: Array<ProcessHooks | null | undefined>): Pro
       return {
         env: Object.assign({}, ...parts.map((p) => p.env)),
         execPath: wrap?.execPath,
-        execArgv: wrap?.execArgv,
+        execArgv: wrap ? wrap.execArgv : parts.flatMap((p) => p.execArgv ?? []),
         cleanup: async () => {
           for (const p of parts) await p.cleanup?.();
         },

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { caseKey } from '../reporters/cost';
 import type { ProcessHooks } from './coordinator';
+import { foldCpuProfileDir, V8_PROFILE_FLAGS } from './v8-profile';
 import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailable, perfWrap, renderFlameHtml } from './flame';
 
 /**
@@ -14,11 +15,11 @@ import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailabl
  * name in the shared temp directory (perf would follow a planted symlink when it writes).
  */
 export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: string | null; written: string[] } {
-  const reason = perfAvailable();
+  const reason = process.env.FRAMEBENCH_FLAME_PROFILER === 'v8' ? 'FRAMEBENCH_FLAME_PROFILER=v8' : perfAvailable();
   const written: string[] = [];
-  if (reason) return { hooks: null, note: `flame graphs off: ${reason}`, written };
   const dir = path.join(outDir, 'flame');
   mkdirSync(dir, { recursive: true });
+  if (reason) return v8FlameHooks(dir, reason, written);
   return {
     note: null,
     written,
@@ -46,6 +47,45 @@ export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: 
               cleanupPerfArtifacts(data, []);
             } finally {
               rmSync(dataDir, { recursive: true, force: true });
+            }
+          },
+        };
+      },
+    },
+  };
+}
+
+function caseSide(label: string, spec: Parameters<ProcessHooks['envFor']>[1]): { key: string; side: string } {
+  const side = label.startsWith('producer') ? label.replace(' ', '') : 'consumer';
+  const [w, h] = spec.sizes[0];
+  return { key: caseKey({ transport: spec.transport, scenario: spec.scenario, format: spec.format, width: w, height: h }), side };
+}
+
+/**
+ * Without perf: V8's own profiler (--cpu-prof) in every child. JavaScript frames only — native
+ * copies show as "(program)" — and the graph's title and the run's note say so.
+ */
+function v8FlameHooks(dir: string, why: string, written: string[]): { hooks: ProcessHooks; note: string; written: string[] } {
+  return {
+    note: `flame graphs with V8's --cpu-prof instead of perf (${why}): JavaScript frames only, native code such as memmove collapsed into "(program)"`,
+    written,
+    hooks: {
+      envFor(label, spec) {
+        const profDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-cpuprof-'));
+        const { key, side } = caseSide(label, spec);
+        return {
+          env: {},
+          execArgv: V8_PROFILE_FLAGS(profDir),
+          cleanup: () => {
+            try {
+              const f = foldCpuProfileDir(profDir);
+              const file = path.join(dir, flameFileName(key, side));
+              writeFileSync(file, renderFlameHtml(f.folded, `${key} ${side} (${f.samples} samples, V8 --cpu-prof: perf unavailable, native frames collapsed)`));
+              written.push(file);
+            } catch {
+              /* a process killed mid-run leaves no profile */
+            } finally {
+              rmSync(profDir, { recursive: true, force: true });
             }
           },
         };
