@@ -1,5 +1,5 @@
 import { fbError } from './errors';
-import { FORMATS, HEADER_BYTES, payloadBytesFor, type PixelFormat } from './frame';
+import { FORMAT_CODE, FORMATS, HEADER_BYTES, payloadBytesFor, writeHeader, type PixelFormat } from './frame';
 
 /** What one frame looks like: format and size. Identical for every transport in a run. */
 export interface FrameSpec {
@@ -57,4 +57,18 @@ export function frameSpec(format: PixelFormat, width: number, height: number): F
 export function resolutionLabel(width: number, height: number): string {
   for (const [k, [w, h]] of Object.entries(RESOLUTIONS)) if (w === width && h === height) return k;
   return `${width}x${height}`;
+}
+
+/** Writes the header of frame `seq` of this spec (every frame source uses this one routine). */
+export function writeSpecHeader(dv: DataView, spec: FrameSpec, producerId: number, seq: number, sendTimeNs: number, scheduledNs: number): void {
+  writeHeader(dv, {
+    format: FORMAT_CODE[spec.format],
+    producerId,
+    seq,
+    sendTimeNs,
+    scheduledNs,
+    width: spec.width,
+    height: spec.height,
+    payloadBytes: spec.payloadBytes,
+  });
 }
