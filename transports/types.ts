@@ -17,7 +17,9 @@ import type { FbError } from '../harness/errors';
  *   the transport may reuse that memory afterwards. The handler must call `release()` once.
  * - `send(frame)` resolves when the caller may reuse `frame`'s memory; it resolves to
  *   `false` only when the transport's backpressure policy is `drop` and the frame was
- *   dropped (every drop is counted by the caller, never silent).
+ *   dropped (every drop is counted by the caller, never silent). Under `drop`, a frame the
+ *   transport accepted may still resolve late (a stream socket's kernel buffers took part of
+ *   it and wait for the receiver to read); the sends after it drop meanwhile.
  * - Zero-copy transports (`capabilities.zeroCopy`) also offer `loan(bytes)`: a writable view
  *   of the transport's own memory; the producer writes the frame there and calls
  *   `commit()`. `send` stays available as the explicit copying path.
