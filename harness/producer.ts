@@ -78,10 +78,17 @@ export class Producer {
       if (intervalNs > 0) {
         scheduled = t0Ns + seq * intervalNs;
         if (scheduled >= stopAt) break;
-        await sleepUntilNs(scheduled);
-        lastYield = nowNs();
-      } else if (nowNs() - lastYield > 2e6) {
-        await yieldToLoop(); // let timers (window edges) and control messages run
+        if (scheduled > nowNs()) {
+          await sleepUntilNs(scheduled);
+          lastYield = nowNs();
+        }
+      }
+      // Unpaced, or paced but behind (catching up after a stall): a loop of sends that
+      // resolve at once would never give the event loop a turn, so timers (window edges),
+      // control messages and transports' own deferred work (zeromq releases the buffers
+      // libzmq is done with from the loop) would wait for the whole burst.
+      if (nowNs() - lastYield > 2e6) {
+        await yieldToLoop();
         lastYield = nowNs();
       }
       if (this.fatal) throw this.fatal;
