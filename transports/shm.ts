@@ -30,6 +30,9 @@ function numberOption(options: Record<string, unknown>, key: string, min: number
   return Math.floor(v);
 }
 
+/** shm-copy: private copies a handler may hold at once before records wait in the ring. */
+const MAX_HELD_COPIES = 4;
+
 /** Default: 64 MiB, or three records of maxFrameBytes if larger, rounded up to a MiB. */
 export function defaultRingBytes(maxFrameBytes: number): number {
   const three = 3 * recordSpan(Math.max(0, maxFrameBytes));
@@ -49,21 +52,41 @@ class ShmReceiver implements Receiver {
     this.ring.start(this.copyOut ? this.copying(handler) : handler);
   }
 
-  /** shm-copy: copy out into a pooled private buffer, free the ring slot, then deliver. */
+  /**
+   * shm-copy: copy out into a pooled private buffer, free the ring slot, then deliver. At most
+   * MAX_HELD_COPIES copies are out with the handler; records that arrive beyond that wait in the
+   * ring (in order) until a copy is released, so a handler that holds frames fills the ring and
+   * the producers feel backpressure, instead of the consumer allocating a copy per frame.
+   */
   private copying(handler: FrameHandler): RingRecordHandler {
-    return (payload, release) => {
+    const waiting: Array<{ payload: Uint8Array; release: () => void }> = [];
+    let out = 0;
+    const deliver = (payload: Uint8Array, releaseRecord: () => void): void => {
       let buf = this.pool.pop();
       if (!buf || buf.byteLength < payload.byteLength) buf = new Uint8Array(payload.byteLength);
       const own = buf;
       const view = own.subarray(0, payload.byteLength);
       view.set(payload);
-      release();
+      releaseRecord();
+      out++;
       let done = false;
       handler(view, () => {
         if (done) return;
         done = true;
+        out--;
         this.pool.push(own);
+        if (waiting.length > 0) queueMicrotask(drain);
       });
+    };
+    const drain = (): void => {
+      while (waiting.length > 0 && out < MAX_HELD_COPIES && !this.closed) {
+        const next = waiting.shift() as { payload: Uint8Array; release: () => void };
+        deliver(next.payload, next.release);
+      }
+    };
+    return (payload, release) => {
+      if (out >= MAX_HELD_COPIES || waiting.length > 0) waiting.push({ payload, release });
+      else deliver(payload, release);
     };
   }
 
