@@ -306,5 +306,24 @@ describe.each(cases)('transport $name', ({ transport, skip }) => {
       expect(fs.readdirSync(ch.runDir)).toEqual([]);
       expect(fs.statSync(ch.runDir).mode & 0o777).toBe(0o700);
     }, 10_000);
+
+    it('a sender blocked on a receiver that stopped reading and then closed still closes, and its send settles', async () => {
+      const r = await ch.receiver();
+      r.start(() => {}); // holds every frame: the sender fills whatever buffers the transport has
+      const s = await ch.sender(r);
+      s.onError(() => {});
+      const settled = (p: Promise<unknown>, ms: number) =>
+        Promise.race([p.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+      let blocked: Promise<boolean> | null = null;
+      for (let i = 0; i < 300 && !blocked; i++) {
+        const p = s.send(new Uint8Array(1_000_000));
+        p.catch(() => {});
+        if (!(await settled(p, 150))) blocked = p;
+      }
+      expect(blocked, 'no send blocked within 300 MB: the sender buffers without bound').not.toBeNull();
+      await r.close();
+      await s.close(); // must not wait for the blocked send forever (the test timeout is the bound)
+      expect(await settled(blocked as Promise<boolean>, 3000)).toBe(true);
+    }, 20_000);
   });
 });

@@ -24,6 +24,8 @@ import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
  */
 const PREFIX = 'zeromq:';
 const HWM = 4;
+/** How long close() waits for a send that is blocked before it closes the socket under it. */
+const CLOSE_WAIT_MS = 2000;
 let seq = 0;
 
 type Zmq = typeof import('zeromq');
@@ -123,10 +125,10 @@ class ZmqSender implements Sender {
   }
 
   private peerGone(why: string): void {
-    if (this.closing || this.gone) return;
+    if (this.gone) return;
     this.gone = fbError('FB_ERR_PEER_GONE', `${this.label}: ${why}`);
-    this.push.close(); // a blocked send rejects
-    this.sink.emit(this.gone);
+    if (!this.push.closed) this.push.close(); // a blocked send rejects (also during close(), which awaits it)
+    if (!this.closing) this.sink.emit(this.gone);
   }
 
   send(frame: Uint8Array): Promise<boolean> {
@@ -169,8 +171,16 @@ class ZmqSender implements Sender {
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        await this.chain;
+        // Queued sends finish first; one blocked on a receiver that stopped reading (alive, or
+        // gone without a 'disconnect' yet) is given CLOSE_WAIT_MS, then closing the socket rejects it.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_WAIT_MS);
+        });
+        await Promise.race([this.chain, late]);
+        clearTimeout(timer);
         if (!this.push.closed) this.push.close(); // linger flushes what was queued
+        await this.chain;
       })();
     }
     return this.closing;
