@@ -1,15 +1,18 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { caseKey } from '../reporters/cost';
 import type { ProcessHooks } from './coordinator';
+import { PERF_CTL_ENV } from './perf-control';
 import { foldCpuProfileDir, V8_PROFILE_FLAGS } from './v8-profile';
 import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailable, perfWrap, renderFlameHtml } from './flame';
 
 /**
  * `bench run --flame`: every producer and consumer runs under `perf record -e cpu-clock -g`
  * with V8's perf map, so native frames (libc memmove) show under the JS frames that called
- * them. After the case the samples are folded and written as
+ * them. Sampling starts off and follows the measured window (perf's control FIFO, driven by
+ * MeasureWindow through harness/perf-control.ts). After the case the samples are folded and written as
  * `<out>/flame/<case>.<side>.html`; perf data and /tmp/perf-<pid>.map files are removed.
  * Each perf data file lives in its own fresh 0700 directory (mkdtemp), never under a guessable
  * name in the shared temp directory (perf would follow a planted symlink when it writes).
@@ -27,20 +30,24 @@ export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: 
       envFor(label, spec) {
         const dataDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-perf-'));
         const data = path.join(dataDir, 'perf.data');
-        const w = perfWrap(process.execPath, [], data);
+        // sampling follows the measured window (harness/perf-control.ts); a FIFO that cannot be
+        // made leaves the whole process life sampled, and the title says which
+        const ctl = makeFifo(path.join(dataDir, 'ctl'));
+        const w = perfWrap(process.execPath, [], data, ctl ?? undefined);
+        const span = ctl ? 'measured window' : 'whole process life';
         // fork(module) runs `execPath ...execArgv module`: perf record ... -- node <flags> child.js
         const side = label.startsWith('producer') ? label.replace(' ', '') : 'consumer';
         const [wsz, hsz] = spec.sizes[0];
         const key = caseKey({ transport: spec.transport, scenario: spec.scenario, format: spec.format, width: wsz, height: hsz });
         return {
-          env: {},
+          env: ctl ? ({ [PERF_CTL_ENV]: ctl } as Record<string, string>) : {},
           execPath: w.cmd,
           execArgv: w.args,
           cleanup: async () => {
             try {
               const f = await foldPerfDataWithInfo(data);
               const file = path.join(dir, flameFileName(key, side));
-              writeFileSync(file, renderFlameHtml(f.folded, `${key} ${side} (${f.samples} samples, perf cpu-clock)`));
+              writeFileSync(file, renderFlameHtml(f.folded, `${key} ${side} (${f.samples} samples, perf cpu-clock, ${span})`));
               written.push(file);
               cleanupPerfArtifacts(data, f.pids);
             } catch {
@@ -92,4 +99,14 @@ function v8FlameHooks(dir: string, why: string, written: string[]): { hooks: Pro
       },
     },
   };
+}
+
+/** mkfifo -m 600 (Node has no mkfifo); null when it fails. */
+function makeFifo(p: string): string | null {
+  try {
+    execFileSync('mkfifo', ['-m', '600', p], { stdio: 'ignore' });
+    return p;
+  } catch {
+    return null;
+  }
 }

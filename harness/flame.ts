@@ -53,9 +53,11 @@ function isNode(cmd: string): boolean {
  * The command line that runs `cmd args` under `perf record -e cpu-clock -F 999 -g -o outFile`.
  * A node child also gets `--perf-basic-prof --interpreted-frames-native-stack` so JS frames have names.
  */
-export function perfWrap(cmd: string, args: string[], outFile: string): { cmd: string; args: string[] } {
+export function perfWrap(cmd: string, args: string[], outFile: string, ctlFifo?: string): { cmd: string; args: string[] } {
   const child = isNode(cmd) ? [cmd, ...NODE_PERF_FLAGS, ...args] : [cmd, ...args];
-  return { cmd: 'perf', args: ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_FREQUENCY_HZ), '-g', '-o', outFile, '--', ...child] };
+  // with a control FIFO, sampling starts off and follows 'enable' / 'disable' written to it
+  const control = ctlFifo ? ['-D', '-1', '--control', `fifo:${ctlFifo}`] : [];
+  return { cmd: 'perf', args: ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_FREQUENCY_HZ), '-g', ...control, '-o', outFile, '--', ...child] };
 }
 
 export interface FoldResult {

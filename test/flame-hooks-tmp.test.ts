@@ -33,6 +33,13 @@ describe.skipIf(perfAvailable() !== null)('flame hooks: perf data location', () 
     expect(path.dirname(dir)).toBe(tmp);
     expect(readdirSync(tmp)).toEqual([path.basename(dir)]);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+    // sampling follows the measured window: a 0600 control FIFO beside the data, named to the child
+    const ctl = launch.env.FRAMEBENCH_PERF_CTL;
+    expect(path.dirname(ctl)).toBe(dir);
+    expect(statSync(ctl).isFIFO()).toBe(true);
+    expect(statSync(ctl).mode & 0o777).toBe(0o600);
+    expect(args.slice(args.indexOf('--control'), args.indexOf('--control') + 2)).toEqual(['--control', `fifo:${ctl}`]);
+    expect(args[args.indexOf('-D') + 1]).toBe('-1');
     await launch.cleanup?.();
     expect(existsSync(dir)).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);

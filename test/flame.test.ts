@@ -89,4 +89,31 @@ console.log(copyFrames());
     expect(existsSync(data)).toBe(false);
     for (const m of maps) expect(existsSync(m)).toBe(false);
   }, 20_000);
+
+  it('with a control FIFO, samples only between enable and disable (the measured window)', async () => {
+    const perfControl = join(__dirname, '..', 'dist', 'harness', 'perf-control.js');
+    const script = join(dir, 'window.js');
+    writeFileSync(script, `
+const { perfControl } = require(${JSON.stringify(perfControl)});
+const src = Buffer.alloc(8 << 20, 1), dst = Buffer.alloc(8 << 20);
+function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) src.copy(dst); }
+function beforeWindow() { spin(400); }
+function inWindow() { spin(400); }
+function afterWindow() { spin(400); }
+beforeWindow(); perfControl('enable'); inWindow(); perfControl('disable'); afterWindow();
+`);
+    const data = join(dir, 'perf-window.data');
+    const ctl = join(dir, 'ctl');
+    expect(spawnSync('mkfifo', ['-m', '600', ctl]).status).toBe(0);
+    const w = perfWrap(process.execPath, [script], data, ctl);
+    const r = spawnSync(w.cmd, w.args, { encoding: 'utf8', timeout: 15_000, env: { ...process.env, FRAMEBENCH_PERF_CTL: ctl } });
+    expect(r.status, r.stderr).toBe(0);
+    const f = await foldPerfDataWithInfo(data);
+    const samplesIn = (fn: string) =>
+      f.folded.split('\n').filter((l) => l.includes(fn)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(samplesIn('inWindow')).toBeGreaterThan(20);
+    expect(samplesIn('beforeWindow')).toBe(0); // sampling starts off
+    expect(samplesIn('afterWindow')).toBeLessThan(samplesIn('inWindow') / 5); // perf reads 'disable' within a few ms
+    cleanupPerfArtifacts(data, f.pids);
+  }, 20_000);
 });
