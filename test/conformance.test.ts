@@ -324,6 +324,9 @@ describe.each(cases)('transport $name', ({ transport, skip }) => {
       await r.close();
       await s.close(); // must not wait for the blocked send forever (the test timeout is the bound)
       expect(await settled(blocked as Promise<boolean>, 3000)).toBe(true);
+      // settled by the sender itself: delivered, or refused with a code (FB_ERR_PEER_GONE)
+      const outcome = await (blocked as Promise<boolean>).then((ok) => String(ok), codeOf);
+      expect(['true', 'FB_ERR_PEER_GONE']).toContain(outcome);
     }, 20_000);
   });
 });

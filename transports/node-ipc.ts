@@ -170,10 +170,10 @@ class IpcSender implements Sender {
   }
 
   private peerGone(why: string): void {
-    if (this.closing || this.gone) return;
+    if (this.gone) return;
     this.gone = fbError('FB_ERR_PEER_GONE', `node-ipc: ${why}`);
-    for (const w of this.waiting.splice(0)) w();
-    this.sink.emit(this.gone);
+    for (const w of this.waiting.splice(0)) w(); // sends waiting for a credit reject (also during close())
+    if (!this.closing) this.sink.emit(this.gone);
   }
 
   private post(msg: Msg): Promise<void> {
@@ -222,6 +222,8 @@ class IpcSender implements Sender {
         if (!this.gone) await this.post({ fbipc: this.address, bye: true }).catch(() => undefined);
         process.off('message', this.onMessage);
         process.off('disconnect', this.onDisconnect);
+        // no credit can come any more: a send still waiting for one is refused, not left pending
+        this.peerGone('sender closed before the frame was sent');
       })();
     }
     return this.closing;

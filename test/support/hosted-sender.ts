@@ -33,6 +33,12 @@ export class HostedSender implements Sender {
   private closed: Promise<void> | null = null;
 
   private constructor(private readonly child: ChildProcess) {
+    child.on('exit', () => {
+      // the real sender's process is gone: a send it never answered is refused with a code of
+      // its own, so a test can tell it from the sender's own answer
+      for (const p of this.pending.values()) p.reject(fbError('FB_ERR_INTERNAL', 'the hosted sender exited without answering this send'));
+      this.pending.clear();
+    });
     child.on('message', (m: KitReply) => {
       if (!m || typeof m.kit !== 'string') return;
       if (m.kit === 'error') for (const h of this.errors) h(fbError(m.code as ErrorCode, m.message ?? ''));
@@ -88,12 +94,18 @@ export class HostedSender implements Sender {
           this.child.kill('SIGKILL');
           resolve();
         };
+        // answers to sends the child's close() refused may arrive just after 'closed'
+        const settleThenDone = (): void => {
+          const until = Date.now() + 1000;
+          const poll = (): void => (this.pending.size === 0 || Date.now() > until ? done() : void setTimeout(poll, 5));
+          poll();
+        };
         if (!this.child.connected) return done();
         const timer = setTimeout(done, 3000);
         this.child.on('message', (m: KitReply) => {
           if (m?.kit === 'closed') {
             clearTimeout(timer);
-            done();
+            settleThenDone();
           }
         });
         this.child.send({ kit: 'close' });
