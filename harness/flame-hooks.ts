@@ -4,15 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { caseKey } from '../reporters/cost';
 import type { ProcessHooks } from './coordinator';
-import { PERF_CTL_ENV } from './perf-control';
-import { foldCpuProfileDir, V8_PROFILE_FLAGS } from './v8-profile';
+import { PERF_CTL_ENV, V8_PROF_DIR_ENV } from './profile-window';
+import { foldCpuProfileDir } from './v8-profile';
 import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailable, perfWrap, renderFlameHtml } from './flame';
 
 /**
  * `bench run --flame`: every producer and consumer runs under `perf record -e cpu-clock -g`
  * with V8's perf map, so native frames (libc memmove) show under the JS frames that called
  * them. Sampling starts off and follows the measured window (perf's control FIFO, driven by
- * MeasureWindow through harness/perf-control.ts). After the case the samples are folded and written as
+ * MeasureWindow through harness/profile-window.ts). After the case the samples are folded and written as
  * `<out>/flame/<case>.<side>.html`; perf data and /tmp/perf-<pid>.map files are removed.
  * Each perf data file lives in its own fresh 0700 directory (mkdtemp), never under a guessable
  * name in the shared temp directory (perf would follow a planted symlink when it writes).
@@ -30,7 +30,7 @@ export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: 
       envFor(label, spec) {
         const dataDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-perf-'));
         const data = path.join(dataDir, 'perf.data');
-        // sampling follows the measured window (harness/perf-control.ts); a FIFO that cannot be
+        // sampling follows the measured window (harness/profile-window.ts); a FIFO that cannot be
         // made leaves the whole process life sampled, and the title says which
         const ctl = makeFifo(path.join(dataDir, 'ctl'));
         const w = perfWrap(process.execPath, [], data, ctl ?? undefined);
@@ -69,25 +69,26 @@ function caseSide(label: string, spec: Parameters<ProcessHooks['envFor']>[1]): {
 }
 
 /**
- * Without perf: V8's own profiler (--cpu-prof) in every child. JavaScript frames only — native
+ * Without perf: V8's own sampling profiler in every child, started and stopped by the measured
+ * window through node:inspector (the profiler --cpu-prof uses). JavaScript frames only — native
  * copies show as "(program)" — and the graph's title and the run's note say so.
  */
 function v8FlameHooks(dir: string, why: string, written: string[]): { hooks: ProcessHooks; note: string; written: string[] } {
   return {
-    note: `flame graphs with V8's --cpu-prof instead of perf (${why}): JavaScript frames only, native code such as memmove collapsed into "(program)"`,
+    note: `flame graphs with V8's sampling profiler instead of perf (${why}): JavaScript frames only, native code such as memmove collapsed into "(program)"`,
     written,
     hooks: {
       envFor(label, spec) {
         const profDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-cpuprof-'));
         const { key, side } = caseSide(label, spec);
         return {
-          env: {},
-          execArgv: V8_PROFILE_FLAGS(profDir),
+          // the child's measured window starts and stops V8's profiler (harness/profile-window.ts)
+          env: { [V8_PROF_DIR_ENV]: profDir } as Record<string, string>,
           cleanup: () => {
             try {
               const f = foldCpuProfileDir(profDir);
               const file = path.join(dir, flameFileName(key, side));
-              writeFileSync(file, renderFlameHtml(f.folded, `${key} ${side} (${f.samples} samples, V8 --cpu-prof: perf unavailable, native frames collapsed)`));
+              writeFileSync(file, renderFlameHtml(f.folded, `${key} ${side} (${f.samples} samples, V8 profiler, measured window: perf unavailable, native frames collapsed)`));
               written.push(file);
             } catch {
               /* a process killed mid-run leaves no profile */

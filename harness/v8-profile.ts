@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 /**
  * The fallback profiler for `--flame` where Linux perf is unavailable: Node's own V8 sampling
- * profiler (`--cpu-prof`). It names JavaScript and V8 builtins; native code (libc memmove,
+ * profiler (the one behind `--cpu-prof`; harness/profile-window.ts runs it over the measured window). It names JavaScript and V8 builtins; native code (libc memmove,
  * the kernel) is collapsed into "(program)" and "(garbage collector)". Folds a .cpuprofile
  * into "outer;...;leaf count" lines, the format renderFlameHtml draws.
  */
@@ -16,8 +16,6 @@ interface CpuProfile {
   nodes: CpuProfileNode[];
   samples?: number[];
 }
-
-export const V8_PROFILE_FLAGS = (dir: string): string[] => ['--cpu-prof', '--cpu-prof-dir', dir];
 
 function frameName(n: CpuProfileNode): string {
   const f = n.callFrame;
@@ -56,9 +54,20 @@ export function foldCpuProfile(p: CpuProfile): { folded: string; samples: number
   return { folded: lines.join('\n') + (lines.length ? '\n' : ''), samples: p.samples?.length ?? 0 };
 }
 
-/** Folds every .cpuprofile a process left in `dir` (one per process). */
+/** Folds every .cpuprofile left in `dir` (one per profiled thread: producer threads share a process) into one graph. */
 export function foldCpuProfileDir(dir: string): { folded: string; samples: number } {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir} (the process did not exit normally)`);
-  return foldCpuProfile(JSON.parse(readFileSync(path.join(dir, files[0]), 'utf8')) as CpuProfile);
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir} (the window never closed in that process)`);
+  const counts = new Map<string, number>();
+  let samples = 0;
+  for (const f of files) {
+    const one = foldCpuProfile(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
+    samples += one.samples;
+    for (const line of one.folded.split('\n')) {
+      const cut = line.lastIndexOf(' ');
+      if (cut > 0) counts.set(line.slice(0, cut), (counts.get(line.slice(0, cut)) ?? 0) + Number(line.slice(cut + 1)));
+    }
+  }
+  const lines = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${s} ${n}`);
+  return { folded: lines.join('\n') + (lines.length ? '\n' : ''), samples };
 }

@@ -2,7 +2,7 @@ import { nowNs } from './clock';
 import type { WindowFigures } from './protocol';
 import { delta, snapshot, type ProcSnapshot } from './proc-stats';
 import { processCpuUs } from './thread-stats';
-import { perfControl } from './perf-control';
+import { profileWindow } from './profile-window';
 
 export interface WindowOptions {
   /** Where CPU time and kernel bytes come from (default: this process); live mode measures
@@ -82,13 +82,13 @@ export class MeasureWindow {
     this.startSnap = this.snap();
     this.startNs = nowNs();
     this.state = 'open';
-    perfControl('enable');
+    profileWindow('enable');
   }
 
   close(): void {
     if (this.state === 'before') this.open();
     if (this.state === 'closed') return;
-    perfControl('disable');
+    profileWindow('disable');
     this.endNs = nowNs();
     this.endSnap = this.snap();
     if (this.serverPid) this.serverEnd = processCpuUs(this.serverPid);

@@ -8,7 +8,7 @@ import { runCli } from './support/cli';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-flame-v8-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('--flame without perf: V8 --cpu-prof fallback', () => {
+describe('--flame without perf: the V8 profiler fallback', () => {
   it('folds a .cpuprofile into root-to-leaf stacks with sample counts', () => {
     const p = {
       nodes: [
@@ -30,11 +30,16 @@ describe('--flame without perf: V8 --cpu-prof fallback', () => {
       { env: { FRAMEBENCH_FLAME_PROFILER: 'v8' } },
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain("V8's --cpu-prof instead of perf");
+    expect(r.stderr).toContain("V8's sampling profiler instead of perf");
     const files = readdirSync(path.join(out, 'flame')).sort();
     expect(files).toEqual(['unix_saturate_i420_640x360.consumer.html', 'unix_saturate_i420_640x360.producer0.html']);
     const consumer = readFileSync(path.join(out, 'flame', files[0]), 'utf8');
-    expect(consumer).toContain('V8 --cpu-prof');
+    expect(consumer).toContain('V8 profiler, measured window');
+    // the profiler runs over the 0.5 s window only, sampling every 1 ms: at most ~500 samples,
+    // where the child's whole life (start-up, warm-up, drain) would give well over 1,000
+    const samples = Number(/\((\d+) samples, V8 profiler/.exec(consumer)?.[1]);
+    expect(samples).toBeGreaterThan(50);
+    expect(samples).toBeLessThan(750);
     expect(consumer).toMatch(/onFrame/); // the consumer's JS frames are named
     expect(readFileSync(path.join(out, 'index.html'), 'utf8')).toContain('flame/unix_saturate_i420_640x360.consumer.html');
   });

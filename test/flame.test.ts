@@ -91,16 +91,16 @@ console.log(copyFrames());
   }, 20_000);
 
   it('with a control FIFO, samples only between enable and disable (the measured window)', async () => {
-    const perfControl = join(__dirname, '..', 'dist', 'harness', 'perf-control.js');
+    const profileWindowJs = join(__dirname, '..', 'dist', 'harness', 'profile-window.js');
     const script = join(dir, 'window.js');
     writeFileSync(script, `
-const { perfControl } = require(${JSON.stringify(perfControl)});
+const { profileWindow } = require(${JSON.stringify(profileWindowJs)});
 const src = Buffer.alloc(8 << 20, 1), dst = Buffer.alloc(8 << 20);
 function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) src.copy(dst); }
 function beforeWindow() { spin(400); }
 function inWindow() { spin(400); }
 function afterWindow() { spin(400); }
-beforeWindow(); perfControl('enable'); inWindow(); perfControl('disable'); afterWindow();
+beforeWindow(); profileWindow('enable'); inWindow(); profileWindow('disable'); afterWindow();
 `);
     const data = join(dir, 'perf-window.data');
     const ctl = join(dir, 'ctl');
