@@ -28,10 +28,15 @@ function runDirs(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.startsWith('framebench-run-'));
 }
 
-/** redis-server processes started by framebench (their socket lives in a run directory). */
-function ourRedisServers(): string[] {
+/**
+ * redis-server processes started by the runs of one test: their socket lives in a run directory
+ * under that test's private TMPDIR (other test files, run in parallel, start their own).
+ */
+function ourRedisServers(tmpDir: string): string[] {
   try {
-    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('redis-server') && l.includes('fb-redis-'));
+    return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('redis-server') && l.includes('fb-redis-') && l.includes(`${tmpDir}/`));
   } catch {
     return [];
   }
@@ -61,7 +66,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
     expect(r.stderr).toMatch(/^worker-sab \(in-process\)/m);
     expect(r.stderr).toMatch(/redis: its server's CPU/);
     expect(runDirs(t.dir)).toEqual([]);
-    expect(ourRedisServers()).toEqual([]);
+    expect(ourRedisServers(t.dir)).toEqual([]);
   }, 60_000);
 
   it('node-ipc: a producer (forked by the consumer) killed mid-run ends the case with FB_ERR_PEER_GONE', async () => {
@@ -101,7 +106,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
     const file = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as RunResult;
     expect(file.results[0].status).toBe('FB_ERR_PEER_GONE');
     await new Promise((resolve) => setTimeout(resolve, 300)); // the watchdog's SIGKILL
-    expect(ourRedisServers()).toEqual([]);
+    expect(ourRedisServers(t.dir)).toEqual([]);
     expect(runDirs(t.dir)).toEqual([]);
   }, 30_000);
 });
