@@ -13,6 +13,12 @@ export interface BadInput {
   raw?: boolean;
   /** ws only: request this path instead of the address's capability path. */
   wrongPath?: string;
+  /**
+   * Random input can begin with messages that are well-formed for the protocol (a random buffer
+   * starts with a valid masked WebSocket binary frame about once in 256 seeds): delivering up to
+   * this many is right, anything beyond is a bad input that came out as a frame. Default 0.
+   */
+  wellFormed?: number;
 }
 
 export type Rng = () => number;
@@ -114,8 +120,51 @@ export function wsInputs(maxFrameBytes: number, maxFragments: number, r: Rng): B
     { name: 'oversized control frame', bytes: wsFrame({ opcode: 9, payload: Buffer.alloc(200) }), expected: ['FB_ERR_PROTOCOL'] },
     { name: 'truncated header', bytes: Buffer.from([0x82]), expected: ['FB_ERR_PEER_GONE'] },
     { name: 'truncated payload', bytes: wsFrame({ payload: Buffer.alloc(1000) }).subarray(0, 20), expected: ['FB_ERR_PEER_GONE'] },
-    { name: 'random bytes', bytes: randomBuf(r, 64 * 1024), expected: ['FB_ERR_PROTOCOL', 'FB_ERR_PEER_GONE'] },
+    wsRandom(randomBuf(r, 64 * 1024), maxFrameBytes),
     { name: 'random bytes as handshake', bytes: randomBuf(r, 4096), expected: ['none'], raw: true },
     { name: 'handshake without the capability path', bytes: wsFrame({ payload: Buffer.alloc(64) }), expected: ['none'], wrongPath: '/' },
   ];
+}
+
+function wsRandom(bytes: Buffer, maxFrameBytes: number): BadInput {
+  return { name: 'random bytes', bytes, expected: ['FB_ERR_PROTOCOL', 'FB_ERR_PEER_GONE'], wellFormed: wsLeadingMessages(bytes, maxFrameBytes) };
+}
+
+/**
+ * How many whole binary messages a WebSocket server must deliver from the start of `b` before
+ * it meets something invalid: complete, masked, unfragmented binary frames (pings/pongs between
+ * them are skipped, they are not messages). Stops at the first other frame; a fragmented
+ * message at the very start is not counted (then the check is stricter, never looser).
+ */
+export function wsLeadingMessages(b: Buffer, maxFrameBytes: number): number {
+  let at = 0;
+  let n = 0;
+  for (;;) {
+    if (b.length - at < 2) return n;
+    const b0 = b[at];
+    const b1 = b[at + 1];
+    const fin = (b0 & 0x80) !== 0;
+    const rsv = (b0 >> 4) & 7;
+    const op = b0 & 0x0f;
+    if (rsv !== 0 || (b1 & 0x80) === 0 || !fin) return n;
+    let len = b1 & 0x7f;
+    let hdr = 2;
+    if (len === 126) {
+      if (b.length - at < 4) return n;
+      len = b.readUInt16BE(at + 2);
+      hdr = 4;
+    } else if (len === 127) {
+      if (b.length - at < 10) return n;
+      const big = b.readBigUInt64BE(at + 2);
+      if (big > BigInt(maxFrameBytes)) return n;
+      len = Number(big);
+      hdr = 10;
+    }
+    if (len > maxFrameBytes) return n; // over maxPayload: refused
+    const end = at + hdr + 4 + len;
+    if (end > b.length) return n;
+    if (op === 2) n++;
+    else if (!((op === 9 || op === 10) && len <= 125)) return n;
+    at = end;
+  }
 }
