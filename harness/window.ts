@@ -77,23 +77,25 @@ export class MeasureWindow {
 
   open(): void {
     if (this.state !== 'before') return;
+    // --flame: the profiler starts before the first reading and stops after the last, so
+    // starting, stopping and writing the profile are never counted in the window's figures
+    profileWindow('enable');
     this.startCopies = this.readCopies ? this.readCopies() : null;
     if (this.serverPid) this.serverStart = processCpuUs(this.serverPid);
     this.startSnap = this.snap();
     this.startNs = nowNs();
     this.state = 'open';
-    profileWindow('enable');
   }
 
   close(): void {
     if (this.state === 'before') this.open();
     if (this.state === 'closed') return;
-    profileWindow('disable');
     this.endNs = nowNs();
     this.endSnap = this.snap();
     if (this.serverPid) this.serverEnd = processCpuUs(this.serverPid);
     this.endCopies = this.readCopies ? this.readCopies() : null;
     this.state = 'closed';
+    profileWindow('disable');
   }
 
   private snap(): ProcSnapshot {
