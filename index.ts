@@ -2,40 +2,40 @@
  * framebench public API. Types first, then values.
  */
 export type { BenchConfig } from './harness/config';
-export type { RunResult, CaseResult, Calibration, HostInfo } from './harness/result';
+export type { RunResult, CaseResult, Calibration, HostInfo } from './core/result';
 export type { Transport, Sender, Receiver, Loan, TransportCapabilities, ReceiverOptions, SenderOptions, FrameHandler } from './transports/types';
-export type { FrameSource, FrameVerifier } from './fixtures/source';
+export type { FrameSource, FrameVerifier } from './sources/source';
 export type { Scenario } from './scenarios';
-export type { ErrorCode } from './harness/errors';
+export type { ErrorCode } from './core/errors';
 
 export { defineConfig, loadConfig, BUILTIN_CONFIG } from './harness/config';
 export { resolveSettings, runBench, planCases } from './harness/runner';
 export { getTransport, transportNames } from './transports/registry';
 export { SCENARIOS } from './scenarios';
-export { FbError, ERROR_CODES } from './harness/errors';
-export { RESULT_SCHEMA } from './harness/result';
+export { FbError, ERROR_CODES } from './core/errors';
+export { RESULT_SCHEMA } from './core/result';
 export { renderTerminal } from './reporters/terminal';
 
 // Reports, cost model, regression gate
-export type { CostModelConfig, CostSummary } from './reporters/cost';
-export type { GateSettings, GateBaseline, GateOutcome } from './harness/gate';
+export type { CostModelConfig, CostSummary } from './core/cost';
+export type { GateSettings, GateBaseline, GateOutcome } from './core/gate';
 export { renderMarkdown } from './reporters/markdown';
 export { renderHtml } from './reporters/html';
-export { computeCost, DEFAULT_COST_MODEL } from './reporters/cost';
-export { compareToBaseline, collectMetrics, DEFAULT_GATE } from './harness/gate';
+export { computeCost, DEFAULT_COST_MODEL } from './core/cost';
+export { compareToBaseline, collectMetrics, DEFAULT_GATE } from './core/gate';
 
 // Copy accounting (LD_PRELOAD interposer)
-export type { CopyCounters } from './harness/copycount';
-export { CopyCountPage, copyCountLibPath, copyCountUnavailableReason, readCopyCounters, diffCopyCounters, bucketLabel } from './harness/copycount';
+export type { CopyCounters } from './measure/copycount';
+export { CopyCountPage, copyCountLibPath, copyCountUnavailableReason, readCopyCounters, diffCopyCounters, bucketLabel } from './measure/copycount';
 
 // Frames: synthetic and captured from Chromium
-export type { FixtureManifest, FixtureSet } from './fixtures/fixture-set';
-export type { LiveProducer, LiveProducerOptions, LiveResult } from './fixtures/chromium-live';
-export { SyntheticSource, SyntheticVerifier } from './fixtures/synthetic';
-export { FixtureSource, FixtureVerifier, loadFixtureSet } from './fixtures/fixture-set';
-export { startLiveProducer, verifyLiveFrame } from './fixtures/chromium-live';
-export { rgbaToI420 } from './fixtures/convert';
+export type { FixtureManifest, FixtureSet } from './sources/fixture-set';
+export type { LiveProducer, LiveProducerOptions, LiveResult } from './sources/chromium-live';
+export { SyntheticSource, SyntheticVerifier } from './sources/synthetic';
+export { FixtureSource, FixtureVerifier, loadFixtureSet } from './sources/fixture-set';
+export { startLiveProducer, verifyLiveFrame } from './sources/chromium-live';
+export { rgbaToI420 } from './sources/convert';
 
 // The shared-memory ring as a library (native addon loaded on first use)
-export type { RingConsumerOptions, RingProducerOptions, RingLoan, RingRecordHandler } from './transports/shm-ring';
-export { createRing, openRing, cleanStaleSegments, RingConsumer, RingProducer } from './transports/shm-ring';
+export type { RingConsumerOptions, RingProducerOptions, RingLoan, RingRecordHandler } from './transports/shm/ring';
+export { createRing, openRing, cleanStaleSegments, RingConsumer, RingProducer } from './transports/shm/ring';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { captureFixtures } from '../fixtures/capture';
-import { DEFAULT_FIXTURE_ROOT } from '../fixtures/fixture-set';
-import { fbError } from '../harness/errors';
-import { frameSpec, parseResolution } from '../harness/spec';
+import { captureFixtures } from '../sources/capture';
+import { DEFAULT_FIXTURE_ROOT } from '../sources/fixture-set';
+import { fbError } from '../core/errors';
+import { frameSpec, parseResolution } from '../core/spec';
 import { clearProgress, info, progress } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 

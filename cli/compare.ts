@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
-import { fbError, toFbError } from '../harness/errors';
-import type { CaseResult, RunResult } from '../harness/result';
-import { caseKey } from '../reporters/cost';
+import { fbError, toFbError } from '../core/errors';
+import type { CaseResult, RunResult } from '../core/result';
+import { caseKey } from '../core/cost';
 import { fmtNum, fmtPasses } from '../reporters/markdown';
 import { renderTable } from '../reporters/table';
 import { parseOptions, renderHelp, type OptionDef } from './options';

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { defaultConfigPath, loadConfig, PROJECT_ROOT } from '../harness/config';
+import { defaultConfigPath, loadConfig } from '../harness/config';
+import { fromRoot } from '../core/paths';
 import { copyAccountingHooks } from '../harness/copy-hooks';
-import { fbError } from '../harness/errors';
-import { appendSamples, collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../harness/gate';
-import { hostInfo } from '../harness/host';
-import type { RunResult } from '../harness/result';
+import { fbError } from '../core/errors';
+import { appendSamples, collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../core/gate';
+import { hostInfo } from '../measure/host';
+import type { RunResult } from '../core/result';
 import { resolveSettings, runBench } from '../harness/runner';
 import { renderGateMarkdown, renderGateTerminal } from '../reporters/gate';
 import { clearProgress, info, progress } from './output';
@@ -57,7 +58,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
   if (values.resolution !== undefined) g.resolution = values.resolution as string;
   if (values.duration !== undefined) g.durationS = values.duration as number;
   if (!Number.isInteger(g.repeats) || g.repeats < 2) throw fbError('FB_ERR_BAD_NUMBER', `--repeats must be a whole number >= 2 (noise needs repeats), got ${g.repeats}`);
-  const baselineFile = path.resolve(typeof values.baseline === 'string' ? values.baseline : path.join(PROJECT_ROOT, 'bench', 'baseline.json'));
+  const baselineFile = path.resolve(typeof values.baseline === 'string' ? values.baseline : fromRoot('bench', 'baseline.json'));
   const baseline = loadBaseline(baselineFile);
   if (values.append && !baseline) throw fbError('FB_ERR_CONFIG', `--append needs an existing baseline at ${baselineFile} (start with --update)`);
   if (!baseline && !values.update) {

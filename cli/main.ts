@@ -1,20 +1,20 @@
-import { toFbError } from '../harness/errors';
+import { toFbError } from '../core/errors';
 import { info } from './output';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   run: { help: 'measure transports (bench run --help)', run: (a) => require('./run').runCommand(a) },
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   list: { help: 'list transports and scenarios', run: () => require('./list').listCommand() },
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   gate: { help: 'CI regression gate on CPU and copies per frame (bench gate --help)', run: (a) => require('./gate').gateCommand(a) },
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   torture: { help: 'kill, signal, stall, malformed input and soak every transport (bench torture --help)', run: (a) => require('./torture').tortureCommand(a) },
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   report: { help: 're-render a saved results.json (terminal, md, html, json)', run: (a) => require('./report').reportCommand(a) },
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   compare: { help: 'compare saved results', run: (a) => require('./compare').compareCommand(a) },
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   capture: { help: 'capture frames from headless Chromium into a fixture set', run: (a) => require('./capture').captureCommand(a) },
 };
 

@@ -1,4 +1,4 @@
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 
 /** One command-line option, declared once: parsing and help both come from this. */
 export interface OptionDef {

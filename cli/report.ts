@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { fbError, toFbError } from '../harness/errors';
-import { flameLabelFromFile } from '../harness/flame';
-import { RESULT_SCHEMA, type RunResult } from '../harness/result';
-import { computeCost, DEFAULT_COST_MODEL } from '../reporters/cost';
+import { fbError, toFbError } from '../core/errors';
+import { flameLabelFromFile } from '../profile/flame';
+import { RESULT_SCHEMA, type RunResult } from '../core/result';
+import { computeCost, DEFAULT_COST_MODEL } from '../core/cost';
 import { renderHtml } from '../reporters/html';
 import { renderJson } from '../reporters/json';
 import { renderMarkdown } from '../reporters/markdown';

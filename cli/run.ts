@@ -1,17 +1,18 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { defaultConfigPath, loadConfig } from '../harness/config';
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 import { combineHooks } from '../harness/coordinator';
 import { copyAccountingHooks } from '../harness/copy-hooks';
 import { flameHooks } from '../harness/flame-hooks';
-import { computeCost, costHeadline, DEFAULT_COST_MODEL, fmtUsd, type CostModelConfig } from '../reporters/cost';
+import { renderFlameHtml } from '../reporters/html-flame';
+import { computeCost, costHeadline, DEFAULT_COST_MODEL, fmtUsd, type CostModelConfig } from '../core/cost';
 import { renderHtml } from '../reporters/html';
 import { renderMarkdown } from '../reporters/markdown';
 import { findFlameLinks } from './report';
-import type { RunResult } from '../harness/result';
+import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
-import { resolutionLabel } from '../harness/spec';
+import { resolutionLabel } from '../core/spec';
 import { renderJson } from '../reporters/json';
 import { renderTerminal } from '../reporters/terminal';
 import { clearProgress, info, progress } from './output';
@@ -61,8 +62,8 @@ function caseLabel(c: { transport: string; scenario: string; format: string; siz
 /** Removes framebench shared-memory segments whose creating process is gone, and says so. */
 function removeStaleSegments(): void {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const ring = require('../transports/shm-ring') as { cleanStaleSegments(): string[] };
+     
+    const ring = require('../transports/shm/ring') as { cleanStaleSegments(): string[] };
     const gone = ring.cleanStaleSegments();
     if (gone.length) info(`removed ${gone.length} stale shared-memory segment(s) left by dead processes: ${gone.join(', ')}`);
   } catch {
@@ -116,7 +117,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   removeStaleSegments();
   const copyHooks = copyAccountingHooks(settings.copyAccounting);
   if (copyHooks.note) info(copyHooks.note);
-  const flame = values.flame ? flameHooks(out) : null;
+  const flame = values.flame ? flameHooks(out, renderFlameHtml) : null;
   if (flame?.note) info(flame.note);
   const started = Date.now();
   let run: RunResult;

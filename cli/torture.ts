@@ -1,6 +1,6 @@
-import { fbError } from '../harness/errors';
-import { runTorture } from '../harness/torture';
-import { renderTortureMarkdown, renderTortureTerminal, updateDoc } from '../harness/torture/report';
+import { fbError } from '../core/errors';
+import { runTorture } from '../torture';
+import { renderTortureMarkdown, renderTortureTerminal, updateDoc } from '../torture/report';
 import { parseTransports } from '../transports/registry';
 import { info } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { fbError, type ErrorCode, FbError } from './errors';
+import { fbError, type ErrorCode, FbError } from '../core/errors';
 import type { FromChild, ToChild } from './protocol';
 
 const CHILD_ENTRY = path.join(__dirname, 'child.js');

@@ -5,7 +5,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { adoptShared } from '../transports/host-ports';
-import { toFbError } from './errors';
+import { toFbError } from '../core/errors';
 import { Consumer } from './consumer';
 import { runLiveProducer } from './live-producer';
 import { Producer } from './producer';
@@ -18,7 +18,7 @@ if (inThread) adoptShared((workerData as { shared?: Record<string, unknown> }).s
 let host: ProducerHost | null = null;
 
 let role: Producer | Consumer | null = null;
-let live: { spec: import('./protocol').CaseSpec; producerId: number; address: string } | null = null;
+let live: { spec: import('../core/case').CaseSpec; producerId: number; address: string } | null = null;
 let roleName = '';
 let transportName = '';
 

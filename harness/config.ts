@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import Module from 'node:module';
 import * as path from 'node:path';
-import type { CostModelConfig } from '../reporters/cost';
-import { fbError } from './errors';
-import type { GateSettings } from './gate';
+import type { CostModelConfig } from '../core/cost';
+import { fbError } from '../core/errors';
+import { fromRoot, packageRoot } from '../core/paths';
+import { loadModuleFile } from '../core/ts-register';
+import type { GateSettings } from '../core/gate';
 
 /**
  * What `bench run` (and `bench gate`) do when no option says otherwise. `bench.config.ts`
@@ -36,7 +37,7 @@ export interface BenchConfig {
   policy: 'block' | 'drop';
   /** Per-transport knobs, e.g. { ws: { fragmentBytes: 131000 }, shm: { ringBytes: 67108864 } }. */
   transportOptions: Record<string, Record<string, unknown>>;
-  /** Fleet cost model (see reporters/cost.ts; unset fields keep DEFAULT_COST_MODEL). */
+  /** Fleet cost model (see core/cost.ts; unset fields keep DEFAULT_COST_MODEL). */
   cost?: Partial<CostModelConfig>;
   /** Regression gate matrix and thresholds (see `bench gate`; unset fields keep DEFAULT_GATE). */
   gate?: Partial<GateSettings>;
@@ -64,19 +65,16 @@ export function defineConfig(config: Partial<BenchConfig>): Partial<BenchConfig>
   return config;
 }
 
-/** Where the project root (the folder with package.json) is. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 /** The config file used when --config is not given: ./bench.config.ts, else the project's. */
 export function defaultConfigPath(): string | null {
-  for (const dir of [process.cwd(), PROJECT_ROOT]) {
+  for (const dir of [process.cwd(), packageRoot()]) {
     const p = path.join(dir, 'bench.config.ts');
     if (existsSync(p)) return p;
   }
   return null;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 type TS = typeof import('typescript');
 
 function typeCheck(ts: TS, file: string): void {
@@ -88,7 +86,7 @@ function typeCheck(ts: TS, file: string): void {
     target: ts.ScriptTarget.ES2022,
     types: ['node'],
     skipLibCheck: true,
-    typeRoots: [path.join(PROJECT_ROOT, 'node_modules', '@types')],
+    typeRoots: [fromRoot('node_modules', '@types')],
   });
   const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (diags.length > 0) {
@@ -112,18 +110,8 @@ export function loadConfig(file: string | null): BenchConfig {
     if (abs.endsWith('.json')) {
       loaded = JSON.parse(readFileSync(abs, 'utf8'));
     } else {
-      let code = readFileSync(abs, 'utf8');
-      if (abs.endsWith('.ts')) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const ts = require('typescript') as TS;
-        typeCheck(ts, abs);
-        code = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: abs }).outputText;
-      }
-      const m = new Module(abs, module);
-      m.filename = abs;
-      m.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(path.dirname(abs));
-      (m as unknown as { _compile(c: string, f: string): void })._compile(code, abs);
-      const exp = m.exports as { default?: unknown };
+      if (abs.endsWith('.ts')) typeCheck(require('typescript') as TS, abs);
+      const exp = loadModuleFile(abs) as { default?: unknown };
       loaded = exp && typeof exp === 'object' && 'default' in exp ? exp.default : exp;
     }
   } catch (e) {

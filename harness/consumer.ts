@@ -1,13 +1,13 @@
 import { getTransport } from '../transports/registry';
 import type { Receiver } from '../transports/types';
-import type { FrameVerifier } from '../fixtures/source';
-import { nowNs, sleep } from './clock';
-import { FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, readHeader } from './frame';
-import { encode, newHistogram, recordUs } from './histogram';
-import type { CaseSpec, ConsumerReport } from './protocol';
-import { makeVerifier } from './sources';
-import { threadCpu } from './thread-stats';
-import { MeasureWindow } from './window';
+import type { FrameVerifier } from '../sources/source';
+import { nowNs, sleep } from '../core/clock';
+import { FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, readHeader } from '../core/frame';
+import { encode, newHistogram, recordUs } from '../core/histogram';
+import type { CaseSpec, ConsumerReport } from '../core/case';
+import { makeVerifier } from '../sources/select';
+import { threadCpu } from '../measure/thread-stats';
+import { MeasureWindow } from '../measure/window';
 
 /**
  * The consumer process: creates the receiver, and for every frame checks the header,

@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import { getTransport } from '../transports/registry';
 import { ChildProc } from './child-proc';
 import { HostedProc } from './hosted-proc';
-import { nowNs } from './clock';
-import { fbError, FbError, toFbError } from './errors';
-import { caseFigures, failedResult } from './figures';
-import type { CaseSpec, ConsumerReport, ProducerReport } from './protocol';
-import type { CaseResult } from './result';
+import { nowNs } from '../core/clock';
+import { fbError, FbError, toFbError } from '../core/errors';
+import { caseFigures, failedResult } from '../measure/figures';
+import type { CaseSpec, ConsumerReport, ProducerReport } from '../core/case';
+import type { CaseResult } from '../core/result';
 
 /** Per-process hooks the runner may add (copy accounting, profilers). */
 export interface ProcessHooks {
@@ -77,7 +77,8 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-run-')); // mode 0700
   const spec: CaseSpec = { ...base, runDir };
   const children: Array<ChildProc | HostedProc> = [];
-  const topology = getTransport(base.transport).capabilities.topology ?? 'separate';
+  const caps = getTransport(base.transport).capabilities;
+  const topology = caps.topology ?? 'separate';
   const cleanups: Array<() => void | Promise<void>> = [];
   let rejectFailure: (e: FbError) => void = () => undefined;
   const failure = new Promise<never>((_, reject) => {
@@ -138,10 +139,10 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     const cDone = consumer.waitFor('done');
     consumer.send({ t: 'drain', expected: pReports.map((r) => r.framesAccepted), timeoutMs: DRAIN_TIMEOUT_MS });
     const cReport = (await guard(cDone, DRAIN_TIMEOUT_MS + 10_000, 'consumer')).consumer as ConsumerReport;
-    return caseFigures(spec, pReports, cReport, opts.memcpyUs);
+    return caseFigures(spec, pReports, cReport, opts.memcpyUs, caps.inProcess);
   } catch (e) {
     const err = toFbError(e);
-    return failedResult(spec, err.code, err.message);
+    return failedResult(spec, err.code, err.message, caps.inProcess);
   } finally {
     opts.abort?.removeEventListener('abort', onAbort);
     for (const c of children) c.onFailure(() => undefined);
@@ -167,8 +168,8 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
 function removeOrphanSegments(transport: string): void {
   if (!transport.startsWith('shm')) return;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('../transports/shm-ring') as { cleanStaleSegments(): string[] }).cleanStaleSegments();
+     
+    (require('../transports/shm/ring') as { cleanStaleSegments(): string[] }).cleanStaleSegments();
   } catch {
     /* no native addon: no segment */
   }

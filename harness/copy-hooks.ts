@@ -14,8 +14,8 @@ export function copyAccountingHooks(enabled: boolean): { hooks: ProcessHooks | n
   if (!enabled) return { hooks: null, note: null };
   let cc: CopyCountModule;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cc = require('./copycount') as CopyCountModule;
+     
+    cc = require('../measure/copycount') as CopyCountModule;
   } catch (e) {
     return { hooks: null, note: `copy accounting off: ${(e as Error).message.split('\n')[0]}` };
   }

@@ -2,27 +2,30 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { caseKey } from '../reporters/cost';
+import { caseKey } from '../core/cost';
 import type { ProcessHooks } from './coordinator';
-import { PERF_CTL_ENV, V8_PROF_DIR_ENV } from './profile-window';
-import { foldCpuProfileDir } from './v8-profile';
-import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailable, perfWrap, renderFlameHtml } from './flame';
+import { PERF_CTL_ENV, V8_PROF_DIR_ENV } from '../profile/profile-window';
+import { foldCpuProfileDir } from '../profile/v8-profile';
+import { cleanupPerfArtifacts, flameFileName, foldPerfDataWithInfo, perfAvailable, perfWrap } from '../profile/flame';
 
 /**
  * `bench run --flame`: every producer and consumer runs under `perf record -e cpu-clock -g`
  * with V8's perf map, so native frames (libc memmove) show under the JS frames that called
  * them. Sampling starts off and follows the measured window (perf's control FIFO, driven by
- * MeasureWindow through harness/profile-window.ts). After the case the samples are folded and written as
+ * MeasureWindow through profile/profile-window.ts). After the case the samples are folded and written as
  * `<out>/flame/<case>.<side>.html`; perf data and /tmp/perf-<pid>.map files are removed.
  * Each perf data file lives in its own fresh 0700 directory (mkdtemp), never under a guessable
  * name in the shared temp directory (perf would follow a planted symlink when it writes).
  */
-export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: string | null; written: string[] } {
+/** Turns folded stacks into a flame graph page (reporters/html-flame's renderFlameHtml; passed in by the CLI). */
+export type FlameRenderer = (folded: string, title: string) => string;
+
+export function flameHooks(outDir: string, renderFlameHtml: FlameRenderer): { hooks: ProcessHooks | null; note: string | null; written: string[] } {
   const reason = process.env.FRAMEBENCH_FLAME_PROFILER === 'v8' ? 'FRAMEBENCH_FLAME_PROFILER=v8' : perfAvailable();
   const written: string[] = [];
   const dir = path.join(outDir, 'flame');
   mkdirSync(dir, { recursive: true });
-  if (reason) return v8FlameHooks(dir, reason, written);
+  if (reason) return v8FlameHooks(dir, reason, written, renderFlameHtml);
   return {
     note: null,
     written,
@@ -30,7 +33,7 @@ export function flameHooks(outDir: string): { hooks: ProcessHooks | null; note: 
       envFor(label, spec) {
         const dataDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-perf-'));
         const data = path.join(dataDir, 'perf.data');
-        // sampling follows the measured window (harness/profile-window.ts); a FIFO that cannot be
+        // sampling follows the measured window (profile/profile-window.ts); a FIFO that cannot be
         // made leaves the whole process life sampled, and the title says which
         const ctl = makeFifo(path.join(dataDir, 'ctl'));
         const w = perfWrap(process.execPath, [], data, ctl ?? undefined);
@@ -73,7 +76,7 @@ function caseSide(label: string, spec: Parameters<ProcessHooks['envFor']>[1]): {
  * window through node:inspector (the profiler --cpu-prof uses). JavaScript frames only — native
  * copies show as "(program)" — and the graph's title and the run's note say so.
  */
-function v8FlameHooks(dir: string, why: string, written: string[]): { hooks: ProcessHooks; note: string; written: string[] } {
+function v8FlameHooks(dir: string, why: string, written: string[], renderFlameHtml: FlameRenderer): { hooks: ProcessHooks; note: string; written: string[] } {
   return {
     note: `flame graphs with V8's sampling profiler instead of perf (${why}): JavaScript frames only, native code such as memmove collapsed into "(program)"`,
     written,
@@ -82,7 +85,7 @@ function v8FlameHooks(dir: string, why: string, written: string[]): { hooks: Pro
         const profDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-cpuprof-'));
         const { key, side } = caseSide(label, spec);
         return {
-          // the child's measured window starts and stops V8's profiler (harness/profile-window.ts)
+          // the child's measured window starts and stops V8's profiler (profile/profile-window.ts)
           env: { [V8_PROF_DIR_ENV]: profDir } as Record<string, string>,
           cleanup: () => {
             try {

@@ -1,4 +1,4 @@
-import { fbError, type ErrorCode, FbError } from './errors';
+import { fbError, type ErrorCode, FbError } from '../core/errors';
 import type { ChildProc } from './child-proc';
 import type { FromChild, HostedLaunch, ToChild } from './protocol';
 

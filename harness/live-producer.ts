@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { nowNs, sleepUntilNs } from './clock';
-import { parseProcIo } from './proc-stats';
-import type { CaseSpec, ProducerReport } from './protocol';
-import { MeasureWindow } from './window';
+import { nowNs, sleepUntilNs } from '../core/clock';
+import { parseProcIo } from '../measure/proc-stats';
+import type { CaseSpec, ProducerReport } from '../core/case';
+import { MeasureWindow } from '../measure/window';
 
 interface LiveModule {
   startLiveProducer(o: {
@@ -24,8 +24,8 @@ interface LiveModule {
  * interposer (this driver and the browser's processes).
  */
 export async function runLiveProducer(spec: CaseSpec, producerId: number, address: string, t0Ns: number): Promise<ProducerReport> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const live = require('../fixtures/chromium-live') as LiveModule;
+   
+  const live = require('../sources/chromium-live') as LiveModule;
   const windowStart = t0Ns + spec.warmupMs * 1e6;
   const stopAt = windowStart + spec.durationMs * 1e6;
   await sleepUntilNs(t0Ns);

@@ -1,10 +1,10 @@
 import { getTransport } from '../transports/registry';
 import type { Sender } from '../transports/types';
-import { nowNs, sleepUntilNs } from './clock';
-import type { CaseSpec, ProducerReport } from './protocol';
-import { makeSources } from './sources';
-import { threadCpu } from './thread-stats';
-import { MeasureWindow } from './window';
+import { nowNs, sleepUntilNs } from '../core/clock';
+import type { CaseSpec, ProducerReport } from '../core/case';
+import { makeSources } from '../sources/select';
+import { threadCpu } from '../measure/thread-stats';
+import { MeasureWindow } from '../measure/window';
 
 /** Reused send buffers: a frame buffer is refilled only after its previous send resolved. */
 const POOL = 3;

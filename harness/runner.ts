@@ -1,14 +1,15 @@
 import { getTransport, parseTransports, transportNames, unavailableReason } from '../transports/registry';
+import { packageVersion } from '../core/paths';
 import { CYCLE_RESOLUTIONS, parseScenarios, type Scenario } from '../scenarios';
-import { calibrate } from './calibrate';
+import { calibrate } from '../measure/calibrate';
 import { runCase, type ProcessHooks } from './coordinator';
-import { fbError } from './errors';
-import { memcpyUsFor } from './figures';
-import { HEADER_BYTES, payloadBytesFor, type PixelFormat } from './frame';
-import { hostInfo } from './host';
-import type { CaseSpec } from './protocol';
-import { RESULT_SCHEMA, type CaseResult, type RunResult } from './result';
-import { frameSpec, parseFormat, parseResolution } from './spec';
+import { fbError } from '../core/errors';
+import { memcpyUsFor } from '../measure/figures';
+import { HEADER_BYTES, payloadBytesFor, type PixelFormat } from '../core/frame';
+import { hostInfo } from '../measure/host';
+import type { CaseSpec } from '../core/case';
+import { RESULT_SCHEMA, type CaseResult, type RunResult } from '../core/result';
+import { frameSpec, parseFormat, parseResolution } from '../core/spec';
 
 /** Everything one `bench run` needs, validated. */
 export interface RunSettings {
@@ -87,8 +88,8 @@ export function resolveSettings(input: RawSettings): RunSettings {
   if (raw.source === 'chromium') checkLiveSource(raw, scenarios);
   if (raw.source.startsWith('fixture:')) {
     // fails early with FB_ERR_FIXTURE_MISSING / _CORRUPT, never garbage frames
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fx = require('../fixtures/fixture-set') as { loadFixtureSet(d: string, f: string): { spec: { width: number; height: number } } };
+     
+    const fx = require('../sources/fixture-set') as { loadFixtureSet(d: string, f: string): { spec: { width: number; height: number } } };
     for (const f of formats) {
       const set = fx.loadFixtureSet(raw.source.slice('fixture:'.length), f);
       raw = { ...raw, resolution: `${set.spec.width}x${set.spec.height}` };
@@ -137,8 +138,8 @@ function checkLiveSource(raw: RawSettings, scenarios: Scenario[]): void {
   if (names.length !== 1 || names[0] !== 'ws') throw fbError('FB_ERR_USAGE', '--source chromium runs with --transport ws only (the page\'s own WebSocket)');
   const bad = scenarios.filter((s) => s.pacing !== 'fps' || s.sizes !== 'fixed');
   if (bad.length) throw fbError('FB_ERR_USAGE', `--source chromium paces frames at --fps: scenario ${bad.map((s) => s.name).join(', ')} is not supported (use realtime or multi-producer)`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const browser = require('../fixtures/browser') as { resolveChromiumPath(p?: string): string };
+   
+  const browser = require('../sources/browser') as { resolveChromiumPath(p?: string): string };
   browser.resolveChromiumPath(process.env.CHROMIUM_PATH); // FB_ERR_CHROMIUM_MISSING with the install command
 }
 
@@ -180,15 +181,6 @@ export interface RunHooks {
   abort?: AbortSignal;
 }
 
-function version(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Runs the whole matrix and returns the versioned result. Never prints. */
 export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<RunResult> {
   const startedAt = new Date().toISOString();
@@ -212,7 +204,7 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
   }
   return {
     schema: RESULT_SCHEMA,
-    framebenchVersion: version(),
+    framebenchVersion: packageVersion(),
     startedAt,
     finishedAt: new Date().toISOString(),
     complete,

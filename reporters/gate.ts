@@ -1,4 +1,4 @@
-import type { GateOutcome, GateRow, GateSettings } from '../harness/gate';
+import type { GateOutcome, GateRow, GateSettings } from '../core/gate';
 import { renderTable } from './table';
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CaseResult, RunResult } from '../harness/result';
-import { fbError } from '../harness/errors';
+import type { CaseResult, RunResult } from '../core/result';
+import { fbError } from '../core/errors';
 import { summaryRows } from './markdown';
 
 /**

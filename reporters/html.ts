@@ -1,5 +1,5 @@
-import type { CaseResult, RunResult } from '../harness/result';
-import { fmtUsd, type CostSummary } from './cost';
+import type { CaseResult, RunResult } from '../core/result';
+import { fmtUsd, type CostSummary } from '../core/cost';
 import { CHART_PAGE_JS, ERROR_TRAP_JS, chartData, chartJsSource, jsonForScript, transportColor } from './html-charts';
 import { fmtBytes, fmtNum, fmtPasses, summaryRows, type SummaryRow } from './markdown';
 

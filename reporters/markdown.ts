@@ -1,5 +1,5 @@
-import type { CaseResult, RunResult } from '../harness/result';
-import { caseKey, fmtUsd, type CostSummary } from './cost';
+import type { CaseResult, RunResult } from '../core/result';
+import { caseKey, fmtUsd, type CostSummary } from '../core/cost';
 
 /**
  * Markdown summary of a run, fit for a CI job summary or a PR comment: one row per (transport, scenario, format),

@@ -1,5 +1,5 @@
-import { fbError } from '../harness/errors';
-import type { RunResult } from '../harness/result';
+import { fbError } from '../core/errors';
+import type { RunResult } from '../core/result';
 import { renderJson } from './json';
 import { renderTerminal } from './terminal';
 
@@ -9,16 +9,16 @@ export type Reporter = (run: RunResult) => string;
 const REPORTERS: Record<string, () => Reporter> = {
   terminal: () => renderTerminal,
   json: () => renderJson,
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   md: () => (run) => require('./markdown').renderMarkdown(run, costFor(run)),
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   html: () => (run) => require('./html').renderHtml(run, { cost: costFor(run) }),
 };
 
 function costFor(run: RunResult): unknown {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const c = require('./cost');
+     
+    const c = require('../core/cost');
     return c.computeCost(run, c.DEFAULT_COST_MODEL);
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
-import type { CaseResult, RunResult } from '../harness/result';
-import { resolutionLabel } from '../harness/spec';
+import type { CaseResult, RunResult } from '../core/result';
+import { resolutionLabel } from '../core/spec';
 import { fmtBytes, fmtNum, fmtUs } from './format';
 import { renderTable } from './table';
 

@@ -1,4 +1,4 @@
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 
 /**
  * Scenarios are data: the same definition drives every transport.

@@ -10,7 +10,7 @@ const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const { CopyCountPage, copyCountUnavailableReason } = require(path.join(ROOT, 'dist', 'harness', 'copycount'));
+const { CopyCountPage, copyCountUnavailableReason } = require(path.join(ROOT, 'dist', 'measure', 'copycount'));
 const why = copyCountUnavailableReason();
 if (why) {
   process.stderr.write(`copycount-overhead: the interposer is not available: ${why}\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rng, wsFrame, wsInputs, wsLeadingMessages } from '../harness/torture/bad-inputs';
+import { rng, wsFrame, wsInputs, wsLeadingMessages } from '../torture/bad-inputs';
 
 /**
  * The torture's oracle for random input to the ws receiver: random bytes may begin with a

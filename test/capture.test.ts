@@ -2,12 +2,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveChromiumPath } from '../fixtures/browser';
-import { captureFixtures, type CaptureResult } from '../fixtures/capture';
-import { i420Bytes, rgbaToI420 } from '../fixtures/convert';
-import { FixtureSource, FixtureVerifier, loadFixtureSet, MANIFEST_FILE } from '../fixtures/fixture-set';
+import { resolveChromiumPath } from '../sources/browser';
+import { captureFixtures, type CaptureResult } from '../sources/capture';
+import { i420Bytes, rgbaToI420 } from '../sources/convert';
+import { FixtureSource, FixtureVerifier, loadFixtureSet, MANIFEST_FILE } from '../sources/fixture-set';
 import { captureCommand } from '../cli/capture';
-import { emptyHeader, headerView, readHeader, FRAME_MAGIC, HEADER_BYTES } from '../harness/frame';
+import { emptyHeader, headerView, readHeader, FRAME_MAGIC, HEADER_BYTES } from '../core/frame';
 
 // Needs Chromium (CI installs it: apt-get install -y chromium). Never skipped.
 const W = 320;

@@ -2,11 +2,11 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { processTree } from '../fixtures/browser';
-import { startLiveProducer, verifyLiveFrame, type LiveProducer, type LiveResult } from '../fixtures/chromium-live';
-import { rgbaToI420, i420Bytes } from '../fixtures/convert';
-import { nowNs } from '../harness/clock';
-import { emptyHeader, headerView, readHeader, payloadBytesFor, HEADER_BYTES } from '../harness/frame';
+import { processTree } from '../sources/browser';
+import { startLiveProducer, verifyLiveFrame, type LiveProducer, type LiveResult } from '../sources/chromium-live';
+import { rgbaToI420, i420Bytes } from '../sources/convert';
+import { nowNs } from '../core/clock';
+import { emptyHeader, headerView, readHeader, payloadBytesFor, HEADER_BYTES } from '../core/frame';
 import { WireTap, newWireTapCounts, type WireTapCounts } from '../transports/ws-wire-tap';
 
 // Needs Chromium (CI installs it: apt-get install -y chromium). Never skipped.
@@ -91,7 +91,7 @@ describe('Chromium live producer', () => {
 
     expect(pids.length).toBeGreaterThan(1);
     expect(cpu.user + cpu.system).toBeGreaterThan(0);
-    // eslint-disable-next-line no-console
+     
     console.log(`live 640x360 i420: ${r.framesSent}/${r.slots} frames sent, ${r.framesLate} late, page work ${r.meanWorkMs.toFixed(1)} ms/frame, ` +
       `${fragmentsPerMessage.toFixed(1)} wire frames/message (max ${c.tap.maxFragmentsPerMessage}), browser CPU ${((cpu.user + cpu.system) / 1e3).toFixed(0)} ms over ${pids.length} processes, clock rtt ${(p.clock.rttNs / 1e3).toFixed(0)} us`);
 
@@ -121,7 +121,7 @@ describe('Chromium live producer', () => {
     expect(verifyLiveFrame(f)).toMatch(/tag/);
   }, 30_000);
 
-  it("the page's I420 converter matches fixtures/convert.ts byte for byte", async () => {
+  it("the page's I420 converter matches sources/convert.ts byte for byte", async () => {
     const c = await consumer();
     open.server = c.server;
     // 5 slots, not 1: a slot the page reaches late is skipped (counted), and a loaded machine can miss one

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../harness/result';
+import type { RunResult } from '../core/result';
 import { runCli } from './support/cli';
 
 // Chromium is installed by .ci/run; these tests are never skipped.

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { validateRunResult } from '../harness/validate';
-import type { RunResult } from '../harness/result';
+import { validateRunResult } from '../core/validate';
+import type { RunResult } from '../core/result';
 import { checkInvariants } from './support/invariants';
 import { runCli } from './support/cli';
 

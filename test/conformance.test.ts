@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyHeader, headerView, readHeader } from '../harness/frame';
-import { frameSpec, type FrameSpec } from '../harness/spec';
-import { SyntheticSource, SyntheticVerifier } from '../fixtures/synthetic';
-import type { FbError } from '../harness/errors';
+import { emptyHeader, headerView, readHeader } from '../core/frame';
+import { frameSpec, type FrameSpec } from '../core/spec';
+import { SyntheticSource, SyntheticVerifier } from '../sources/synthetic';
+import type { FbError } from '../core/errors';
 import type { Receiver, Transport } from '../transports/types';
 import { Channel, codeOf, sendFrame, transportCases, waitFor } from './support/transport-kit';
 
@@ -178,7 +178,7 @@ describe.each(cases)('transport $name', ({ transport, skip }) => {
         Buffer.from(d.buffer, d.byteOffset, 4).writeUInt32LE(i, 0);
       };
       const accepted: boolean[] = [];
-      let whileHeld = 0; // frames delivered after frame 0 while it was still held
+      let whileHeld: number; // frames delivered after frame 0 while it was still held
       if (viaLoan) {
         for (let i = 0; i < cap && !accepted.includes(false); i++) accepted.push(await sendFrame(s, bytes, fill(i), new Uint8Array(0), true));
         await waitFor('the first frame', () => seqs.length >= 1);

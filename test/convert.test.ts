@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bt601Reference, i420Bytes, rgbaToI420 } from '../fixtures/convert';
-import type { FbError } from '../harness/errors';
+import { bt601Reference, i420Bytes, rgbaToI420 } from '../sources/convert';
+import type { FbError } from '../core/errors';
 
 /** A width x height RGBA image, every pixel `px` unless `at` gives one. */
 function image(width: number, height: number, px: number[], at: Record<number, number[]> = {}): Uint8Array {

@@ -21,7 +21,7 @@ import {
   diffCopyCounters,
   parseCopyCounters,
   readCopyCounters,
-} from '../harness/copycount';
+} from '../measure/copycount';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures-copycount');

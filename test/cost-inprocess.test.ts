@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunResult } from '../harness/result';
-import { computeCost } from '../reporters/cost';
+import type { RunResult } from '../core/result';
+import { computeCost } from '../core/cost';
 
 const sample = JSON.parse(readFileSync(path.join(__dirname, 'fixtures-results', 'sample-run.json'), 'utf8')) as RunResult;
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CaseResult, RunResult } from '../harness/result';
-import { computeCost, DEFAULT_COST_MODEL, modelFrameBytes, type CostModelConfig } from '../reporters/cost';
+import type { CaseResult, RunResult } from '../core/result';
+import { computeCost, DEFAULT_COST_MODEL, modelFrameBytes, type CostModelConfig } from '../core/cost';
 
 const FIX = join(__dirname, 'fixtures-results');
 const sample = (): RunResult => JSON.parse(readFileSync(join(FIX, 'sample-run.json'), 'utf8'));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../harness/errors';
+import { ERROR_CODES } from '../core/errors';
 import { SCENARIOS } from '../scenarios';
 import { transportNames } from '../transports/registry';
 import { RUN_OPTIONS } from '../cli/run';

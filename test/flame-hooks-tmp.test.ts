@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { perfAvailable } from '../harness/flame';
+import { perfAvailable } from '../profile/flame';
 import { flameHooks } from '../harness/flame-hooks';
+import { renderFlameHtml } from '../reporters/html-flame';
 
 /**
  * Security review: `--flame` used to write perf data to `$TMPDIR/framebench-perf-<pid>-<Math.random>.data`,
@@ -23,7 +24,7 @@ describe.skipIf(perfAvailable() !== null)('flame hooks: perf data location', () 
     const tmp = path.join(root, 'tmp');
     mkdirSync(tmp, { mode: 0o700 });
     process.env.TMPDIR = tmp;
-    const { hooks } = flameHooks(path.join(root, 'out'));
+    const { hooks } = flameHooks(path.join(root, 'out'), renderFlameHtml);
     expect(hooks).not.toBeNull();
     const spec = { transport: 'unix', scenario: 'realtime', format: 'i420', sizes: [[640, 360]] } as never;
     const launch = hooks!.envFor('consumer', spec);

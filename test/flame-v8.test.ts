@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { foldCpuProfile } from '../harness/v8-profile';
+import { foldCpuProfile } from '../profile/v8-profile';
 import { runCli } from './support/cli';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-flame-v8-'));

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StackFolder, cleanupPerfArtifacts, foldPerfDataWithInfo, frameName, perfAvailable, perfWrap, renderFlameHtml } from '../harness/flame';
+import { StackFolder, cleanupPerfArtifacts, foldPerfDataWithInfo, frameName, perfAvailable, perfWrap } from '../profile/flame';
+import { renderFlameHtml } from '../reporters/html-flame';
 import { copyShare, parseFolded } from '../reporters/html-flame';
 
 const SAMPLE_SCRIPT = `
@@ -91,7 +92,7 @@ console.log(copyFrames());
   }, 20_000);
 
   it('with a control FIFO, samples only between enable and disable (the measured window)', async () => {
-    const profileWindowJs = join(__dirname, '..', 'dist', 'harness', 'profile-window.js');
+    const profileWindowJs = join(__dirname, '..', 'dist', 'profile', 'profile-window.js');
     const script = join(dir, 'window.js');
     writeFileSync(script, `
 const { profileWindow } = require(${JSON.stringify(profileWindowJs)});

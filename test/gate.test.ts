@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendSamples, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../harness/gate';
-import { summarize } from '../harness/robust-stats';
+import { appendSamples, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../core/gate';
+import { summarize } from '../core/robust-stats';
 import { runCli } from './support/cli';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-gate-'));

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../harness/result';
-import { computeCost } from '../reporters/cost';
+import type { RunResult } from '../core/result';
+import { computeCost } from '../core/cost';
 import { renderHtml } from '../reporters/html';
 import { chartData, jsonForScript } from '../reporters/html-charts';
 
@@ -93,7 +93,7 @@ function hasPuppeteer(): boolean {
 interface PageCheck { charts: number; painted: number; errors: string[]; console: string[]; external: string[]; pwned: unknown; imgs: number; afterSwitch?: number }
 
 async function checkWithPuppeteer(file: string, screenshot: string): Promise<PageCheck> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const puppeteer = require('puppeteer-core') as typeof import('puppeteer-core');
   const userDataDir = mkdtempSync(join(tmp, 'profile-'));
   const browser = await puppeteer.launch({ executablePath: CHROMIUM!, headless: true, args: [...CHROME_ARGS.slice(1), `--user-data-dir=${userDataDir}`] });

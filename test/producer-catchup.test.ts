@@ -1,9 +1,9 @@
 import './support/require-ts';
 import { describe, expect, it } from 'vitest';
 import { Producer } from '../harness/producer';
-import { nowNs } from '../harness/clock';
-import { caseSpec } from '../harness/torture/case-spec';
-import type { CaseSpec } from '../harness/protocol';
+import { nowNs } from '../core/clock';
+import { caseSpec } from '../torture/case-spec';
+import type { CaseSpec } from '../core/case';
 import type { Sender } from '../transports/types';
 
 /**

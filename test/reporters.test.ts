@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reportCommand, type CliIo } from '../cli/report';
-import { flameFileName } from '../harness/flame';
-import type { RunResult } from '../harness/result';
-import { computeCost } from '../reporters/cost';
+import { flameFileName } from '../profile/flame';
+import type { RunResult } from '../core/result';
+import { computeCost } from '../core/cost';
 import { renderMarkdown, summaryRows } from '../reporters/markdown';
 import { runCli } from './support/cli';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRing, type RingConsumer } from '../transports/shm-ring';
-import { checkRecord } from './fixtures-shm/records';
+import { createRing, type RingConsumer } from '../transports/shm/ring';
+import { checkRecord } from '../torture/ring-peers/records';
 import { killAll, segmentExists, spawnFixture, waitUntil } from './fixtures-shm/kit';
 
 /**

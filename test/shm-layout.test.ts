@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RING, recordSpan, sealOf } from '../transports/shm-layout';
-import { shmNative } from '../transports/shm-native';
+import { RING, recordSpan, sealOf } from '../transports/shm/layout';
+import { shmNative } from '../transports/shm/native';
 
 /** The TS mirror of the ring layout must equal what the C++ header (static_assert-checked) says. */
 describe('shm ring layout', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openRing } from '../transports/shm-ring';
+import { openRing } from '../transports/shm/ring';
 import { killAll, segmentExists, spawnFixture } from './fixtures-shm/kit';
 
 /**

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { RING, slotOffset } from '../transports/shm-layout';
-import { shmNative } from '../transports/shm-native';
-import { IDX } from '../transports/shm-segment';
-import { cleanStaleSegments, createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm-ring';
-import { checkRecord, fillRecord } from './fixtures-shm/records';
+import { RING, slotOffset } from '../transports/shm/layout';
+import { shmNative } from '../transports/shm/native';
+import { IDX } from '../transports/shm/segment';
+import { cleanStaleSegments, createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm/ring';
+import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 import { killAll, segmentExists, spawnFixture, waitUntil } from './fixtures-shm/kit';
 
 /**

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import { createRing, openRing, RING, recordSpan, type RingConsumer, type RingProducer } from '../transports/shm-ring';
-import { shmNative } from '../transports/shm-native';
-import { IDX } from '../transports/shm-segment';
-import { checkRecord, fillRecord } from './fixtures-shm/records';
+import { createRing, openRing, RING, recordSpan, type RingConsumer, type RingProducer } from '../transports/shm/ring';
+import { shmNative } from '../transports/shm/native';
+import { IDX } from '../transports/shm/segment';
+import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 
 /** In-process ring tests (pull mode unless stated): layout edge cases, policies, validation. */
 const open: { close(): void }[] = [];

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { shmCopyTransport, shmTransport } from '../transports/shm';
-import { RING } from '../transports/shm-layout';
+import { shmCopyTransport, shmTransport } from '../transports/shm/transport';
+import { RING } from '../transports/shm/layout';
 import type { Receiver, ReceiverOptions, Sender, SenderOptions, Transport } from '../transports/types';
 import { killAll, spawnFixture } from './fixtures-shm/kit';
 
@@ -86,7 +86,7 @@ describe('shm transports', () => {
   });
 
   it('without the addon: FB_ERR_NATIVE_UNAVAILABLE with the reason, no dlopen trace', () => {
-    const loader = path.join(__dirname, 'fixtures-shm', 'load-ring.js');
+    const loader = path.join(__dirname, '..', 'dist', 'transports', 'shm', 'ring.js');
     const script = `const r = require(${JSON.stringify(loader)}); try { r.createRing({ ringBytes: 4096 }); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
     const out = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, FRAMEBENCH_SHM_ADDON: '/nonexistent/framebench_shm.node' }, encoding: 'utf8' });
     const res = JSON.parse(out.stdout.trim());

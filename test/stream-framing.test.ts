@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FbError } from '../harness/errors';
+import type { FbError } from '../core/errors';
 import { FrameParser, PREFIX_BYTES, STREAM_MAGIC, encodePrefix } from '../transports/stream-framing';
 import { unixTransport } from '../transports/unix';
 

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderTortureMarkdown, updateDoc, DOC_BEGIN, DOC_END } from '../harness/torture/report';
-import { summarize, type TortureCase, type TortureSummary } from '../harness/torture/types';
+import { renderTortureMarkdown, updateDoc, DOC_BEGIN, DOC_END } from '../torture/report';
+import { summarize, type TortureCase, type TortureSummary } from '../torture/types';
 import { transportNames, unavailableReason } from '../transports/registry';
 import { BIN, ROOT } from './support/cli';
 

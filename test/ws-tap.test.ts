@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FbError } from '../harness/errors';
+import type { FbError } from '../core/errors';
 import { WireTap, wireTapStats } from '../transports/ws-wire-tap';
 import { wsNoMaskTransport, wsTransport } from '../transports/ws';
 

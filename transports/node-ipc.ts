@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { fbError, type FbError } from '../harness/errors';
+import { fbError, type FbError } from '../core/errors';
 import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
 import { eachHostPort, sendToPort, type HostPort } from './host-ports';
 import { ErrorSink } from './stream-framing';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Transport, type TransportStats } from './types';
 import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, newParserCounters, SocketFeed, StreamSender, type FeedOwner } from './stream-framing';
 

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fbError, type FbError } from '../harness/errors';
+import { fbError, type FbError } from '../core/errors';
 import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
 import { RespConnection, RespError, type RespValue } from './resp';
 import { ErrorSink } from './stream-framing';

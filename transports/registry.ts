@@ -1,4 +1,4 @@
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 import type { Transport } from './types';
 
 /**
@@ -10,8 +10,8 @@ const LOADERS: Record<string, () => Transport> = {
   'ws-nomask': () => require('./ws').wsNoMaskTransport,
   unix: () => require('./unix').unixTransport,
   tcp: () => require('./tcp').tcpTransport,
-  shm: () => require('./shm').shmTransport,
-  'shm-copy': () => require('./shm').shmCopyTransport,
+  shm: () => require('./shm/transport').shmTransport,
+  'shm-copy': () => require('./shm/transport').shmCopyTransport,
   pipe: () => require('./pipe').pipeTransport,
   zeromq: () => require('./zeromq').zeromqTransport,
   redis: () => require('./redis').redisTransport,

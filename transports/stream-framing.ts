@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { fbError, type FbError } from '../harness/errors';
+import { fbError, type FbError } from '../core/errors';
 import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, TransportStats } from './types';
 
 /**

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 import { DEFAULT_CAPABILITIES, type Transport } from './types';
 import { DEFAULT_MAX_FRAME_BYTES, StreamReceiver, StreamSender } from './stream-framing';
 

@@ -1,4 +1,4 @@
-import type { FbError } from '../harness/errors';
+import type { FbError } from '../core/errors';
 
 /**
  * The transport plug-in point. One adapter per file in `transports/`, registered in
@@ -55,7 +55,8 @@ export const DEFAULT_CAPABILITIES: TransportCapabilities = {
   compliant: true,
 };
 
-export type BackpressurePolicy = 'block' | 'drop';
+export type { BackpressurePolicy, TransportStats } from '../core/case';
+import type { BackpressurePolicy, TransportStats } from '../core/case';
 
 export interface ReceiverOptions {
   /** Private directory (mode 0700) unique to this run: socket files go here. */
@@ -80,9 +81,6 @@ export interface SenderOptions {
 /** Called once per frame with a view of exactly the frame's bytes. */
 export type FrameHandler = (frame: Uint8Array, release: () => void) => void;
 export type ErrorHandler = (err: FbError) => void;
-
-/** Transport-specific counters, reported in the result under `transportStats`. */
-export type TransportStats = Record<string, number | string>;
 
 export interface Receiver {
   /** Opaque string the senders open (socket path, URL, segment name). */

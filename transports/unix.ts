@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fbError } from '../harness/errors';
+import { fbError } from '../core/errors';
 import { DEFAULT_CAPABILITIES, type Transport } from './types';
 import { DEFAULT_MAX_FRAME_BYTES, StreamReceiver, StreamSender } from './stream-framing';
 

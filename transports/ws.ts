@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { fbError, type FbError } from '../harness/errors';
+import { fbError, type FbError } from '../core/errors';
 import {
   DEFAULT_CAPABILITIES,
   type ErrorHandler,

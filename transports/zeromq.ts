@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fbError, type FbError } from '../harness/errors';
+import { fbError, type FbError } from '../core/errors';
 import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
 import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
 
@@ -35,7 +35,7 @@ let loadError: string | null = null;
 function load(): Zmq {
   if (zmq) return zmq;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     zmq = require('zeromq') as Zmq;
     return zmq;
   } catch (e) {

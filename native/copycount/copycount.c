@@ -10,7 +10,7 @@
  *
  * Where the counters live: at load, the constructor opens the file named by
  * $FRAMEBENCH_COPYCOUNT (created, sized and given a header by the harness,
- * see harness/copycount.ts) and maps it MAP_SHARED, so the counts survive
+ * see measure/copycount.ts) and maps it MAP_SHARED, so the counts survive
  * the process (kill -9 included) and can be read at any time by anyone. If
  * the variable is unset, or the file is missing, too small or has a wrong
  * header, the counts go to a private static page instead: nothing is
@@ -22,7 +22,7 @@
  * counts how many processes mapped the page.
  *
  * Page layout (little-endian, all fields u64 unless noted), mirrored by
- * COPYCOUNT_LAYOUT in harness/copycount.ts:
+ * COPYCOUNT_LAYOUT in measure/copycount.ts:
  *
  *   0    magic     "FBCCOUNT" (0x544e554f43434246)
  *   8    version   u32 = 1

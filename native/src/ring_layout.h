@@ -1,4 +1,4 @@
-// Shared-memory ring layout, version 1. Mirrored by transports/shm-layout.ts and checked by
+// Shared-memory ring layout, version 1. Mirrored by transports/shm/layout.ts and checked by
 // test/shm-layout.test.ts (which compares against layout() exported by the addon).
 //
 // The addon itself never interprets the ring: it only maps memory, waits and wakes. These

@@ -3,7 +3,7 @@
 //   as an external ArrayBuffer (no copy); unmap (detaches the ArrayBuffer first, so stale JS
 //   views read as empty instead of faulting); futex wait / wake on a u32 inside a mapping
 //   (non-private: works across processes); pid liveness; list and peek segments.
-// The ring protocol itself lives in transports/shm-ring.ts. Errors are thrown as JS Errors
+// The ring protocol itself lives in transports/shm/ring.ts. Errors are thrown as JS Errors
 // whose `code` is the errno name (EEXIST, ENOENT, ...) or FB_ERR_* for argument problems.
 #include <napi.h>
 

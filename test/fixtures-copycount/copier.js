@@ -12,7 +12,7 @@ const count = Number(countArg);
 const bytes = Number(bytesArg);
 const pagePath = process.env.FRAMEBENCH_COPYCOUNT;
 
-const PAGE_BYTES = 1088; // header + 64 buckets, see harness/copycount.ts
+const PAGE_BYTES = 1088; // header + 64 buckets, see measure/copycount.ts
 const before = Buffer.alloc(PAGE_BYTES);
 const after = Buffer.alloc(PAGE_BYTES);
 const fd = pagePath && fs.existsSync(pagePath) ? fs.openSync(pagePath, 'r') : -1;

@@ -1,7 +1,6 @@
 'use strict';
 // Times copy loops; run twice by test/copycount.test.ts (with and without the
 // interposer) when FB_COPYCOUNT_OVERHEAD=1. Prints one JSON line of ns per call.
-const { performance } = require('node:perf_hooks');
 
 function time(label, iterations, size, reps) {
   const src = Buffer.alloc(size, 1);

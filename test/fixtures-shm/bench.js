@@ -6,7 +6,7 @@
 // saturate-loan: 1080p I420 (3,110,400 B) as fast as possible, loan + 64 B header written (signalling only).
 // saturate-send: 1080p I420 as fast as possible via send() (one memcpy of the frame into the ring).
 const { fork } = require('node:child_process');
-const { createRing, openRing } = require('./load-ring');
+const { createRing, openRing } = require('../../dist/transports/shm/ring');
 
 const RGBA_1080 = 1920 * 1080 * 4 + 64;
 const I420_1080 = (1920 * 1080 * 3) / 2 + 64;

@@ -2,7 +2,18 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Child processes of the shm tests: forked plain-JS fixtures talking over IPC. */
+/**
+ * Child processes of the shm tests, talking over IPC: the ring peers the torture suite also uses
+ * (consumer.js, producer.js, scribbler.js, compiled to dist/torture/ring-peers by `npm test`)
+ * and this folder's own scripts.
+ */
+const RING_PEERS = path.join(__dirname, '..', '..', 'dist', 'torture', 'ring-peers');
+
+function scriptPath(script: string): string {
+  const peer = path.join(RING_PEERS, script);
+  return fs.existsSync(peer) ? peer : path.join(__dirname, script);
+}
+
 export interface Child {
   proc: ChildProcess;
   messages: Record<string, unknown>[];
@@ -14,7 +25,7 @@ export interface Child {
 const live = new Set<ChildProcess>();
 
 export function spawnFixture(script: string, args: string[]): Child {
-  const proc = fork(path.join(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(scriptPath(script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(proc);
   proc.on('error', () => undefined); // a send racing the fixture's exit: 'exit' reports how it ended
   const messages: Record<string, unknown>[] = [];

@@ -1,8 +1,8 @@
 'use strict';
 // A producer on a worker thread (same pid as the consumer: real CAS contention in one process).
 const { parentPort, workerData } = require('node:worker_threads');
-const { openRing } = require('./load-ring');
-const { fillRecord, rng } = require('./records');
+const { openRing } = require('../../dist/transports/shm/ring');
+const { fillRecord, rng } = require('../../dist/torture/ring-peers/records');
 
 (async () => {
   const { name, producer, count, maxLen } = workerData;

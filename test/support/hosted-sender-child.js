@@ -2,18 +2,10 @@
  * the test process with an 'advanced' IPC channel, it opens the real sender over that channel
  * and runs the kit's requests ({kit: ...}) against it. Loads the TypeScript sources directly. */
 'use strict';
-const fs = require('node:fs');
-const Module = require('node:module');
 const path = require('node:path');
-const ts = require('typescript');
 
-Module._extensions['.ts'] = (m, filename) => {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  });
-  m._compile(out.outputText, filename);
-};
+// the one TypeScript loader (core/ts-register.ts), compiled by `npm test` before the suite runs
+require(path.join(__dirname, '..', '..', 'dist', 'core', 'ts-register.js')).registerTypeScript();
 const { getTransport } = require(path.join(__dirname, '..', '..', 'transports', 'registry.ts'));
 
 let sender = null;

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import './require-ts';
-import { fbError, type ErrorCode } from '../../harness/errors';
+import { fbError, type ErrorCode } from '../../core/errors';
 import type { HostPort } from '../../transports/host-ports';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { CaseResult } from '../../harness/result';
+import type { CaseResult } from '../../core/result';
 
 /** The invariants every measured case must hold, whatever the machine's speed. */
 export function checkInvariants(r: CaseResult): void {

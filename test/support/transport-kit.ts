@@ -2,7 +2,7 @@ import './require-ts';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isFbError } from '../../harness/errors';
+import { isFbError } from '../../core/errors';
 import { getTransport, transportNames } from '../../transports/registry';
 import type { Receiver, ReceiverOptions, Sender, SenderOptions, Transport } from '../../transports/types';
 import { HostedSender } from './hosted-sender';

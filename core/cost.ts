@@ -1,0 +1,240 @@
+import { payloadBytesFor } from './frame';
+import type { CaseResult, RunResult } from './result';
+
+/**
+ * What moving frames would cost at fleet scale, from one run's per-frame figures.
+ *
+ * - Fleet size is a byte rate: `fleetBytesPerSecond / (frameBytes * fps)` streams of the configured frame.
+ * - CPU: `cpuUsPerFrame.total * fps / 1e6` cores per stream, for the transport alone (producer + consumer side);
+ *   cores are OS CPU-seconds per second, i.e. vCPUs on a cloud VM.
+ * - $/year: `cores * 8760 h * vcpuHourUsd`; savings are against the baseline transport.
+ * - Memory traffic: `passes * frameBytes * fps` bytes/s per stream against the run's calibrated memcpy bandwidth
+ *   gives how many streams one host carries before memory bandwidth, not CPU, is the limit.
+ * Every figure says which case it came from.
+ */
+export interface CostModelConfig {
+  /** On-demand price of one vCPU for one hour, USD. */
+  vcpuHourUsd: number;
+  /** Frame bytes moved per second across the fleet. */
+  fleetBytesPerSecond: number;
+  fps: number;
+  /** Transport the savings are measured against. */
+  baseline: string;
+  format: 'i420' | 'rgba';
+  width: number;
+  height: number;
+}
+
+/**
+ * vCPU price: AWS EC2 on-demand, us-east-1, Linux, c7i.large (2 vCPUs, Sapphire Rapids, compute-optimised) lists at
+ * $0.08925/h on the public EC2 on-demand price page (2025). Per vCPU: $0.08925 / 2 = $0.044625/h.
+ * Prices change and differ by region and discount plan: pass your own with the config file.
+ */
+export const C7I_LARGE_USD_PER_HOUR = 0.08925;
+export const C7I_LARGE_VCPUS = 2;
+
+export const DEFAULT_COST_MODEL: Readonly<CostModelConfig> = Object.freeze({
+  vcpuHourUsd: C7I_LARGE_USD_PER_HOUR / C7I_LARGE_VCPUS,
+  fleetBytesPerSecond: 1e12,
+  fps: 30,
+  baseline: 'ws',
+  format: 'i420',
+  width: 1920,
+  height: 1080,
+});
+
+export const HOURS_PER_YEAR = 8760;
+
+/** Where a transport's figures came from. */
+export interface CostSource {
+  scenario: string;
+  format: string;
+  width: number;
+  height: number;
+  /** Frame bytes of the source case. */
+  frameBytes: number;
+  /** `transport/scenario/format/WxH`, the same key the reports use. */
+  caseKey: string;
+  /** True when the case's frame size differs from the model's and CPU was scaled by the byte ratio. */
+  scaled: boolean;
+  note: string;
+}
+
+export interface MemoryTraffic {
+  /** Frame passes per frame (producer + consumer). */
+  passesPerFrame: number;
+  /** 'framePasses' when copy accounting ran, else the CPU-derived 'copyEquivalents' (an estimate). */
+  passesFrom: 'framePasses' | 'copyEquivalents';
+  /** Bytes of memory copy traffic one stream of the model's frame causes per second. */
+  bytesPerSecondPerStream: number;
+  /** calibration.memcpyGBps of the run, as bytes/s. */
+  hostMemcpyBytesPerSecond: number;
+  /** Streams one host carries before memory bandwidth is spent; null when the transport makes no copies. */
+  streamsPerHostMemoryBound: number | null;
+  /** Streams one host (host.cores of the run) carries before CPU is spent; null when CPU per frame is 0. */
+  streamsPerHostCpuBound: number | null;
+  /** Which limit comes first on this host. */
+  limitedBy: 'memory' | 'cpu' | 'none';
+}
+
+export interface TransportCost {
+  transport: string;
+  /** Producer and consumer share one process (worker threads): not a drop-in for a cross-process bot. */
+  inProcess: boolean;
+  source: CostSource;
+  /** CPU per frame used (scaled to the model's frame when `source.scaled`), µs. */
+  cpuUsPerFrame: number;
+  coresPerStream: number;
+  totalCores: number;
+  usdPerYear: number;
+  /** baseline usdPerYear - this; null when the baseline has no result. */
+  savingsUsdPerYear: number | null;
+  /** savings / baseline usdPerYear * 100. */
+  savingsPct: number | null;
+  memory: MemoryTraffic;
+}
+
+export interface CostSummary {
+  model: CostModelConfig;
+  /** Pixel bytes of one model frame. */
+  frameBytes: number;
+  streams: number;
+  baseline: string;
+  /** Cost of the baseline, or null when the run has no usable baseline case. */
+  baselineUsdPerYear: number | null;
+  transports: TransportCost[];
+  /** Transports with no usable case (failed or other format), with why. */
+  skipped: { transport: string; reason: string }[];
+  /** One sentence for report headers. */
+  headline: string;
+}
+
+/** Pixel bytes of one model frame (3,110,400 for 1080p I420). */
+export function modelFrameBytes(cfg: Pick<CostModelConfig, 'format' | 'width' | 'height'>): number {
+  return payloadBytesFor(cfg.format, cfg.width, cfg.height);
+}
+
+export function caseKey(c: Pick<CaseResult, 'transport' | 'scenario' | 'format' | 'width' | 'height'>): string {
+  return `${c.transport}/${c.scenario}/${c.format}/${c.width}x${c.height}`;
+}
+
+/** Scenario preference for cost figures: steady paced single stream first, variable sizes last. */
+const SCENARIO_RANK: Record<string, number> = { realtime: 0, 'multi-producer': 1, saturate: 2, 'variable-size': 3 };
+
+function rankCase(c: CaseResult, cfg: CostModelConfig): number {
+  const sizeMatch = c.width === cfg.width && c.height === cfg.height ? 0 : 10;
+  return sizeMatch + (SCENARIO_RANK[c.scenario] ?? 5);
+}
+
+/** The case that stands for a transport in the cost model: ok, matching format, realtime and model size preferred. */
+export function pickCostCase(cases: CaseResult[], cfg: CostModelConfig): CaseResult | null {
+  const usable = cases.filter((c) => c.status === 'ok' && c.format === cfg.format && c.frameBytes > 0 && Number.isFinite(c.cpuUsPerFrame.total));
+  if (usable.length === 0) return null;
+  return [...usable].sort((a, b) => rankCase(a, cfg) - rankCase(b, cfg))[0]!;
+}
+
+function passesOf(c: CaseResult): { passes: number; from: MemoryTraffic['passesFrom'] } {
+  if (c.copies) return { passes: c.copies.framePasses.producer + c.copies.framePasses.consumer, from: 'framePasses' };
+  return { passes: c.copyEquivalents, from: 'copyEquivalents' };
+}
+
+function memoryTraffic(c: CaseResult, run: RunResult, cfg: CostModelConfig, frameBytes: number, coresPerStream: number): MemoryTraffic {
+  const { passes, from } = passesOf(c);
+  const bytesPerSecondPerStream = passes * frameBytes * cfg.fps;
+  const hostMemcpyBytesPerSecond = run.calibration.memcpyGBps * 1e9;
+  const memBound = bytesPerSecondPerStream > 0 ? hostMemcpyBytesPerSecond / bytesPerSecondPerStream : null;
+  const cpuBound = coresPerStream > 0 ? run.host.cores / coresPerStream : null;
+  let limitedBy: MemoryTraffic['limitedBy'] = 'none';
+  if (memBound !== null && (cpuBound === null || memBound < cpuBound)) limitedBy = 'memory';
+  else if (cpuBound !== null) limitedBy = 'cpu';
+  return {
+    passesPerFrame: passes,
+    passesFrom: from,
+    bytesPerSecondPerStream,
+    hostMemcpyBytesPerSecond,
+    streamsPerHostMemoryBound: memBound,
+    streamsPerHostCpuBound: cpuBound,
+    limitedBy,
+  };
+}
+
+function sourceOf(c: CaseResult, cfg: CostModelConfig, frameBytes: number): CostSource {
+  const scaled = c.width !== cfg.width || c.height !== cfg.height;
+  const why = c.scenario === 'realtime' ? 'realtime scenario' : `no ok realtime ${cfg.format} case; used ${c.scenario}`;
+  const note = scaled
+    ? `${why}; ${c.width}x${c.height} CPU scaled x${(frameBytes / c.frameBytes).toFixed(3)} by frame bytes (assumes cost linear in bytes)`
+    : why;
+  return { scenario: c.scenario, format: c.format, width: c.width, height: c.height, frameBytes: c.frameBytes, caseKey: caseKey(c), scaled, note };
+}
+
+export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_MODEL): CostSummary {
+  const frameBytes = modelFrameBytes(cfg);
+  const streams = cfg.fleetBytesPerSecond / (frameBytes * cfg.fps);
+  const transports: TransportCost[] = [];
+  const skipped: CostSummary['skipped'] = [];
+  const names = [...new Set([...run.settings.transports, ...run.results.map((r) => r.transport)])];
+
+  for (const transport of names) {
+    const cases = run.results.filter((r) => r.transport === transport);
+    const c = pickCostCase(cases, cfg);
+    if (!c) {
+      const failed = cases.find((x) => x.format === cfg.format && x.status !== 'ok');
+      skipped.push({ transport, reason: failed ? `${caseKey(failed)} failed: ${failed.status}` : cases.length === 0 ? 'no result' : `no ${cfg.format} result` });
+      continue;
+    }
+    const source = sourceOf(c, cfg, frameBytes);
+    const cpuUsPerFrame = c.cpuUsPerFrame.total * (source.scaled ? frameBytes / c.frameBytes : 1);
+    const coresPerStream = (cpuUsPerFrame * cfg.fps) / 1e6;
+    const totalCores = coresPerStream * streams;
+    const usdPerYear = totalCores * HOURS_PER_YEAR * cfg.vcpuHourUsd;
+    transports.push({
+      transport, inProcess: Boolean(c.inProcess), source, cpuUsPerFrame, coresPerStream, totalCores, usdPerYear,
+      savingsUsdPerYear: null, savingsPct: null,
+      memory: memoryTraffic(c, run, cfg, frameBytes, coresPerStream),
+    });
+  }
+
+  const base = transports.find((t) => t.transport === cfg.baseline) ?? null;
+  if (base) {
+    for (const t of transports) {
+      t.savingsUsdPerYear = base.usdPerYear - t.usdPerYear;
+      t.savingsPct = base.usdPerYear > 0 ? (t.savingsUsdPerYear / base.usdPerYear) * 100 : null;
+    }
+  }
+  const summary: CostSummary = {
+    model: { ...cfg }, frameBytes, streams, baseline: cfg.baseline,
+    baselineUsdPerYear: base ? base.usdPerYear : null, transports, skipped, headline: '',
+  };
+  summary.headline = costHeadline(summary);
+  return summary;
+}
+
+export function fmtUsd(v: number): string {
+  const a = Math.abs(v);
+  const sign = v < 0 ? '-' : '';
+  if (a >= 1e6) return `${sign}$${(a / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${sign}$${Math.round(a / 1e3)}k`;
+  return `${sign}$${Math.round(a).toLocaleString('en-US')}`;
+}
+
+function fleetLabel(cfg: CostModelConfig): string {
+  const b = cfg.fleetBytesPerSecond;
+  const rate = b >= 1e12 ? `${+(b / 1e12).toFixed(2)} TB/s` : b >= 1e9 ? `${+(b / 1e9).toFixed(2)} GB/s` : `${+(b / 1e6).toFixed(2)} MB/s`;
+  return `${rate} of ${cfg.width}x${cfg.height}@${cfg.fps} ${cfg.format}`;
+}
+
+/** e.g. "At 1 TB/s of 1920x1080@30 i420 (10,717 streams) ws costs 1,029 vCPUs = $402k/yr; shm saves $377k/yr (94%)." */
+export function costHeadline(s: CostSummary): string {
+  const head = `At ${fleetLabel(s.model)} (${Math.round(s.streams).toLocaleString('en-US')} streams)`;
+  if (s.transports.length === 0) return `${head}: no ok ${s.model.format} result to price.`;
+  const base = s.transports.find((t) => t.transport === s.baseline);
+  // The headline compares what a bot could switch to: cross-process transports (in-process ones are listed apart).
+  const crossProcess = s.transports.filter((t) => !t.inProcess);
+  const cheapest = [...(crossProcess.length ? crossProcess : s.transports)].sort((a, b) => a.usdPerYear - b.usdPerYear)[0]!;
+  if (!base) {
+    return `${head} the cheapest transport is ${cheapest.transport}: ${Math.round(cheapest.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(cheapest.usdPerYear)}/yr (baseline '${s.baseline}' has no usable result).`;
+  }
+  const baseText = `${base.transport} costs ${Math.round(base.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(base.usdPerYear)}/yr`;
+  if (cheapest.transport === base.transport) return `${head} ${baseText}; no transport here is cheaper.`;
+  return `${head} ${baseText}; ${cheapest.transport} saves ${fmtUsd(cheapest.savingsUsdPerYear ?? 0)}/yr (${Math.round(cheapest.savingsPct ?? 0)}%).`;
+}

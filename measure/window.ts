@@ -1,0 +1,126 @@
+import { nowNs } from '../core/clock';
+import type { WindowFigures } from '../core/case';
+import { delta, snapshot, type ProcSnapshot } from './proc-stats';
+import { processCpuUs } from './thread-stats';
+import { profileWindow } from '../profile/profile-window';
+
+export interface WindowOptions {
+  /** Where CPU time and kernel bytes come from (default: this process); live mode measures
+   *  the browser's process tree, in-process transports this thread. */
+  cpu?: () => { userUs: number; systemUs: number; rchar: number; wchar: number };
+  /** Read no copy counters (they are per process: meaningless per thread). */
+  noCopies?: boolean;
+  /** Also measure the CPU of this process (a transport's server). */
+  serverPid?: number;
+}
+
+type Copies = NonNullable<WindowFigures['copies']>;
+
+/** Reads this process's copy counters when the copy-accounting interposer is loaded. */
+function copyReader(): (() => Copies) | null {
+  const page = process.env.FRAMEBENCH_COPYCOUNT;
+  if (!page) return null;
+   
+  const cc = require('./copycount') as { readCopyCounters(p: string): Copies };
+  return () => cc.readCopyCounters(page);
+}
+
+function diffCopies(a: Copies, b: Copies): Copies {
+  return {
+    calls: a.calls - b.calls,
+    bytes: a.bytes - b.bytes,
+    bucketCalls: a.bucketCalls.map((v, i) => v - (b.bucketCalls[i] ?? 0)),
+    bucketBytes: a.bucketBytes.map((v, i) => v - (b.bucketBytes[i] ?? 0)),
+  };
+}
+
+/**
+ * The measurement window of one process: snapshots of CPU, kernel bytes and copy
+ * counters at its start and end (taken by timers at the agreed monotonic times), and
+ * the frames this process completed in between. Warm-up falls before the start.
+ */
+export class MeasureWindow {
+  private state: 'before' | 'open' | 'closed' = 'before';
+  private frames = 0;
+  private startNs = 0;
+  private endNs = 0;
+  private startSnap: ProcSnapshot | null = null;
+  private endSnap: ProcSnapshot | null = null;
+  private startCopies: Copies | null = null;
+  private endCopies: Copies | null = null;
+  private readonly readCopies: (() => Copies) | null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly cpu?: WindowOptions['cpu'];
+  private readonly serverPid?: number;
+  private serverStart = NaN;
+  private serverEnd = NaN;
+
+  /** @param opts a function alone is `opts.cpu` (live mode) */
+  constructor(openAtNs: number, closeAtNs: number, opts?: WindowOptions | WindowOptions['cpu']) {
+    const o: WindowOptions = typeof opts === 'function' ? { cpu: opts } : (opts ?? {});
+    this.cpu = o.cpu;
+    this.serverPid = o.serverPid;
+    this.readCopies = o.noCopies ? null : copyReader();
+    const now = nowNs();
+    this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
+    this.timers.push(setTimeout(() => this.close(), Math.max(0, (closeAtNs - now) / 1e6)));
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Counts one completed frame if the window is open. */
+  frame(): void {
+    if (this.state === 'open') this.frames++;
+  }
+
+  open(): void {
+    if (this.state !== 'before') return;
+    // --flame: the profiler starts before the first reading and stops after the last, so
+    // starting, stopping and writing the profile are never counted in the window's figures
+    profileWindow('enable');
+    this.startCopies = this.readCopies ? this.readCopies() : null;
+    if (this.serverPid) this.serverStart = processCpuUs(this.serverPid);
+    this.startSnap = this.snap();
+    this.startNs = nowNs();
+    this.state = 'open';
+  }
+
+  close(): void {
+    if (this.state === 'before') this.open();
+    if (this.state === 'closed') return;
+    this.endNs = nowNs();
+    this.endSnap = this.snap();
+    if (this.serverPid) this.serverEnd = processCpuUs(this.serverPid);
+    this.endCopies = this.readCopies ? this.readCopies() : null;
+    this.state = 'closed';
+    profileWindow('disable');
+  }
+
+  private snap(): ProcSnapshot {
+    const s = snapshot();
+    if (this.cpu) {
+      const c = this.cpu();
+      s.userUs = c.userUs;
+      s.systemUs = c.systemUs;
+      s.rchar = c.rchar;
+      s.wchar = c.wchar;
+    }
+    return s;
+  }
+
+  figures(): WindowFigures {
+    this.close();
+    for (const t of this.timers) clearTimeout(t);
+    const startSnap = this.startSnap as ProcSnapshot;
+    const endSnap = this.endSnap as ProcSnapshot;
+    return {
+      seconds: (this.endNs - this.startNs) / 1e9,
+      frames: this.frames,
+      proc: delta(endSnap, startSnap),
+      copies: this.startCopies && this.endCopies ? diffCopies(this.endCopies, this.startCopies) : null,
+      ...(this.serverPid ? { serverCpuUs: Number.isFinite(this.serverEnd - this.serverStart) ? this.serverEnd - this.serverStart : 0 } : {}),
+    };
+  }
+}

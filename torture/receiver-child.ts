@@ -1,0 +1,61 @@
+/**
+ * A receiver under attack, in its own process so that a crash is seen as a crash and its
+ * memory can be measured alone. Forked by malformed.ts; speaks a tiny protocol over IPC:
+ *   in:  {t:'open', transport, runDir, maxFrameBytes, producers}  {t:'rss'}  {t:'close'}
+ *   out: {t:'ready', address}  {t:'error', code, message}  {t:'frame', bytes}
+ *        {t:'rss', rss, frames}  {t:'closed'}  {t:'crash', message}
+ * 'rss' runs a full GC first (forked with --expose-gc): what is measured is what it retains.
+ * It never prints; anything thrown reaches the parent as 'crash' and the process exits 70.
+ */
+import { getTransport } from '../transports/registry';
+import type { Receiver } from '../transports/types';
+import { rssBytes } from './procs';
+
+let receiver: Receiver | null = null;
+let frames = 0;
+
+function send(m: Record<string, unknown>): void {
+  if (process.connected) process.send?.(m);
+}
+
+function crash(e: unknown): void {
+  send({ t: 'crash', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  setTimeout(() => process.exit(70), 50);
+}
+
+async function onMessage(m: { t: string; transport?: string; runDir?: string; maxFrameBytes?: number; producers?: number }): Promise<void> {
+  if (m.t === 'open') {
+    const r = await getTransport(String(m.transport)).createReceiver({
+      runDir: String(m.runDir),
+      maxFrameBytes: Number(m.maxFrameBytes),
+      producers: Number(m.producers ?? 1),
+      policy: 'block',
+      options: {},
+    });
+    receiver = r;
+    r.onError((e) => send({ t: 'error', code: e.code, message: e.message }));
+    r.start((frame, release) => {
+      frames++;
+      const n = frame.byteLength;
+      release();
+      send({ t: 'frame', bytes: n });
+    });
+    send({ t: 'ready', address: r.address });
+  } else if (m.t === 'rss') {
+    // retained memory, not garbage V8 has not collected yet (forked with --expose-gc)
+    (globalThis as { gc?: () => void }).gc?.();
+    send({ t: 'rss', rss: rssBytes(process.pid), frames });
+  } else if (m.t === 'close') {
+    await receiver?.close();
+    receiver = null;
+    send({ t: 'closed' });
+    process.disconnect();
+  }
+}
+
+process.on('message', (m) => onMessage(m as { t: string }).catch(crash));
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+process.on('disconnect', () => {
+  void (receiver?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+});

@@ -1,0 +1,116 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fmtMiB, MiB, type TortureContext } from './context';
+import { LeakWatch } from './leaks';
+import { rssBytes } from './procs';
+import type { TortureCase, TortureSkip } from './types';
+
+/**
+ * The shared-memory data path under a hostile writer. This reuses the shm tests' own
+ * ring peers (torture/ring-peers: consumer 'hostile' mode, producer 'stream' mode and
+ * scribbler, exactly as test/shm-hostile.test.ts drives them) rather than a second copy:
+ * the consumer must end 'alive' or with FB_ERR_RING_CORRUPT, never crash; producers end with
+ * an FB_ERR code; no segment is left; and here we also bound the consumer's RSS (+32 MiB).
+ */
+const FIXTURES = path.join(__dirname, 'ring-peers');
+const RSS_BOUND = 32 * MiB;
+const ALLOWED = new Set(['FB_ERR_RING_CORRUPT', 'FB_ERR_PEER_GONE', 'FB_ERR_PROTOCOL']);
+
+interface Fx {
+  proc: ChildProcess;
+  next(type: string, ms: number): Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+function spawnFx(script: string, args: string[]): Fx {
+  const proc = fork(path.join(FIXTURES, script), args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const got: Record<string, unknown>[] = [];
+  const waiters: Array<{ type: string; resolve: (m: Record<string, unknown>) => void }> = [];
+  proc.on('message', (m) => {
+    const msg = m as Record<string, unknown>;
+    got.push(msg);
+    const i = waiters.findIndex((w) => w.type === msg.type);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const next = (type: string, ms: number) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const have = got.find((m) => m.type === type);
+      if (have) return resolve(have);
+      const t = setTimeout(() => reject(new Error(`${script}: no '${type}' within ${ms} ms`)), ms);
+      waiters.push({ type, resolve: (m) => (clearTimeout(t), resolve(m)) });
+    });
+  return { proc, next, exited };
+}
+
+export function shmHostileSkip(t: string): TortureSkip | null {
+  if (t !== 'shm' && t !== 'shm-copy') return null;
+  return existsSync(path.join(FIXTURES, 'scribbler.js')) ? null : { transport: t, what: 'hostile ring writer', reason: `ring peers not found in ${FIXTURES}` };
+}
+
+/** One scribbling run (seed, where: 'all' | 'records'). */
+export async function shmHostileCase(t: string, seed: number, where: string, ctx: TortureContext): Promise<TortureCase> {
+  const watch = new LeakWatch(ctx.tmpRoot);
+  const all: Fx[] = [];
+  const problems: string[] = [];
+  let got: string;
+  let peak = 0;
+  let base = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const t0 = Date.now();
+  try {
+    const consumer = spawnFx('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 256 * 1024, runMs: 1500 })]);
+    all.push(consumer);
+    const { name } = (await consumer.next('ready', 20_000)) as { name: string };
+    const cpid = consumer.proc.pid as number;
+    base = rssBytes(cpid) ?? 0;
+    timer = setInterval(() => (peak = Math.max(peak, rssBytes(cpid) ?? 0)), 50);
+    const producers = [0, 1].map((producer) =>
+      spawnFx('producer.js', [JSON.stringify({ name, producer, count: 1e9, maxLen: 8000, seed: seed * 10 + producer, mode: 'stream' })]),
+    );
+    all.push(...producers);
+    await Promise.all(producers.map((p) => p.next('open', 20_000)));
+    const scribbler = spawnFx('scribbler.js', [name, '1200', String(seed), where]);
+    all.push(scribbler);
+    watch.note(all.map((f) => f.proc.pid as number));
+    await scribbler.next('started', 20_000);
+    if (consumer.proc.connected) consumer.proc.send({ type: 'go' }, () => undefined); // it may have left already
+    const result = (await consumer.next('result', 20_000)) as { outcome: string; codes: string[]; records: number };
+    got = result.outcome === 'corrupt' ? 'FB_ERR_RING_CORRUPT' : 'none';
+    const bad = result.codes.filter((c) => !ALLOWED.has(c));
+    if (bad.length) problems.push(`unexpected codes ${bad.join(',')}`);
+    const ce = await consumer.exited;
+    if (ce.code !== 0) problems.push(`consumer exited ${ce.signal ?? ce.code}`);
+    for (const p of producers) {
+      const end = (await p.next('error', 10_000).catch(() => ({ code: 'no error message' }))) as { code: string };
+      if (!/^FB_ERR_(PEER_GONE|RING_CORRUPT|FRAME_TOO_LARGE)$/.test(end.code)) problems.push(`producer ended with ${end.code}`);
+      const pe = await p.exited;
+      if (pe.code !== 0) problems.push(`producer exited ${pe.signal ?? pe.code}`);
+    }
+    await scribbler.exited;
+    if (existsSync(path.join('/dev/shm', name.slice(1)))) problems.push(`segment ${name} left behind`);
+    problems.push(...[]);
+  } catch (e) {
+    got = 'hang';
+    problems.push((e as Error).message);
+  } finally {
+    if (timer) clearInterval(timer);
+    for (const f of all) f.proc.kill('SIGKILL');
+  }
+  const leaks = await watch.check();
+  const grew = peak - base;
+  if (grew > RSS_BOUND) problems.push(`consumer RSS grew ${fmtMiB(grew)}`);
+  return {
+    group: 'malformed',
+    name: `${t}: hostile writer scribbling the ring (seed ${seed}, ${where})`,
+    transport: t,
+    expected: ['FB_ERR_RING_CORRUPT', 'none'],
+    got,
+    ok: problems.length === 0 && leaks.length === 0 && (got === 'none' || got === 'FB_ERR_RING_CORRUPT'),
+    framesLostUnreported: 0,
+    leaks,
+    detail: `${got === 'none' ? 'consumer alive' : got} after ${Date.now() - t0} ms; consumer RSS peak ${fmtMiB(peak)} (+${fmtMiB(grew)})${problems.length ? `; ${problems.join('; ')}` : ''}`,
+    figures: { consumerRssPeakBytes: peak, consumerRssGrowthBytes: grew },
+  };
+}

@@ -1,0 +1,375 @@
+import { fbError, type FbError } from '../../core/errors';
+import { nowNs } from '../../core/clock';
+import { shmNative } from './native';
+import { RING, recordSpan, sealOf, slotOffset, i32, i64 } from './layout';
+import { IDX, openSegment, unlinkIfOrphaned, unmapSegment, type Segment } from './segment';
+import { localConsumer, nowMs, registerProducer, unregisterProducer, yieldToLoop } from './local';
+import type { RingErrorHandler } from './consumer';
+
+export type BackpressurePolicy = 'block' | 'drop';
+
+export interface RingProducerOptions {
+  /** 'block' (default): loan/send wait for space. 'drop': they return null/false at once (counted). */
+  policy?: BackpressurePolicy;
+  /** Full-ring re-checks before sleeping in the futex (each counted in stats.spins). Default 0. */
+  spin?: number;
+  /** Producer id stored in the slot (diagnostics). */
+  producerId?: number;
+  /** Refuse records above this many bytes (FB_ERR_FRAME_TOO_LARGE), besides the ring's own limit. */
+  maxRecordBytes?: number;
+}
+
+/** A reservation in the ring: write `view`, then commit() (or abort()). */
+export interface RingLoan {
+  readonly view: Uint8Array;
+  commit(): void;
+  abort(): void;
+}
+
+const SLICE_MS = 10;
+const WAIT_MS = 10;
+const LOCAL_POLL_MS = 1;
+const WATCHDOG_MS = 200;
+
+class Loan implements RingLoan {
+  readonly view: Uint8Array;
+  done = false;
+  constructor(private readonly p: RingProducer, readonly pos: number, len: number, base: number, ab: ArrayBuffer) {
+    this.view = new Uint8Array(ab, base + RING.RECORD_HEADER_BYTES, len);
+  }
+  commit(): void {
+    this.p.finish(this, RING.REC_COMMITTED);
+  }
+  abort(): void {
+    this.p.finish(this, RING.REC_PAD);
+  }
+}
+
+/**
+ * A producer end of the ring (any number per ring, in any processes). Reservations are a CAS on
+ * the shared reserve cursor; the record is then written in place and sealed COMMITTED. Records of
+ * one producer are delivered in the order of its loan()/send() calls.
+ */
+export class RingProducer {
+  readonly name: string;
+  readonly capacity: number;
+  /** Largest payload this producer may send. */
+  readonly maxRecordBytes: number;
+  private seg: Segment;
+  private readonly slot: number;
+  private readonly policy: BackpressurePolicy;
+  private readonly spin: number;
+  private readCache = 0;
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private open = new Set<Loan>();
+  private gone: FbError | null = null;
+  private closed = false;
+  private errorHandlers: RingErrorHandler[] = [];
+  private watchdog: NodeJS.Timeout;
+  private pidCheckedAt = nowMs();
+  private spaceWaiter: (() => void) | null = null;
+  private readonly counters = { records: 0, bytes: 0, drops: 0, fullWaits: 0, futexWaits: 0, futexWakes: 0, spins: 0, casRetries: 0, pads: 0 };
+
+  constructor(name: string, opts: RingProducerOptions = {}) {
+    this.seg = openSegment(name);
+    this.name = name;
+    this.capacity = this.seg.capacity;
+    this.maxRecordBytes = Math.min(this.seg.maxRecordBytes, opts.maxRecordBytes ?? Infinity);
+    this.policy = opts.policy ?? 'block';
+    this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
+    this.slot = this.claimSlot(opts.producerId ?? 0);
+    registerProducer(name, this);
+    this.watchdog = setInterval(() => {
+      try {
+        this.checkConsumer(true);
+      } catch {
+        /* reported through onError */
+      }
+    }, WATCHDOG_MS);
+    this.watchdog.unref();
+    try {
+      this.checkConsumer(true);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  onError(handler: RingErrorHandler): void {
+    this.errorHandlers.push(handler);
+  }
+
+  /** A loan now, or null if the ring is full now (no waiting, not counted as a drop). */
+  tryLoan(bytes: number): RingLoan | null {
+    this.checkSize(bytes);
+    this.checkConsumer(false);
+    const pos = this.reserve(bytes);
+    return pos < 0 ? null : this.makeLoan(pos, bytes);
+  }
+
+  /** A loan; with policy 'block' waits for space, with 'drop' resolves null when full (counted). */
+  loan(bytes: number): Promise<RingLoan | null> {
+    try {
+      this.checkSize(bytes);
+      this.checkConsumer(false);
+      if (this.queued === 0) {
+        const pos = this.reserve(bytes);
+        if (pos >= 0) return Promise.resolve(this.makeLoan(pos, bytes));
+        if (this.policy === 'drop' && this.spin === 0) {
+          this.countDrop();
+          return Promise.resolve(null);
+        }
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.queued++;
+    const p = this.queue.then(() => this.loanSlow(bytes));
+    this.queue = p.catch(() => undefined).finally(() => this.queued--);
+    return p;
+  }
+
+  /** Copies `data` into a loan and commits it. Resolves false only when dropped by policy. */
+  async send(data: Uint8Array): Promise<boolean> {
+    const loan = await this.loan(data.byteLength);
+    if (!loan) return false;
+    if (this.closed) throw fbError('FB_ERR_PEER_GONE', `ring ${this.name}: sender closed`);
+    loan.view.set(data);
+    loan.commit();
+    return true;
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters, slot: this.slot, ringBytes: this.capacity };
+  }
+
+  /** Aborts open loans, frees the slot, unmaps. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    for (const l of this.open) this.finish(l, RING.REC_PAD);
+    const w = this.seg.i32;
+    if (this.slot >= 0) {
+      Atomics.store(w, i32(slotOffset(this.slot, RING.SLOT_STATE)), RING.SLOT_FREE);
+      Atomics.compareExchange(w, i32(slotOffset(this.slot, RING.SLOT_PID)), process.pid, 0);
+    }
+    unregisterProducer(this.name, this);
+    this.spaceWaiter?.();
+    // A producer closed right after its consumer was killed (-9) is the last one who can remove
+    // the name: the coordinator stops producers before their watchdog would notice.
+    if (this.seg.consumerPid !== process.pid && !shmNative().pidAlive(this.seg.consumerPid)) {
+      try {
+        unlinkIfOrphaned(this.seg);
+      } catch {
+        /* best effort */
+      }
+    }
+    unmapSegment(this.seg);
+  }
+
+  /** @internal called by the local consumer when it frees space. */
+  notifySpace(): void {
+    this.spaceWaiter?.();
+  }
+
+  /** @internal seals a loan COMMITTED (or PAD when aborted) and signals the consumer. */
+  finish(l: Loan, state: number): void {
+    if (this.closed && state === RING.REC_COMMITTED) throw fbError('FB_ERR_PEER_GONE', `ring ${this.name}: commit after the sender closed`);
+    if (l.done) return;
+    l.done = true;
+    this.open.delete(l);
+    const base = RING.HEADER_BYTES + (l.pos % this.capacity);
+    this.seg.dv.setFloat64(base + RING.REC_COMMIT_NS, nowNs(), true);
+    Atomics.store(this.seg.u64, base / 8, sealOf(l.pos, state));
+    if (state === RING.REC_COMMITTED) {
+      this.counters.records++;
+      this.counters.bytes += l.view.byteLength;
+      Atomics.add(this.seg.u64, i64(slotOffset(this.slot, RING.SLOT_COMMITS)), 1n);
+    }
+    this.signalData();
+  }
+
+  // ---- reservation ----
+
+  /** Counts a drop here and in the slot, where the consumer's stats() sums them. */
+  private countDrop(): void {
+    this.counters.drops++;
+    Atomics.add(this.seg.u64, i64(slotOffset(this.slot, RING.SLOT_DROPS)), 1n);
+  }
+
+  private checkSize(bytes: number): void {
+    if (this.closed) throw fbError('FB_ERR_PEER_GONE', `ring ${this.name}: sender closed`);
+    if (!Number.isInteger(bytes) || bytes < 0) throw fbError('FB_ERR_BAD_NUMBER', `record size must be a non-negative integer, got ${bytes}`);
+    if (bytes > this.maxRecordBytes) {
+      throw fbError('FB_ERR_FRAME_TOO_LARGE', `a ${bytes} B record exceeds this ring's limit of ${this.maxRecordBytes} B (ring ${this.capacity} B)`);
+    }
+  }
+
+  private makeLoan(pos: number, bytes: number): Loan {
+    const l = new Loan(this, pos, bytes, RING.HEADER_BYTES + (pos % this.capacity), this.seg.ab);
+    this.open.add(l);
+    return l;
+  }
+
+  /**
+   * Reserves a contiguous record of `len` payload bytes: returns its absolute position, or -1
+   * when the ring is full. A record that would cross the end of the data area is preceded by a
+   * PAD reservation covering the tail, so every record can be read in place.
+   */
+  private reserve(len: number): number {
+    const span = recordSpan(len);
+    const cap = this.capacity;
+    const { u64, dv } = this.seg;
+    for (;;) {
+      const old = Atomics.load(u64, IDX.reserve);
+      const r = Number(old);
+      if (!Number.isSafeInteger(r) || r % RING.RECORD_ALIGN !== 0) throw this.corrupt(`reserve cursor ${old}`);
+      const off = r % cap;
+      const tail = cap - off;
+      const total = span <= tail ? span : tail; // else: pad the tail first
+      if (r + total - this.readCache > cap) {
+        this.readCache = Number(Atomics.load(u64, IDX.read));
+        if (r + total - this.readCache > cap) return -1;
+      }
+      if (Atomics.compareExchange(u64, IDX.reserve, old, BigInt(r + total)) !== old) {
+        this.counters.casRetries++;
+        continue;
+      }
+      const base = RING.HEADER_BYTES + off;
+      dv.setUint32(base + RING.REC_SLOT, this.slot, true);
+      if (total !== span) {
+        dv.setUint32(base + RING.REC_LENGTH, tail - RING.RECORD_HEADER_BYTES, true);
+        Atomics.store(u64, base / 8, sealOf(r, RING.REC_PAD));
+        this.counters.pads++;
+        this.signalData();
+        continue;
+      }
+      dv.setUint32(base + RING.REC_LENGTH, len, true);
+      dv.setUint32(base + RING.REC_PRODUCER_SEQ, this.seq++ >>> 0, true);
+      Atomics.store(u64, base / 8, sealOf(r, RING.REC_RESERVED));
+      return r;
+    }
+  }
+
+  private async loanSlow(bytes: number): Promise<RingLoan | null> {
+    let sliceStart = nowMs();
+    let waited = false;
+    let spins = 0;
+    const w = this.seg.i32;
+    for (;;) {
+      this.checkSize(bytes);
+      this.checkConsumer(false);
+      const pos = this.reserve(bytes);
+      if (pos >= 0) return this.makeLoan(pos, bytes);
+      if (spins < this.spin) {
+        spins++;
+        this.counters.spins++;
+        continue;
+      }
+      if (this.policy === 'drop') {
+        this.countDrop();
+        return null;
+      }
+      if (!waited) this.counters.fullWaits++;
+      waited = true;
+      if (this.seg.consumerPid === process.pid) {
+        // The consumer shares this thread's event loop (or this process): never block it.
+        await this.localSpace();
+        continue;
+      }
+      const seq = Atomics.load(w, IDX.spaceSeq);
+      Atomics.add(w, IDX.producersWaiting, 1);
+      const again = this.reserve(bytes);
+      let timedOut = false;
+      if (again < 0) {
+        this.counters.futexWaits++;
+        timedOut = shmNative().futexWait(this.seg.ab, RING.OFF_SPACE_SEQ, seq, Math.max(0.05, Math.min(WAIT_MS, SLICE_MS - (nowMs() - sliceStart)))) === 1;
+      }
+      Atomics.sub(w, IDX.producersWaiting, 1);
+      if (again >= 0) return this.makeLoan(again, bytes);
+      // After a wait that timed out (or a long slice), give the event loop a turn.
+      if (timedOut || nowMs() - sliceStart >= SLICE_MS) {
+        await yieldToLoop();
+        sliceStart = nowMs();
+      }
+    }
+  }
+
+  private localSpace(): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, LOCAL_POLL_MS);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.spaceWaiter = () => {
+        this.spaceWaiter = null;
+        done();
+      };
+    });
+  }
+
+  private signalData(): void {
+    const w = this.seg.i32;
+    Atomics.add(w, IDX.dataSeq, 1);
+    if (Atomics.load(w, IDX.consumerWaiting) !== 0) {
+      shmNative().futexWake(this.seg.ab, RING.OFF_DATA_SEQ, 1);
+      this.counters.futexWakes++;
+    }
+    localConsumer(this.name)?.notifyData();
+  }
+
+  // ---- peers ----
+
+  private claimSlot(producerId: number): number {
+    const w = this.seg.i32;
+    for (let s = 0; s < RING.MAX_PRODUCERS; s++) {
+      if (Atomics.load(w, i32(slotOffset(s, RING.SLOT_STATE))) !== RING.SLOT_FREE) continue;
+      if (Atomics.compareExchange(w, i32(slotOffset(s, RING.SLOT_PID)), 0, process.pid) !== 0) continue;
+      this.seg.dv.setUint32(slotOffset(s, RING.SLOT_PRODUCER_ID), producerId >>> 0, true);
+      Atomics.store(this.seg.u64, i64(slotOffset(s, RING.SLOT_COMMITS)), 0n);
+      Atomics.store(this.seg.u64, i64(slotOffset(s, RING.SLOT_DROPS)), 0n);
+      Atomics.store(w, i32(slotOffset(s, RING.SLOT_STATE)), RING.SLOT_ACTIVE);
+      return s;
+    }
+    unmapSegment(this.seg);
+    throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `ring ${this.name}: all ${RING.MAX_PRODUCERS} producer slots are taken`);
+  }
+
+  /** Throws (and reports once) FB_ERR_PEER_GONE when the consumer closed or died. */
+  private checkConsumer(checkPid: boolean): void {
+    if (this.gone) throw this.gone;
+    if (this.closed) return;
+    let why = '';
+    if (Atomics.load(this.seg.i32, IDX.consumerState) !== RING.CONSUMER_OPEN) why = 'the receiver closed the ring';
+    else if (checkPid || nowMs() - this.pidCheckedAt >= WATCHDOG_MS) {
+      this.pidCheckedAt = nowMs();
+      if (!shmNative().pidAlive(this.seg.consumerPid)) {
+        why = `the receiver (pid ${this.seg.consumerPid}) died`;
+        try {
+          unlinkIfOrphaned(this.seg);
+        } catch {
+          /* best effort */
+        }
+      }
+    }
+    if (!why) return;
+    this.gone = fbError('FB_ERR_PEER_GONE', `ring ${this.name}: ${why}`);
+    clearInterval(this.watchdog);
+    for (const h of this.errorHandlers) {
+      try {
+        h(this.gone);
+      } catch {
+        /* an error handler must not break the ring */
+      }
+    }
+    throw this.gone;
+  }
+
+  private corrupt(why: string): FbError {
+    return fbError('FB_ERR_RING_CORRUPT', `ring ${this.name}: ${why}`);
+  }
+}

@@ -1,0 +1,193 @@
+import { fbError, toFbError } from '../../core/errors';
+import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Loan, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport } from '../types';
+import { DEFAULT_RING_BYTES, MAX_RING_BYTES, MIN_RING_BYTES, recordSpan } from './layout';
+import { shmNativeUnavailableReason } from './native';
+import { RingConsumer, type RingRecordHandler } from './consumer';
+import { RingProducer } from './producer';
+
+/**
+ * Shared-memory ring transports (ring: shm/ring.ts, layout: README.md "Shared-memory ring").
+ * - `shm`: zero-copy. The receiver's handler gets a view into the mapping; the sender offers
+ *   loan()/commit() (write in place) and send() (one copy into a loaned slot).
+ * - `shm-copy`: the same ring used naively: send() copies the finished frame in, and the
+ *   receiver copies each record out into a reused private buffer, releasing the ring slot at once.
+ * Address: the segment name `/framebench-<32 hex>`; the segment is created 0600 by the receiver
+ * and unlinked on close, exit, SIGINT/SIGTERM/SIGHUP, or by a sender that finds the receiver dead.
+ * Options (ReceiverOptions.options / SenderOptions.options): `ringBytes` (receiver; default
+ * max(64 MiB, 3 frames of maxFrameBytes)), `spin` (bounded re-checks before sleeping, default 0).
+ */
+
+/** A 4K RGBA frame (33,177,600 B + 64 B header) fits; the default ring then holds three. */
+const SHM_MAX_FRAME_BYTES = 34 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+function numberOption(options: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const v = options[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw fbError('FB_ERR_BAD_NUMBER', `shm option ${key} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return Math.floor(v);
+}
+
+/** shm-copy: private copies a handler may hold at once before records wait in the ring. */
+const MAX_HELD_COPIES = 4;
+
+/** Default: 64 MiB, or three records of maxFrameBytes if larger, rounded up to a MiB. */
+export function defaultRingBytes(maxFrameBytes: number): number {
+  const three = 3 * recordSpan(Math.max(0, maxFrameBytes));
+  return Math.min(MAX_RING_BYTES, Math.max(DEFAULT_RING_BYTES, Math.ceil(three / MiB) * MiB));
+}
+
+class ShmReceiver implements Receiver {
+  readonly address: string;
+  private closed = false;
+  private readonly pool: Uint8Array[] = [];
+
+  constructor(private readonly ring: RingConsumer, private readonly copyOut: boolean) {
+    this.address = ring.name;
+  }
+
+  start(handler: FrameHandler): void {
+    this.ring.start(this.copyOut ? this.copying(handler) : handler);
+  }
+
+  /**
+   * shm-copy: copy out into a pooled private buffer, free the ring slot, then deliver. At most
+   * MAX_HELD_COPIES copies are out with the handler; records that arrive beyond that wait in the
+   * ring (in order) until a copy is released, so a handler that holds frames fills the ring and
+   * the producers feel backpressure, instead of the consumer allocating a copy per frame.
+   */
+  private copying(handler: FrameHandler): RingRecordHandler {
+    const waiting: Array<{ payload: Uint8Array; release: () => void }> = [];
+    let out = 0;
+    const deliver = (payload: Uint8Array, releaseRecord: () => void): void => {
+      let buf = this.pool.pop();
+      if (!buf || buf.byteLength < payload.byteLength) buf = new Uint8Array(payload.byteLength);
+      const own = buf;
+      const view = own.subarray(0, payload.byteLength);
+      view.set(payload);
+      releaseRecord();
+      out++;
+      let done = false;
+      handler(view, () => {
+        if (done) return;
+        done = true;
+        out--;
+        this.pool.push(own);
+        if (waiting.length > 0) queueMicrotask(drain);
+      });
+    };
+    const drain = (): void => {
+      while (waiting.length > 0 && out < MAX_HELD_COPIES && !this.closed) {
+        const next = waiting.shift() as { payload: Uint8Array; release: () => void };
+        deliver(next.payload, next.release);
+      }
+    };
+    return (payload, release) => {
+      if (out >= MAX_HELD_COPIES || waiting.length > 0) waiting.push({ payload, release });
+      else deliver(payload, release);
+    };
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.ring.onError(handler);
+  }
+
+  stats() {
+    return this.ring.stats();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.close();
+    this.pool.length = 0;
+  }
+}
+
+class ShmSender implements Sender {
+  private closed = false;
+
+  constructor(private readonly ring: RingProducer, zeroCopy: boolean) {
+    if (!zeroCopy) this.loan = undefined;
+  }
+
+  send(frame: Uint8Array): Promise<boolean> {
+    return this.ring.send(frame);
+  }
+
+  loan?: (bytes: number) => Promise<Loan | null> = async (bytes) => {
+    const l = await this.ring.loan(bytes);
+    if (!l) return null;
+    return {
+      view: l.view,
+      commit: () => {
+        try {
+          l.commit();
+          return Promise.resolve();
+        } catch (e) {
+          return Promise.reject(toFbError(e));
+        }
+      },
+    };
+  };
+
+  onError(handler: ErrorHandler): void {
+    this.ring.onError(handler);
+  }
+
+  stats() {
+    return this.ring.stats();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.close();
+  }
+}
+
+function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description: string): Transport {
+  return {
+    name,
+    description,
+    capabilities: { ...DEFAULT_CAPABILITIES, zeroCopy },
+    maxFrameBytes: SHM_MAX_FRAME_BYTES,
+    unavailableReason: () => {
+      const why = shmNativeUnavailableReason();
+      return why === null ? null : `${why} (build it with \`npm run build:native\`)`;
+    },
+
+    async createReceiver(opts: ReceiverOptions): Promise<Receiver> {
+      const options = opts.options ?? {};
+      const asked = numberOption(options, 'ringBytes', MIN_RING_BYTES, MAX_RING_BYTES);
+      const ringBytes = asked === undefined ? defaultRingBytes(opts.maxFrameBytes) : Math.ceil(asked / 4096) * 4096;
+      const spin = numberOption(options, 'spin', 0, 1e7);
+      if (recordSpan(opts.maxFrameBytes) > ringBytes && asked !== undefined) {
+        throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
+      }
+      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin });
+      return new ShmReceiver(ring, !zeroCopy);
+    },
+
+    async openSender(address: string, opts: SenderOptions): Promise<Sender> {
+      const options = opts.options ?? {};
+      const spin = numberOption(options, 'spin', 0, 1e7);
+      const ring = new RingProducer(address, { policy: opts.policy, spin, producerId: opts.producerId, maxRecordBytes: opts.maxFrameBytes });
+      return new ShmSender(ring, zeroCopy);
+    },
+  };
+}
+
+export const shmTransport: Transport = makeTransport(
+  'shm',
+  true,
+  'POSIX shared-memory ring (native futex wake-ups): frames written in place via loan()/commit(), read in place',
+);
+
+export const shmCopyTransport: Transport = makeTransport(
+  'shm-copy',
+  false,
+  'the same shared-memory ring used naively: one copy in on send, one copy out on receive',
+);
