@@ -7,6 +7,7 @@ export type { Transport, Sender, Receiver, Loan, TransportCapabilities, Receiver
 export type { FrameSource, FrameVerifier } from './sources/source';
 export type { Scenario } from './scenarios';
 export type { ErrorCode } from './core/errors';
+export type { ReportFormat, RenderOptions } from './reporters/registry';
 
 export { defineConfig, loadConfig, BUILTIN_CONFIG } from './harness/config';
 export { resolveSettings, runBench, planCases } from './harness/runner';
@@ -14,6 +15,8 @@ export { getTransport, transportNames } from './transports/registry';
 export { SCENARIOS } from './scenarios';
 export { FbError, ERROR_CODES } from './core/errors';
 export { RESULT_SCHEMA } from './core/result';
+export { resultProblems, validateRunResult, loadRunResult } from './core/validate';
+export { renderRun, REPORT_FORMATS } from './reporters/registry';
 export { renderTerminal } from './reporters/terminal';
 
 // Reports, cost model, regression gate

@@ -5,7 +5,11 @@ import { caseKey } from '../core/cost';
 import { fmtNum, fmtPasses } from '../reporters/markdown';
 import { renderTable } from '../reporters/table';
 import { parseOptions, renderHelp, type OptionDef } from './options';
-import { loadRunResult, processIo, type CliIo } from './report';
+import { loadRunResult } from '../core/validate';
+import { processIo, type CliIo } from './report';
+import { parseReportFormat } from '../reporters/registry';
+
+const COMPARE_FORMATS = ['terminal', 'md'] as const;
 
 /**
  * `bench compare`: per case (transport, scenario, format, size) the change in CPU per frame, copy-equivalents,
@@ -219,8 +223,7 @@ export async function compareCommand(argv: string[], io: CliIo = processIo): Pro
       io.out(COMPARE_HELP);
       return 0;
     }
-    const format = opts.format ?? 'terminal';
-    if (format !== 'md' && format !== 'terminal') throw fbError('FB_ERR_USAGE', `--format must be md or terminal, got '${String(format)}'`);
+    const format = parseReportFormat(typeof opts.format === 'string' ? opts.format : 'terminal', COMPARE_FORMATS) as (typeof COMPARE_FORMATS)[number];
     const afterFiles = after ? after.positionals : null;
     const all = [...before, ...(afterFiles ?? [])];
     if (afterFiles && (before.length === 0 || afterFiles.length === 0)) throw fbError('FB_ERR_USAGE', 'bench compare needs files on both sides of --vs');

@@ -2,19 +2,12 @@ import { toFbError } from '../core/errors';
 import { info } from './output';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
-   
   run: { help: 'measure transports (bench run --help)', run: (a) => require('./run').runCommand(a) },
-   
   list: { help: 'list transports and scenarios', run: () => require('./list').listCommand() },
-   
   gate: { help: 'CI regression gate on CPU and copies per frame (bench gate --help)', run: (a) => require('./gate').gateCommand(a) },
-   
   torture: { help: 'kill, signal, stall, malformed input and soak every transport (bench torture --help)', run: (a) => require('./torture').tortureCommand(a) },
-   
   report: { help: 're-render a saved results.json (terminal, md, html, json)', run: (a) => require('./report').reportCommand(a) },
-   
   compare: { help: 'compare saved results', run: (a) => require('./compare').compareCommand(a) },
-   
   capture: { help: 'capture frames from headless Chromium into a fixture set', run: (a) => require('./capture').captureCommand(a) },
 };
 

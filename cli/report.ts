@@ -1,13 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { loadRunResult } from '../core/validate';
 import { fbError, toFbError } from '../core/errors';
 import { flameLabelFromFile } from '../profile/flame';
-import { RESULT_SCHEMA, type RunResult } from '../core/result';
-import { computeCost, DEFAULT_COST_MODEL } from '../core/cost';
-import { renderHtml } from '../reporters/html';
-import { renderJson } from '../reporters/json';
-import { renderMarkdown } from '../reporters/markdown';
-import { renderTerminal } from '../reporters/terminal';
+import { formatForPath, parseReportFormat, renderRun, REPORT_FORMATS, type ReportFormat } from '../reporters/registry';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
 /** Where a command writes: stdout for the rendering, stderr for messages. Tests pass their own. */
@@ -20,9 +16,6 @@ export const processIo: CliIo = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
 };
-
-export const REPORT_FORMATS = ['terminal', 'md', 'html', 'json'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 const OPTIONS: OptionDef[] = [
   { name: 'format', type: 'string', arg: REPORT_FORMATS.join('|'), help: 'output format (default: from --out\'s extension, else terminal)' },
@@ -37,61 +30,6 @@ export const REPORT_HELP = renderHelp(
   OPTIONS,
 );
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Checks the parts every reporter reads; throws FB_ERR_BAD_RESULT_FILE naming the first bad field. */
-export function validateRunResult(v: unknown, file: string): RunResult {
-  const bad = (what: string) => fbError('FB_ERR_BAD_RESULT_FILE', `${file}: ${what}`);
-  if (!isObj(v)) throw bad('not a JSON object');
-  if (v.schema !== RESULT_SCHEMA) throw bad(`schema is ${JSON.stringify(v.schema ?? null)}, expected "${RESULT_SCHEMA}"`);
-  for (const k of ['host', 'settings', 'calibration']) if (!isObj(v[k])) throw bad(`missing "${k}" object`);
-  if (!Array.isArray(v.results)) throw bad('"results" is not an array');
-  v.results.forEach((r: unknown, i: number) => {
-    if (!isObj(r)) throw bad(`results[${i}] is not an object`);
-    for (const k of ['transport', 'scenario', 'format', 'status']) if (typeof r[k] !== 'string') throw bad(`results[${i}].${k} is not a string`);
-    for (const k of ['cpuUsPerFrame', 'cpuDetailUsPerFrame', 'latencyUs', 'window']) if (!isObj(r[k])) throw bad(`results[${i}].${k} is missing`);
-    for (const k of ['fps', 'gbps', 'copyEquivalents', 'frameBytes']) if (typeof r[k] !== 'number') throw bad(`results[${i}].${k} is not a number`);
-  });
-  return v as unknown as RunResult;
-}
-
-/** Loads and checks a saved run: a results.json file or a run directory that holds one. */
-export function loadRunResult(path: string): RunResult {
-  let file = path;
-  try {
-    if (statSync(path).isDirectory()) file = join(path, 'results.json');
-  } catch {
-    /* reported below */
-  }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw fbError('FB_ERR_BAD_RESULT_FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw fbError('FB_ERR_BAD_RESULT_FILE', `${file} is not JSON: ${(e as Error).message}`);
-  }
-  return validateRunResult(json, file);
-}
-
-function formatFor(opt: unknown, out: string | undefined): ReportFormat {
-  if (typeof opt === 'string') {
-    const f = opt === 'markdown' ? 'md' : opt;
-    if (!(REPORT_FORMATS as readonly string[]).includes(f)) {
-      throw fbError('FB_ERR_USAGE', `unknown report format '${opt}' (known: ${REPORT_FORMATS.join(', ')})`);
-    }
-    return f as ReportFormat;
-  }
-  const ext = out ? extname(out).toLowerCase() : '';
-  return ext === '.html' || ext === '.htm' ? 'html' : ext === '.md' ? 'md' : ext === '.json' ? 'json' : 'terminal';
-}
-
 /** Flame graphs saved beside the run (`<run dir>/flame/*.html`), as label -> href relative to the report. */
 export function findFlameLinks(resultsPath: string, reportDir: string): Record<string, string> {
   const runDir = statSync(resultsPath).isDirectory() ? resultsPath : dirname(resultsPath);
@@ -102,19 +40,6 @@ export function findFlameLinks(resultsPath: string, reportDir: string): Record<s
     links[flameLabelFromFile(f)] = relative(reportDir, join(dir, f)).split('\\').join('/');
   }
   return links;
-}
-
-export function renderReport(run: RunResult, format: ReportFormat, flameLinks: Record<string, string> = {}): string {
-  switch (format) {
-    case 'terminal':
-      return renderTerminal(run);
-    case 'json':
-      return renderJson(run);
-    case 'md':
-      return renderMarkdown(run, computeCost(run, DEFAULT_COST_MODEL));
-    case 'html':
-      return renderHtml(run, { cost: computeCost(run, DEFAULT_COST_MODEL), flameLinks });
-  }
 }
 
 export async function reportCommand(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -129,10 +54,10 @@ export async function reportCommand(argv: string[], io: CliIo = processIo): Prom
     }
     const src = positionals[0]!;
     const out = typeof values.out === 'string' ? values.out : undefined;
-    const format = formatFor(values.format, out);
+    const format: ReportFormat = typeof values.format === 'string' ? parseReportFormat(values.format) : formatForPath(out);
     const run = loadRunResult(src);
     const links = format === 'html' ? findFlameLinks(src, out ? dirname(resolve(out)) : process.cwd()) : {};
-    const text = renderReport(run, format, links);
+    const text = renderRun(run, format, { flameLinks: links });
     if (!out) {
       io.out(text);
       return 0;

@@ -7,14 +7,11 @@ import { copyAccountingHooks } from '../harness/copy-hooks';
 import { flameHooks } from '../harness/flame-hooks';
 import { renderFlameHtml } from '../reporters/html-flame';
 import { computeCost, costHeadline, DEFAULT_COST_MODEL, fmtUsd, type CostModelConfig } from '../core/cost';
-import { renderHtml } from '../reporters/html';
-import { renderMarkdown } from '../reporters/markdown';
 import { findFlameLinks } from './report';
 import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
 import { resolutionLabel } from '../core/spec';
-import { renderJson } from '../reporters/json';
-import { renderTerminal } from '../reporters/terminal';
+import { renderRun } from '../reporters/registry';
 import { clearProgress, info, progress } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
@@ -62,7 +59,6 @@ function caseLabel(c: { transport: string; scenario: string; format: string; siz
 /** Removes framebench shared-memory segments whose creating process is gone, and says so. */
 function removeStaleSegments(): void {
   try {
-     
     const ring = require('../transports/shm/ring') as { cleanStaleSegments(): string[] };
     const gone = ring.cleanStaleSegments();
     if (gone.length) info(`removed ${gone.length} stale shared-memory segment(s) left by dead processes: ${gone.join(', ')}`);
@@ -142,12 +138,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!settings.copyAccounting) run.settings.copyAccounting = false;
   else run.settings.copyAccounting = copyHooks.hooks !== null;
   const file = path.join(out, 'results.json');
-  writeFileSync(file, renderJson(run));
+  writeFileSync(file, renderRun(run, 'json'));
   const costCfg: CostModelConfig = { ...DEFAULT_COST_MODEL, ...(cfg.cost as Partial<CostModelConfig> | undefined) };
   const cost = computeCost(run, costCfg);
-  writeFileSync(path.join(out, 'index.html'), renderHtml(run, { cost, flameLinks: findFlameLinks(file, out) }));
-  writeFileSync(path.join(out, 'summary.md'), renderMarkdown(run, cost));
-  info(renderTerminal(run));
+  writeFileSync(path.join(out, 'index.html'), renderRun(run, 'html', { cost, flameLinks: findFlameLinks(file, out) }));
+  writeFileSync(path.join(out, 'summary.md'), renderRun(run, 'md', { cost }));
+  info(renderRun(run, 'terminal'));
   info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
   info(costHeadline(cost));
   const hasBaseline = cost.transports.some((t) => t.transport === cost.baseline);
@@ -156,7 +152,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const d = t.savingsUsdPerYear ?? 0;
     info(`  ${cost.baseline} -> ${t.transport}${t.inProcess ? ' (in-process)' : ''}: ${d >= 0 ? 'saves' : 'costs'} ${fmtUsd(Math.abs(d))}/yr (${Math.round(Math.abs(t.savingsPct ?? 0))}% ${d >= 0 ? 'less' : 'more'}), ${Math.round(t.totalCores).toLocaleString('en-US')} vCPUs`);
   }
-  if (values.json) process.stdout.write(renderJson(run));
+  if (values.json) process.stdout.write(renderRun(run, 'json'));
   if (!run.complete) return 130;
   return run.results.every((r) => r.status === 'ok') ? 0 : 1;
 }

@@ -1,8 +1,12 @@
-import { RESULT_SCHEMA } from './result';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fbError } from './errors';
+import { RESULT_SCHEMA, type RunResult } from './result';
 
 /**
- * Structural check of a results.json against the framebench/run@1 schema: the names
- * other tools read must be there with the right types. Returns the problems found.
+ * The one check of a results.json against the framebench/run@1 schema: the names that
+ * reporters, `bench compare`, the gate and other tools read must be there with the right types.
+ * Used on every result the tests write and on every file `bench report`/`compare`/`gate` read.
  */
 const CASE_NUMBERS = [
   'width', 'height', 'frameBytes', 'producers', 'framesSent', 'framesReceived', 'framesDropped', 'framesCorrupt', 'fps', 'gbps',
@@ -12,23 +16,66 @@ const CASE_NUMBERS = [
   'rssPeakBytes.producer', 'rssPeakBytes.consumer',
 ];
 const CASE_STRINGS = ['transport', 'scenario', 'format', 'status'];
+const CASE_OBJECTS = ['cpuUsPerFrame', 'cpuDetailUsPerFrame', 'latencyUs', 'window'];
+const RUN_OBJECTS = ['host', 'settings', 'calibration'];
 
 function get(o: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 }
 
-export function validateRunResult(o: unknown): string[] {
+const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
+/** Every problem found in `o` as a run result, in document order; [] when it is valid. */
+export function resultProblems(o: unknown): string[] {
+  if (!isObj(o)) return ['not a JSON object'];
   const problems: string[] = [];
-  if (!o || typeof o !== 'object') return ['not an object'];
-  if (get(o, 'schema') !== RESULT_SCHEMA) problems.push(`schema is not ${RESULT_SCHEMA}`);
-  for (const k of ['host.cpuModel', 'host.kernel', 'host.node']) if (typeof get(o, k) !== 'string') problems.push(`${k} missing`);
-  if (typeof get(o, 'host.cores') !== 'number') problems.push('host.cores missing');
-  if (typeof get(o, 'calibration.memcpyUsPerFrame') !== 'number') problems.push('calibration.memcpyUsPerFrame missing');
+  const schema = get(o, 'schema');
+  if (schema !== RESULT_SCHEMA) problems.push(`schema is ${JSON.stringify(schema ?? null)}, expected "${RESULT_SCHEMA}"`);
+  for (const k of RUN_OBJECTS) if (!isObj(get(o, k))) problems.push(`missing "${k}" object`);
+  for (const k of ['host.cpuModel', 'host.kernel', 'host.node']) if (typeof get(o, k) !== 'string') problems.push(`${k} is not a string`);
+  if (!isNum(get(o, 'host.cores'))) problems.push('host.cores is not a number');
+  if (!isNum(get(o, 'calibration.memcpyUsPerFrame'))) problems.push('calibration.memcpyUsPerFrame is not a number');
   const results = get(o, 'results');
-  if (!Array.isArray(results)) return [...problems, 'results is not an array'];
-  results.forEach((r, i) => {
-    for (const k of CASE_NUMBERS) if (typeof get(r, k) !== 'number' || !Number.isFinite(get(r, k) as number)) problems.push(`results[${i}].${k} is not a number`);
+  if (!Array.isArray(results)) return [...problems, '"results" is not an array'];
+  results.forEach((r: unknown, i: number) => {
+    if (!isObj(r)) return void problems.push(`results[${i}] is not an object`);
     for (const k of CASE_STRINGS) if (typeof get(r, k) !== 'string') problems.push(`results[${i}].${k} is not a string`);
+    for (const k of CASE_OBJECTS) if (!isObj(get(r, k))) problems.push(`results[${i}].${k} is missing`);
+    for (const k of CASE_NUMBERS) if (!isNum(get(r, k))) problems.push(`results[${i}].${k} is not a number`);
   });
   return problems;
+}
+
+/** `o` as a RunResult, or FB_ERR_BAD_RESULT_FILE naming `file` and the first problem. */
+export function validateRunResult(o: unknown, file: string): RunResult {
+  const problems = resultProblems(o);
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw fbError('FB_ERR_BAD_RESULT_FILE', `${file}: ${problems[0]}${more}`);
+  }
+  return o as RunResult;
+}
+
+/** Loads and checks a saved run: a results.json file or a run directory that holds one. */
+export function loadRunResult(path: string): RunResult {
+  let file = path;
+  try {
+    if (statSync(path).isDirectory()) file = join(path, 'results.json');
+  } catch {
+    /* reported below */
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fbError('FB_ERR_BAD_RESULT_FILE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw fbError('FB_ERR_BAD_RESULT_FILE', `${file} is not JSON: ${(e as Error).message}`);
+  }
+  return validateRunResult(json, file);
 }

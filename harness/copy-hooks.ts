@@ -14,7 +14,6 @@ export function copyAccountingHooks(enabled: boolean): { hooks: ProcessHooks | n
   if (!enabled) return { hooks: null, note: null };
   let cc: CopyCountModule;
   try {
-     
     cc = require('../measure/copycount') as CopyCountModule;
   } catch (e) {
     return { hooks: null, note: `copy accounting off: ${(e as Error).message.split('\n')[0]}` };

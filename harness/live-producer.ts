@@ -24,7 +24,6 @@ interface LiveModule {
  * interposer (this driver and the browser's processes).
  */
 export async function runLiveProducer(spec: CaseSpec, producerId: number, address: string, t0Ns: number): Promise<ProducerReport> {
-   
   const live = require('../sources/chromium-live') as LiveModule;
   const windowStart = t0Ns + spec.warmupMs * 1e6;
   const stopAt = windowStart + spec.durationMs * 1e6;

@@ -88,7 +88,6 @@ export function resolveSettings(input: RawSettings): RunSettings {
   if (raw.source === 'chromium') checkLiveSource(raw, scenarios);
   if (raw.source.startsWith('fixture:')) {
     // fails early with FB_ERR_FIXTURE_MISSING / _CORRUPT, never garbage frames
-     
     const fx = require('../sources/fixture-set') as { loadFixtureSet(d: string, f: string): { spec: { width: number; height: number } } };
     for (const f of formats) {
       const set = fx.loadFixtureSet(raw.source.slice('fixture:'.length), f);
@@ -138,7 +137,6 @@ function checkLiveSource(raw: RawSettings, scenarios: Scenario[]): void {
   if (names.length !== 1 || names[0] !== 'ws') throw fbError('FB_ERR_USAGE', '--source chromium runs with --transport ws only (the page\'s own WebSocket)');
   const bad = scenarios.filter((s) => s.pacing !== 'fps' || s.sizes !== 'fixed');
   if (bad.length) throw fbError('FB_ERR_USAGE', `--source chromium paces frames at --fps: scenario ${bad.map((s) => s.name).join(', ')} is not supported (use realtime or multi-producer)`);
-   
   const browser = require('../sources/browser') as { resolveChromiumPath(p?: string): string };
   browser.resolveChromiumPath(process.env.CHROMIUM_PATH); // FB_ERR_CHROMIUM_MISSING with the install command
 }

@@ -90,12 +90,6 @@ function probe(): string | null {
   }
 }
 
-/** Throws FB_ERR_NATIVE_UNAVAILABLE with the reason if copy counting cannot run here. */
-export function requireCopyCount(): void {
-  const why = copyCountUnavailableReason();
-  if (why !== null) throw fbError('FB_ERR_NATIVE_UNAVAILABLE', `copy counter unavailable: ${why}`);
-}
-
 /** Pages created by this process and not yet unlinked; removed at exit so /dev/shm stays clean. */
 const livePages = new Set<CopyCountPage>();
 let exitHookInstalled = false;
@@ -246,11 +240,6 @@ export function diffCopyCounters(after: CopyCounters, before: CopyCounters): Cop
   const bucketCalls = after.bucketCalls.map((v, i) => v - (before.bucketCalls[i] ?? 0));
   const bucketBytes = after.bucketBytes.map((v, i) => v - (before.bucketBytes[i] ?? 0));
   return { calls: after.calls - before.calls, bytes: after.bytes - before.bytes, bucketCalls, bucketBytes };
-}
-
-/** The smallest size counted in bucket i (0 for bucket 0). */
-export function bucketFloor(i: number): number {
-  return i === 0 ? 0 : 2 ** (i - 1);
 }
 
 const UNITS = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];

@@ -20,7 +20,6 @@ type Copies = NonNullable<WindowFigures['copies']>;
 function copyReader(): (() => Copies) | null {
   const page = process.env.FRAMEBENCH_COPYCOUNT;
   if (!page) return null;
-   
   const cc = require('./copycount') as { readCopyCounters(p: string): Copies };
   return () => cc.readCopyCounters(page);
 }

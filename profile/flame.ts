@@ -158,11 +158,6 @@ export function foldPerfDataWithInfo(perfDataFile: string): Promise<FoldResult> 
   });
 }
 
-/** `perf script` + fold: "thread;outer;...;leaf count" lines. */
-export async function foldPerfData(perfDataFile: string): Promise<string> {
-  return (await foldPerfDataWithInfo(perfDataFile)).folded;
-}
-
 /** Removes the perf data file (and perf's `.old` backup) and V8's `/tmp/perf-<pid>.map` for each pid. */
 export function cleanupPerfArtifacts(perfDataFile: string, pids: number[]): void {
   rmSync(perfDataFile, { force: true });

@@ -42,7 +42,6 @@ function v8Control(cmd: 'enable' | 'disable'): void {
   if (!dir) return;
   try {
     if (cmd === 'enable' && !session) {
-       
       const inspector = require('node:inspector') as typeof import('node:inspector');
       const s = new inspector.Session();
       s.connect();

@@ -1,36 +1,50 @@
+import { extname } from 'node:path';
+import { computeCost, DEFAULT_COST_MODEL, type CostSummary } from '../core/cost';
 import { fbError } from '../core/errors';
 import type { RunResult } from '../core/result';
+import { renderHtml } from './html';
 import { renderJson } from './json';
+import { renderMarkdown } from './markdown';
 import { renderTerminal } from './terminal';
 
-/** A reporter renders a saved or fresh RunResult; it never measures. */
-export type Reporter = (run: RunResult) => string;
+/**
+ * The one reporter registry: `bench run`, `bench report` and `bench compare` all name their
+ * output formats through it. A reporter renders a fresh or saved RunResult; it never measures.
+ */
+export const REPORT_FORMATS = ['terminal', 'md', 'html', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-const REPORTERS: Record<string, () => Reporter> = {
-  terminal: () => renderTerminal,
-  json: () => renderJson,
-   
-  md: () => (run) => require('./markdown').renderMarkdown(run, costFor(run)),
-   
-  html: () => (run) => require('./html').renderHtml(run, { cost: costFor(run) }),
+/** What a rendering may use besides the run: its cost summary (else the built-in model) and flame graph links. */
+export interface RenderOptions {
+  cost?: CostSummary;
+  flameLinks?: Record<string, string>;
+}
+
+type Reporter = (run: RunResult, opts: Required<RenderOptions>) => string;
+
+const REPORTERS: Record<ReportFormat, Reporter> = {
+  terminal: (run) => renderTerminal(run),
+  json: (run) => renderJson(run),
+  md: (run, o) => renderMarkdown(run, o.cost),
+  html: (run, o) => renderHtml(run, { cost: o.cost, flameLinks: o.flameLinks }),
 };
 
-function costFor(run: RunResult): unknown {
-  try {
-     
-    const c = require('../core/cost');
-    return c.computeCost(run, c.DEFAULT_COST_MODEL);
-  } catch {
-    return undefined;
+/** A format name from the user ('markdown' is 'md'), checked against what the command offers. */
+export function parseReportFormat(name: string, offered: readonly ReportFormat[] = REPORT_FORMATS): ReportFormat {
+  const f = name === 'markdown' ? 'md' : name;
+  if (!(offered as readonly string[]).includes(f)) {
+    throw fbError('FB_ERR_USAGE', `unknown report format '${name}' (known: ${offered.join(', ')})`);
   }
+  return f as ReportFormat;
 }
 
-export function reporterNames(): string[] {
-  return Object.keys(REPORTERS);
+/** The format an output file's extension asks for (.html, .md, .json), else terminal text. */
+export function formatForPath(file: string | undefined): ReportFormat {
+  const ext = file ? extname(file).toLowerCase() : '';
+  return ext === '.html' || ext === '.htm' ? 'html' : ext === '.md' ? 'md' : ext === '.json' ? 'json' : 'terminal';
 }
 
-export function getReporter(name: string): Reporter {
-  const r = REPORTERS[name];
-  if (!r) throw fbError('FB_ERR_USAGE', `unknown report format '${name}' (known: ${reporterNames().join(', ')})`);
-  return r();
+/** Renders `run` in `format`. */
+export function renderRun(run: RunResult, format: ReportFormat, opts: RenderOptions = {}): string {
+  return REPORTERS[format](run, { cost: opts.cost ?? computeCost(run, DEFAULT_COST_MODEL), flameLinks: opts.flameLinks ?? {} });
 }

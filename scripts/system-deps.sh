@@ -3,6 +3,7 @@
 # redis-server (the redis transport) and perf (flame graphs). Runs before `npm test`; installs what
 # is missing when it can (root + apt-get), otherwise says which command to run.
 set -u
+# The one list of system packages the suite needs (.ci/run calls this script too).
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)

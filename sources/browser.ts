@@ -47,16 +47,6 @@ export function resolveChromiumPath(configured?: string): string {
   return path;
 }
 
-/** True when a Chromium executable is available (tests use it to decide nothing: CI installs Chromium). */
-export function chromiumAvailable(configured?: string): boolean {
-  try {
-    resolveChromiumPath(configured);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export interface LaunchOptions {
   chromiumPath?: string;
   width: number;

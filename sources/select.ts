@@ -10,7 +10,6 @@ export function makeSources(spec: CaseSpec, producerId: number): FrameSource[] {
     return spec.sizes.map(([w, h]) => new SyntheticSource(frameSpec(spec.format, w, h), producerId));
   }
   if (spec.source.startsWith('fixture:')) {
-     
     const fx = require('./fixture-set') as {
       FixtureSource: new (dir: string, format: string, producerId: number) => FrameSource;
     };
@@ -22,13 +21,11 @@ export function makeSources(spec: CaseSpec, producerId: number): FrameSource[] {
 export function makeVerifier(spec: CaseSpec): FrameVerifier {
   const full = spec.verify === 'full';
   if (spec.source === 'chromium') {
-     
     const live = require('./chromium-live') as { verifyLiveFrame(f: Uint8Array): string | null };
     return { verify: (frame) => live.verifyLiveFrame(frame) };
   }
   if (spec.source === 'synthetic') return new SyntheticVerifier(full);
   if (spec.source.startsWith('fixture:')) {
-     
     const fx = require('./fixture-set') as {
       FixtureVerifier: new (dir: string, format: string, full: boolean) => FrameVerifier;
     };

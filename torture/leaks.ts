@@ -24,9 +24,7 @@ function listSegments(): string[] {
 /** The creator pid written in a ring segment's header (offset of RING.OFF_CONSUMER_PID), or null. */
 function segmentCreator(name: string): number | null {
   try {
-     
     const { RING } = require('../transports/shm/layout') as typeof import('../transports/shm/layout');
-     
     const { shmNative } = require('../transports/shm/native') as typeof import('../transports/shm/native');
     const p = shmNative().peek(`/${name}`, 64);
     if (!p || p.read < 64) return null;
