@@ -60,7 +60,8 @@ module.exports = {
         ExportAllDeclaration: fromSource,
         ImportExpression: (node) => node.source.type === 'Literal' && check(node.source, node.source.value),
         TSImportType: (node) => {
-          const arg = node.argument && node.argument.literal ? node.argument.literal : node.argument;
+          const src = node.source || node.argument; // typescript-eslint 8: `source`; older: `argument`
+          const arg = src && src.literal ? src.literal : src;
           if (arg && arg.type === 'Literal') check(arg, arg.value);
         },
         CallExpression: (node) => {
