@@ -12,7 +12,7 @@ import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
 import { resolutionLabel } from '../core/spec';
 import { renderRun } from '../reporters/registry';
-import { clearProgress, info, progress } from './output';
+import { clearProgress, info, isTTY, progress } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
 export const RUN_OPTIONS: OptionDef[] = [
@@ -21,7 +21,8 @@ export const RUN_OPTIONS: OptionDef[] = [
   { name: 'format', type: 'list', arg: 'i420,rgba', help: 'pixel formats (default: i420,rgba)' },
   { name: 'resolution', type: 'string', arg: '1080p|720p|4k|360p|WxH', help: 'frame size (default: 1080p)' },
   { name: 'fps', type: 'number', arg: 'N', help: 'frame rate of paced scenarios (default: 30)' },
-  { name: 'duration', type: 'number', arg: 'S', help: 'measurement window per case, seconds (default: 1.5)' },
+  { name: 'duration', type: 'number', arg: 'S', help: 'measurement window per case and round, seconds (default: 1.2)' },
+  { name: 'rounds', type: 'number', arg: 'N', help: 'interleaved rounds; figures are medians over rounds with 95% intervals (default: 5)' },
   { name: 'warmup', type: 'number', arg: 'S', help: 'warm-up before each window, seconds, not counted (default: 0.4)' },
   { name: 'producers', type: 'number', arg: 'N', help: 'producer processes of multi-producer (default: 4)' },
   { name: 'verify', type: 'string', arg: 'sample|full', help: 'consumer check: one word per 4 KiB page, or every byte (default: sample)' },
@@ -56,6 +57,14 @@ function caseLabel(c: { transport: string; scenario: string; format: string; siz
   return `${c.transport} ${c.scenario} ${c.format} ${res}`;
 }
 
+/** '42 s elapsed, ~1m 10s left' from the windows done so far. */
+function elapsedAndEta(startedMs: number, done: number, total: number): string {
+  const s = (Date.now() - startedMs) / 1000;
+  if (done === 0) return `${s.toFixed(0)} s elapsed`;
+  const left = Math.round((s / done) * (total - done));
+  return `${s.toFixed(0)} s elapsed, ~${left >= 60 ? `${Math.floor(left / 60)}m ${left % 60}s` : `${left} s`} left`;
+}
+
 /** Removes framebench shared-memory segments whose creating process is gone, and says so. */
 function removeStaleSegments(): void {
   try {
@@ -88,6 +97,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     resolution: pick('resolution', cfg.resolution),
     fps: pick('fps', cfg.fps),
     durationS: pick('duration', cfg.durationS),
+    rounds: pick('rounds', cfg.rounds),
     warmupS: pick('warmup', cfg.warmupS),
     producers: pick('producers', cfg.producers),
     verify: pick('verify', cfg.verify),
@@ -96,7 +106,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     policy: pick('policy', cfg.policy),
     transportOptions,
   };
-  const settings = resolveSettings(raw);
+  const settings = { ...resolveSettings(raw), argv: ['run', ...argv], profiling: values.flame ? 'flame' : null };
   const out = path.resolve(pick('out', cfg.out));
   checkWritable(out);
 
@@ -121,12 +131,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     run = await runBench(settings, {
       abort: abort.signal,
       processHooks: combineHooks([copyHooks.hooks, flame?.hooks]),
-      onCalibrating: () => progress('calibrating memcpy (cache-cold) ...'),
-      onCaseStart: (i, n, c) => progress(`[${i + 1}/${n}] ${caseLabel(c)} ... ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`),
-      onCaseEnd: (i, n, r) => {
+      onCalibrating: (r) => progress(`round ${r + 1}/${settings.rounds}: calibrating memcpy (cache-cold) ...`),
+      onCaseStart: (i, n, c, r) => progress(`[${i + 1}/${n}] round ${r + 1}/${settings.rounds} ${caseLabel(c)} ... ${elapsedAndEta(started, i, n)}`),
+      onCaseEnd: (i, n, r, round) => {
+        const where = `[${i + 1}/${n}] round ${round + 1}/${settings.rounds} ${r.transport} ${r.scenario} ${r.format}`;
         if (r.status !== 'ok') {
           clearProgress();
-          info(`[${i + 1}/${n}] ${r.transport} ${r.scenario} ${r.format}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
+          info(`${where}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
+        } else if (!isTTY) {
+          // off a terminal (CI, a log file): one line per finished window instead of the live line
+          info(`${where}: ${Math.round(r.cpuUsPerFrame.total)} µs/frame, ${r.fps} fps (${elapsedAndEta(started, i + 1, n)})`);
         }
       },
     });

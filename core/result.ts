@@ -1,10 +1,23 @@
 import type { ErrorCode } from './errors';
+import type { Interval } from './robust-stats';
 
 /**
  * The versioned result file (`<out>/results.json`). Other tools read these names:
  * change them only with a new schema version.
  */
-export const RESULT_SCHEMA = 'framebench/run@1';
+export const RESULT_SCHEMA = 'framebench/run@2';
+/** Result schemas `bench report`, `compare` and the gate read. @1: one window per case, no rounds. */
+export const READABLE_SCHEMAS = ['framebench/run@1', 'framebench/run@2'] as const;
+export type ResultSchema = (typeof READABLE_SCHEMAS)[number];
+
+/**
+ * How figures are measured. Bump it whenever a change makes figures of the same code and
+ * machine incomparable with earlier results (what is counted, how rounds fold, where latency
+ * starts); `bench compare` and the gate warn when two results differ in it.
+ * 1: one window per case (results@1). 2: interleaved rounds, medians with order-statistic
+ * intervals, paired ratios, latency from the scheduled send time without back-fill.
+ */
+export const METHODOLOGY_VERSION = 2;
 
 export interface HostInfo {
   cpuModel: string;
@@ -83,10 +96,62 @@ export interface CaseResult {
   transportStats: { producer: Record<string, number | string>; consumer: Record<string, number | string> };
   status: 'ok' | ErrorCode;
   error?: string;
+  /** Latency histogram (HDR, compressed base64) of every sample behind latencyUs: one window's, or all rounds' merged. */
+  histogram?: string;
+  /** Median and interval over rounds of every per-frame figure, keyed by its dotted path ('cpuUsPerFrame.total'). */
+  intervals?: Record<string, Interval>;
+  /** Each round's own figures, in round order. */
+  rounds?: CaseRound[];
+  /** Rounds whose window the host's noise flagged (steal, other processes' CPU). */
+  noisyRounds?: number;
+}
+
+/** CPU and steal on the whole host during one window, from /proc/stat, beside what the case itself used. */
+export interface RoundNoise {
+  /** Steal time (the hypervisor ran someone else), % of the host's capacity over the window. */
+  stealPct: number;
+  /** CPU used by processes other than this case's, % of one core over the window. */
+  otherCpuPct: number;
+  noisy: boolean;
+  reason?: string;
+}
+
+/** One round of one case. */
+export interface CaseRound {
+  round: number;
+  status: 'ok' | ErrorCode;
+  cpuUsPerFrame: PerSide & { server?: number; total: number };
+  copyEquivalents: number;
+  fps: number;
+  latencyUs: { p50: number; p99: number; count: number };
+  frames: number;
+  noise?: RoundNoise;
+}
+
+/** A paired ratio of one figure between two transports of the same group (scenario/format/size). */
+export interface RatioFigure extends Interval {
+  group: string;
+  metric: 'cpuUsPerFrame.total';
+  /** numerator transport */
+  a: string;
+  /** denominator transport */
+  b: string;
 }
 
 export interface RunResult {
-  schema: typeof RESULT_SCHEMA;
+  schema: ResultSchema;
+  /** METHODOLOGY_VERSION of the code that measured it (absent in @1 results: 1). */
+  methodology?: number;
+  /** How the run was made: command, code, versions (@2). */
+  provenance?: {
+    argv: string[];
+    git: { commit: string | null; dirty: boolean | null };
+    versions: Record<string, string | null>;
+  };
+  /** Rounds measured (@2); each case has one window per round. */
+  rounds?: number;
+  /** Paired CPU ratios between the transports of each scenario/format/size group (@2). */
+  ratios?: RatioFigure[];
   framebenchVersion: string;
   startedAt: string;
   finishedAt: string;
@@ -104,11 +169,20 @@ export interface RunResult {
     verify: 'sample' | 'full';
     source: string;
     copyAccounting: boolean;
+    /** Backpressure policy (@2). */
+    policy?: 'block' | 'drop';
+    /** Every transport option given, per transport (@2). */
+    transportOptions?: Record<string, Record<string, unknown>>;
+    /** Profilers attached to the measured processes (@2): 'perf', 'v8' or none. */
+    profiling?: string | null;
     /** Present only when a test injected a regression on purpose (FRAMEBENCH_TEST_INJECT). */
     inject?: Record<string, { extraCopy?: boolean; busyUs?: number }>;
   };
   /** Transports of an 'all' selection that cannot run here, and why. */
   skipped: Array<{ transport: string; reason: string }>;
+  /** The median of the rounds' calibrations (@1: the run's one calibration). */
   calibration: Calibration;
+  /** Each round's own calibration, in round order (@2). */
+  calibrationRounds?: Calibration[];
   results: CaseResult[];
 }

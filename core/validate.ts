@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fbError } from './errors';
-import { RESULT_SCHEMA, type RunResult } from './result';
+import { run2Problems } from './result-schema';
+import { READABLE_SCHEMAS, type RunResult } from './result';
 
 /**
  * The one check of a results.json against the framebench/run@1 schema: the names that
@@ -26,12 +27,17 @@ function get(o: unknown, dotted: string): unknown {
 const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 
-/** Every problem found in `o` as a run result, in document order; [] when it is valid. */
+/**
+ * Every problem found in `o` as a run result; [] when it is valid. A framebench/run@2 result is
+ * checked against the full schema (core/result-schema.ts, shipped as schema/run@2.schema.json);
+ * an @1 result against the names reporters read.
+ */
 export function resultProblems(o: unknown): string[] {
   if (!isObj(o)) return ['not a JSON object'];
+  if (get(o, 'schema') === 'framebench/run@2') return run2Problems(o);
   const problems: string[] = [];
   const schema = get(o, 'schema');
-  if (schema !== RESULT_SCHEMA) problems.push(`schema is ${JSON.stringify(schema ?? null)}, expected "${RESULT_SCHEMA}"`);
+  if (!(READABLE_SCHEMAS as readonly unknown[]).includes(schema)) problems.push(`schema is ${JSON.stringify(schema ?? null)}, expected one of ${READABLE_SCHEMAS.join(', ')}`);
   for (const k of RUN_OBJECTS) if (!isObj(get(o, k))) problems.push(`missing "${k}" object`);
   for (const k of ['host.cpuModel', 'host.kernel', 'host.node']) if (typeof get(o, k) !== 'string') problems.push(`${k} is not a string`);
   if (!isNum(get(o, 'host.cores'))) problems.push('host.cores is not a number');

@@ -19,8 +19,10 @@ export interface BenchConfig {
   /** '1080p', '720p', '4k', '360p' or 'WxH'. */
   resolution: string;
   fps: number;
-  /** Measurement window per case, seconds. */
+  /** Measurement window per case and round, seconds. */
   durationS: number;
+  /** Interleaved rounds: every case is measured once per round; figures are medians over rounds with intervals. */
+  rounds: number;
   /** Warm-up before the window, seconds (measured separately, never counted). */
   warmupS: number;
   /** Producers of the multi-producer scenario. */
@@ -44,12 +46,13 @@ export interface BenchConfig {
 }
 
 export const BUILTIN_CONFIG: BenchConfig = {
-  transports: ['all'],
+  transports: ['ws', 'unix', 'tcp', 'shm'],
   scenarios: ['realtime', 'saturate'],
   formats: ['i420', 'rgba'],
   resolution: '1080p',
   fps: 30,
-  durationS: 1.5,
+  durationS: 1.2,
+  rounds: 5,
   warmupS: 0.4,
   producers: 4,
   verify: 'sample',

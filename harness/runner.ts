@@ -8,7 +8,10 @@ import { memcpyUsFor } from '../measure/figures';
 import { HEADER_BYTES, payloadBytesFor, type PixelFormat } from '../core/frame';
 import { hostInfo } from '../measure/host';
 import type { CaseSpec } from '../core/case';
-import { RESULT_SCHEMA, type CaseResult, type RunResult } from '../core/result';
+import { METHODOLOGY_VERSION, RESULT_SCHEMA, type Calibration, type CaseResult, type RunResult } from '../core/result';
+import { median } from '../core/robust-stats';
+import { aggregateRounds, pairedCpuRatios } from '../measure/aggregate';
+import { provenance } from '../measure/provenance';
 import { frameSpec, parseFormat, parseResolution } from '../core/spec';
 
 /** Everything one `bench run` needs, validated. */
@@ -28,6 +31,12 @@ export interface RunSettings {
   copyAccounting: boolean;
   policy: 'block' | 'drop';
   transportOptions: Record<string, Record<string, unknown>>;
+  /** Interleaved rounds: every case is measured once per round, in an order that rotates. */
+  rounds: number;
+  /** Profilers attached to the measured processes ('perf', 'v8'), recorded in the result. */
+  profiling?: string | null;
+  /** The command line, recorded in the result. */
+  argv?: string[];
   /** Transports that were asked for implicitly ('all') but cannot run here. */
   skipped: Array<{ transport: string; reason: string }>;
   /** Test-only regressions per transport (FRAMEBENCH_TEST_INJECT), to prove the gate sees them. */
@@ -65,6 +74,8 @@ export interface RawSettings {
   copyAccounting: boolean;
   policy: string;
   transportOptions: Record<string, Record<string, unknown>>;
+  /** Interleaved rounds (default 1). */
+  rounds?: number;
 }
 
 function checkNumber(name: string, v: number, min: number, max: number, strictMin = false): number {
@@ -100,6 +111,8 @@ export function resolveSettings(input: RawSettings): RunSettings {
   const warmupS = checkNumber('--warmup', raw.warmupS, 0, 3600);
   const producers = checkNumber('--producers', raw.producers, 1, 64);
   if (!Number.isInteger(producers)) throw fbError('FB_ERR_BAD_NUMBER', `--producers must be a whole number, got ${producers}`);
+  const rounds = checkNumber('--rounds', raw.rounds ?? 1, 1, 1000);
+  if (!Number.isInteger(rounds)) throw fbError('FB_ERR_BAD_NUMBER', `--rounds must be a whole number, got ${rounds}`);
   const verify = raw.verify;
   const policy = raw.policy;
   if (verify !== 'sample' && verify !== 'full') throw fbError('FB_ERR_USAGE', `--verify must be 'sample' or 'full', got '${verify}'`);
@@ -127,7 +140,7 @@ export function resolveSettings(input: RawSettings): RunSettings {
   return {
     transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, producers,
     verify, source: raw.source, copyAccounting: raw.copyAccounting, policy,
-    transportOptions: raw.transportOptions, skipped, inject: parseInject(process.env.FRAMEBENCH_TEST_INJECT),
+    transportOptions: raw.transportOptions, rounds, skipped, inject: parseInject(process.env.FRAMEBENCH_TEST_INJECT),
   };
 }
 
@@ -172,49 +185,95 @@ export function planCases(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
 }
 
 export interface RunHooks {
-  onCaseStart?: (index: number, total: number, c: Omit<CaseSpec, 'runDir'>) => void;
-  onCaseEnd?: (index: number, total: number, r: CaseResult) => void;
-  onCalibrating?: () => void;
+  /** `index` counts windows over the whole run (rounds x cases); `round` is 0-based. */
+  onCaseStart?: (index: number, total: number, c: Omit<CaseSpec, 'runDir'>, round: number) => void;
+  onCaseEnd?: (index: number, total: number, r: CaseResult, round: number) => void;
+  onCalibrating?: (round: number) => void;
   processHooks?: ProcessHooks;
   abort?: AbortSignal;
 }
 
-/** Runs the whole matrix and returns the versioned result. Never prints. */
+/** Case indices in the order round `r` visits them: rotated so each case moves through the round. */
+export function roundOrder(cases: number, rounds: number, r: number): number[] {
+  const shift = Math.floor((r * cases) / rounds) % Math.max(1, cases);
+  return Array.from({ length: cases }, (_, j) => (j + shift) % cases);
+}
+
+/** The median of the rounds' calibrations, per frame size. */
+function medianCalibration(cals: Calibration[]): Calibration {
+  if (cals.length === 1) return cals[0];
+  const byBytes: Record<string, number> = {};
+  for (const k of Object.keys(cals[0].memcpyUsByFrameBytes)) byBytes[k] = median(cals.map((c) => c.memcpyUsByFrameBytes[k]));
+  return {
+    ...cals[0],
+    memcpyUsPerFrame: median(cals.map((c) => c.memcpyUsPerFrame)),
+    memcpyUsByFrameBytes: byBytes,
+    memcpyGBps: median(cals.map((c) => c.memcpyGBps)),
+    samples: cals.reduce((a, c) => a + c.samples, 0),
+    method: `${cals[0].method}; median of ${cals.length} rounds`,
+  };
+}
+
+/**
+ * Runs the whole matrix in interleaved rounds and returns the versioned result. Each round
+ * calibrates memcpy, then visits every case once (one window each) in a rotated order, so slow
+ * drift of the machine hits every transport alike; the figures are medians over rounds with
+ * intervals, and ratios between transports are paired round by round. Never prints.
+ */
 export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<RunResult> {
   const startedAt = new Date().toISOString();
   const cases = planCases(s);
   const sizes = new Set<number>();
   for (const c of cases) for (const [w, h] of c.sizes) sizes.add(payloadBytesFor(c.format, w, h));
-  hooks.onCalibrating?.();
-  const calibration = await calibrate([...sizes]);
-  const results: CaseResult[] = [];
+  const rounds = Math.max(1, s.rounds);
+  const perCase: CaseResult[][] = cases.map(() => []);
+  const calibrations: Calibration[] = [];
   let complete = true;
-  for (let i = 0; i < cases.length; i++) {
+  let step = 0;
+  const total = rounds * cases.length;
+  run: for (let r = 0; r < rounds; r++) {
     if (hooks.abort?.aborted) {
       complete = false;
       break;
     }
-    hooks.onCaseStart?.(i, cases.length, cases[i]);
-    const r = await runCase(cases[i], { memcpyUs: memcpyUsFor(cases[i], calibration.memcpyUsByFrameBytes), hooks: hooks.processHooks, abort: hooks.abort });
-    if (r.status === 'FB_ERR_INTERRUPTED') complete = false;
-    results.push(r);
-    hooks.onCaseEnd?.(i, cases.length, r);
+    hooks.onCalibrating?.(r);
+    const calibration = await calibrate([...sizes]);
+    calibrations.push(calibration);
+    for (const i of roundOrder(cases.length, rounds, r)) {
+      if (hooks.abort?.aborted) {
+        complete = false;
+        break run;
+      }
+      hooks.onCaseStart?.(step, total, cases[i], r);
+      const res = await runCase(cases[i], { memcpyUs: memcpyUsFor(cases[i], calibration.memcpyUsByFrameBytes), hooks: hooks.processHooks, abort: hooks.abort });
+      if (res.status === 'FB_ERR_INTERRUPTED') complete = false;
+      perCase[i].push(res);
+      hooks.onCaseEnd?.(step++, total, res, r);
+    }
   }
+  const results = perCase.filter((rs) => rs.length > 0).map((rs) => aggregateRounds(rs));
+  const prov = provenance(s.argv ?? process.argv.slice(2));
   return {
     schema: RESULT_SCHEMA,
+    methodology: METHODOLOGY_VERSION,
     framebenchVersion: packageVersion(),
     startedAt,
     finishedAt: new Date().toISOString(),
     complete,
+    provenance: prov,
     host: hostInfo(),
+    rounds,
     settings: {
       transports: s.transports, scenarios: s.scenarios.map((x) => x.name), formats: s.formats, resolution: s.resolution,
       fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, producers: s.producers, verify: s.verify,
-      source: s.source, copyAccounting: s.copyAccounting,
+      source: s.source, copyAccounting: s.copyAccounting, policy: s.policy, transportOptions: s.transportOptions,
+      profiling: s.profiling ?? null,
       ...(s.inject ? { inject: s.inject } : {}),
     },
     skipped: s.skipped,
-    calibration,
+    calibration: medianCalibration(calibrations.length ? calibrations : [await calibrate([...sizes])]),
+    calibrationRounds: calibrations,
+    ratios: pairedCpuRatios(results),
     results,
   };
 }

@@ -1,0 +1,139 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+/**
+ * The result file's schema, `framebench/run@2`, in TypeBox: one definition that is both the
+ * JSON Schema shipped as schema/run@2.schema.json (`npm run schema:write`; a test checks the
+ * file matches) and the validator `bench report`, `compare`, the gate and the tests use.
+ * It names what other tools may read; objects may carry more fields than listed.
+ */
+const Num = Type.Number();
+const Int = Type.Integer({ minimum: 0 });
+const Str = Type.String();
+const PerSide = Type.Object({ producer: Num, consumer: Num });
+
+export const IntervalSchema = Type.Object({
+  n: Int,
+  median: Num,
+  lo: Num,
+  hi: Num,
+  level: Type.Number({ minimum: 0, maximum: 1, description: 'coverage of [lo, hi] for the true median (order statistics)' }),
+}, { $id: '#/$defs/interval' });
+
+const NoiseSchema = Type.Object({ stealPct: Num, otherCpuPct: Num, noisy: Type.Boolean(), reason: Type.Optional(Str) });
+
+const CaseRoundSchema = Type.Object({
+  round: Int,
+  status: Str,
+  cpuUsPerFrame: Type.Object({ producer: Num, consumer: Num, server: Type.Optional(Num), total: Num }),
+  copyEquivalents: Num,
+  fps: Num,
+  latencyUs: Type.Object({ p50: Num, p99: Num, count: Int }),
+  frames: Int,
+  noise: Type.Optional(NoiseSchema),
+});
+
+const CalibrationSchema = Type.Object({
+  memcpyUsPerFrame: Num,
+  memcpyUsByFrameBytes: Type.Record(Str, Num),
+  memcpyGBps: Num,
+  samples: Int,
+  bufferSetBytes: Num,
+  method: Str,
+});
+
+const CaseSchema = Type.Object({
+  transport: Str,
+  scenario: Str,
+  format: Str,
+  width: Int,
+  height: Int,
+  frameBytes: Num,
+  producers: Int,
+  framesSent: Int,
+  framesReceived: Int,
+  framesDropped: Type.Integer(),
+  framesCorrupt: Int,
+  fps: Num,
+  gbps: Num,
+  cpuUsPerFrame: Type.Object({ producer: Num, consumer: Num, server: Type.Optional(Num), total: Num }),
+  cpuDetailUsPerFrame: Type.Object({ producerUser: Num, producerSystem: Num, consumerUser: Num, consumerSystem: Num }),
+  copyEquivalents: Num,
+  kernelBytesPerFrame: PerSide,
+  copies: Type.Union([Type.Null(), Type.Object({
+    memcpyCallsPerFrame: PerSide,
+    userBytesPerFrame: PerSide,
+    framePasses: PerSide,
+    maskedBytesPerFrame: Num,
+  })]),
+  latencyUs: Type.Object({ p50: Num, p90: Num, p99: Num, p999: Num, max: Num, mean: Num, count: Int }),
+  rssPeakBytes: PerSide,
+  window: Type.Object({ seconds: Num, producerFrames: Int, consumerFrames: Int }),
+  inProcess: Type.Optional(Type.Boolean()),
+  masking: Type.Optional(Str),
+  transportStats: Type.Object({ producer: Type.Record(Str, Type.Unknown()), consumer: Type.Record(Str, Type.Unknown()) }),
+  status: Str,
+  error: Type.Optional(Str),
+  histogram: Type.Optional(Type.String({ description: 'HDR histogram of every latency sample (compressed base64)' })),
+  intervals: Type.Record(Str, IntervalSchema),
+  rounds: Type.Array(CaseRoundSchema, { minItems: 1 }),
+  noisyRounds: Int,
+});
+
+export const RunResultSchema = Type.Object({
+  schema: Type.Literal('framebench/run@2'),
+  methodology: Type.Integer({ minimum: 2 }),
+  framebenchVersion: Str,
+  startedAt: Str,
+  finishedAt: Str,
+  complete: Type.Boolean(),
+  provenance: Type.Object({
+    argv: Type.Array(Str),
+    git: Type.Object({ commit: Type.Union([Str, Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
+    versions: Type.Record(Str, Type.Union([Str, Type.Null()])),
+  }),
+  host: Type.Object({ cpuModel: Str, cores: Int, kernel: Str, node: Str, platform: Str, memoryBytes: Num, hostname: Str }),
+  rounds: Type.Integer({ minimum: 1 }),
+  settings: Type.Object({
+    transports: Type.Array(Str),
+    scenarios: Type.Array(Str),
+    formats: Type.Array(Str),
+    resolution: Str,
+    fps: Num,
+    durationS: Num,
+    warmupS: Num,
+    producers: Int,
+    verify: Str,
+    source: Str,
+    copyAccounting: Type.Boolean(),
+    policy: Type.Union([Type.Literal('block'), Type.Literal('drop')]),
+    transportOptions: Type.Record(Str, Type.Record(Str, Type.Unknown())),
+    profiling: Type.Union([Str, Type.Null()]),
+    inject: Type.Optional(Type.Record(Str, Type.Unknown())),
+  }),
+  skipped: Type.Array(Type.Object({ transport: Str, reason: Str })),
+  calibration: CalibrationSchema,
+  calibrationRounds: Type.Array(CalibrationSchema, { minItems: 1 }),
+  ratios: Type.Array(Type.Object({
+    group: Str, metric: Str, a: Str, b: Str, n: Int, median: Num, lo: Num, hi: Num, level: Num,
+  })),
+  results: Type.Array(CaseSchema),
+}, {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://framebench.dev/schema/run@2.schema.json',
+  title: 'framebench run result (framebench/run@2)',
+});
+
+let compiled: ReturnType<typeof TypeCompiler.Compile> | null = null;
+
+/** Problems of `o` against run@2, as 'path: message' lines ([] when valid). */
+export function run2Problems(o: unknown): string[] {
+  compiled ??= TypeCompiler.Compile(RunResultSchema);
+  if (compiled.Check(o)) return [];
+  return [...compiled.Errors(o)].slice(0, 20).map((e) => `${e.path || '/'}: ${e.message}`);
+}
+
+/** The JSON Schema document (what schema/run@2.schema.json holds). */
+export function runResultJsonSchema(): TSchema {
+  return JSON.parse(JSON.stringify(RunResultSchema)) as TSchema;
+}

@@ -1,0 +1,134 @@
+import { encode, merge, percentiles } from '../core/histogram';
+import { medianInterval, pairedRatio, type Interval } from '../core/robust-stats';
+import type { CaseResult, CaseRound, RatioFigure, RoundNoise } from '../core/result';
+
+/**
+ * Folds the rounds of one case into its figures: every per-frame figure is the median over the
+ * rounds whose window completed ('ok'), with its order-statistic interval in `intervals` (keyed by
+ * the figure's dotted path); counts (frames sent, received, dropped, corrupt) are summed over all
+ * rounds, so integrity covers the whole run; latency percentiles come from the rounds' histograms
+ * merged (every real sample once), and the per-round p50/p99 keep their own intervals.
+ */
+
+/** The per-frame figures that get a median and an interval over rounds. */
+export const ROUND_FIGURES = [
+  'cpuUsPerFrame.producer', 'cpuUsPerFrame.consumer', 'cpuUsPerFrame.server', 'cpuUsPerFrame.total',
+  'cpuDetailUsPerFrame.producerUser', 'cpuDetailUsPerFrame.producerSystem', 'cpuDetailUsPerFrame.consumerUser', 'cpuDetailUsPerFrame.consumerSystem',
+  'copyEquivalents', 'fps', 'gbps',
+  'kernelBytesPerFrame.producer', 'kernelBytesPerFrame.consumer',
+  'copies.memcpyCallsPerFrame.producer', 'copies.memcpyCallsPerFrame.consumer',
+  'copies.userBytesPerFrame.producer', 'copies.userBytesPerFrame.consumer',
+  'copies.framePasses.producer', 'copies.framePasses.consumer', 'copies.maskedBytesPerFrame',
+] as const;
+
+function get(o: unknown, dotted: string): number | undefined {
+  const v = dotted.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), o);
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function set(o: Record<string, unknown>, dotted: string, value: number): void {
+  const keys = dotted.split('.');
+  let cur = o;
+  for (const k of keys.slice(0, -1)) {
+    if (!cur[k] || typeof cur[k] !== 'object') return; // the figure does not exist for this case (no copies, no server)
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]] = value;
+}
+
+const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/** One case's figures over its rounds (in round order); `noise[i]` is round i's window noise. */
+export function aggregateRounds(rounds: CaseResult[], noise: Array<RoundNoise | undefined> = []): CaseResult {
+  if (rounds.length === 0) throw new Error('aggregateRounds: no rounds');
+  const ok = rounds.filter((r) => r.status === 'ok');
+  const base = structuredClone(ok[0] ?? rounds[0]) as CaseResult;
+  const failed = rounds.find((r) => r.status !== 'ok');
+  const intervals: Record<string, Interval> = {};
+  for (const path of ROUND_FIGURES) {
+    const xs = ok.map((r) => get(r, path)).filter((x): x is number => x !== undefined);
+    if (xs.length === 0) continue;
+    const iv = medianInterval(xs);
+    intervals[path] = iv;
+    set(base as unknown as Record<string, unknown>, path, iv.median);
+  }
+  // latency: per-round p50/p99 intervals, and the whole run's percentiles from every sample
+  for (const p of ['p50', 'p99'] as const) {
+    const xs = ok.map((r) => r.latencyUs[p]).filter((x) => x > 0);
+    if (xs.length > 0) intervals[`latencyUs.${p}`] = medianInterval(xs);
+  }
+  const hists = ok.map((r) => r.histogram ?? '').filter(Boolean);
+  if (hists.length > 0) {
+    const all = merge(hists);
+    base.latencyUs = percentiles(all);
+    base.histogram = encode(all);
+  } else delete base.histogram;
+  const sum = (f: (r: CaseResult) => number) => rounds.reduce((a, r) => a + f(r), 0);
+  base.framesSent = sum((r) => r.framesSent);
+  base.framesReceived = sum((r) => r.framesReceived);
+  base.framesDropped = sum((r) => r.framesDropped);
+  base.framesCorrupt = sum((r) => r.framesCorrupt);
+  base.window = {
+    seconds: round(sum((r) => r.window.seconds), 3),
+    producerFrames: sum((r) => r.window.producerFrames),
+    consumerFrames: sum((r) => r.window.consumerFrames),
+  };
+  base.rssPeakBytes = {
+    producer: Math.max(...rounds.map((r) => r.rssPeakBytes.producer)),
+    consumer: Math.max(...rounds.map((r) => r.rssPeakBytes.consumer)),
+  };
+  base.intervals = intervals;
+  base.rounds = rounds.map((r, i): CaseRound => ({
+    round: i,
+    status: r.status,
+    cpuUsPerFrame: r.cpuUsPerFrame,
+    copyEquivalents: r.copyEquivalents,
+    fps: r.fps,
+    latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99, count: r.latencyUs.count },
+    frames: r.window.consumerFrames,
+    ...(noise[i] ? { noise: noise[i] } : {}),
+  }));
+  base.noisyRounds = base.rounds.filter((r) => r.noise?.noisy).length;
+  if (failed) {
+    base.status = failed.status;
+    base.error = `round ${rounds.indexOf(failed) + 1} of ${rounds.length}: ${failed.error ?? failed.status}`;
+  }
+  return base;
+}
+
+/** The key of a group of comparable cases: same scenario, format and frame size. */
+export function groupKey(c: Pick<CaseResult, 'scenario' | 'format' | 'width' | 'height'>): string {
+  return `${c.scenario}/${c.format}/${c.width}x${c.height}`;
+}
+
+/**
+ * Paired CPU ratios between the transports of each group: for every pair (a, b) with both cases
+ * ok, a's CPU per frame over b's, round by round, then the median and interval of those ratios.
+ */
+export function pairedCpuRatios(cases: CaseResult[]): RatioFigure[] {
+  const groups = new Map<string, CaseResult[]>();
+  for (const c of cases) {
+    if (c.status !== 'ok' || !c.rounds) continue;
+    const k = groupKey(c);
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const out: RatioFigure[] = [];
+  for (const [group, cs] of groups) {
+    for (const a of cs) {
+      for (const b of cs) {
+        if (a === b) continue;
+        const n = Math.min(a.rounds!.length, b.rounds!.length);
+        const xs: number[] = [];
+        const ys: number[] = [];
+        for (let i = 0; i < n; i++) {
+          if (a.rounds![i].status !== 'ok' || b.rounds![i].status !== 'ok') continue;
+          xs.push(a.rounds![i].cpuUsPerFrame.total);
+          ys.push(b.rounds![i].cpuUsPerFrame.total);
+        }
+        const iv = pairedRatio(xs, ys);
+        if (iv.n > 0) out.push({ group, metric: 'cpuUsPerFrame.total', a: a.transport, b: b.transport, ...iv });
+      }
+    }
+  }
+  return out;
+}
