@@ -7,8 +7,23 @@
 /** What a sender does when the consumer is behind: wait for room, or drop the frame (counted). */
 export type BackpressurePolicy = 'block' | 'drop';
 
-/** Transport-specific counters, reported in the result under `transportStats`. */
-export type TransportStats = Record<string, number | string>;
+/**
+ * Stats with one meaning whichever transport reports them, typed here: the only transport
+ * stats the figures read. A transport that has one reports it under this name and type
+ * (its declared stats shape, transports/types.ts, must agree or it does not compile).
+ */
+export interface SharedStats {
+  /** Receiver: payload bytes that arrived masked (WebSocket); reported per frame in `copies`. */
+  readonly maskedBytes?: number;
+  /** Which masking implementation ran (WebSocket): 'node', 'bufferutil', 'js' or 'none'. */
+  readonly masking?: string;
+}
+
+/**
+ * What one end of a transport reports, in the result under `transportStats`: the counters its
+ * transport declares (`Transport.stats`), shown as they are, and the shared ones above.
+ */
+export type TransportStats = SharedStats & Readonly<Record<string, number | string>>;
 
 /** CPU and I/O counters of one process over a window (µs, bytes). */
 export interface ProcDelta {

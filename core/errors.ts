@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   FB_ERR_BAD_NUMBER: 'a numeric option out of range (fps <= 0, negative duration, ...)',
   FB_ERR_FRAME_TOO_LARGE: 'the frame is larger than the transport accepts',
   FB_ERR_OUT_UNWRITABLE: 'the --out directory cannot be created or written',
-  FB_ERR_CONFIG: 'the config file does not load or does not type-check',
+  FB_ERR_CONFIG: 'the config file does not load or does not type-check, or sets an unknown or mistyped transport option',
   FB_ERR_TRANSPORT_UNAVAILABLE: 'the transport cannot run on this machine (reason given)',
   FB_ERR_NATIVE_UNAVAILABLE: 'the native addon could not be loaded (reason given)',
   FB_ERR_PEER_GONE: 'a producer or consumer process died or closed its end mid-run',

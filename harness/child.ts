@@ -4,7 +4,7 @@
  * prints: everything it measured goes back in its 'done' message.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { adoptShared } from '../transports/host-ports';
+import { HostChannel } from '../transports/host-ports';
 import { toFbError } from '../core/errors';
 import { Consumer } from './consumer';
 import { runLiveProducer } from './live-producer';
@@ -14,7 +14,12 @@ import type { FromChild, ToChild } from './protocol';
 
 /** A hosted producer thread (transport topology 'consumer-threads') talks over parentPort. */
 const inThread = !isMainThread && parentPort !== null && Boolean((workerData as { fbHosted?: boolean } | null)?.fbHosted);
-if (inThread) adoptShared((workerData as { shared?: Record<string, unknown> }).shared);
+/**
+ * The hosted topologies' channel of this process, passed to its receiver or sender: in a
+ * consumer, the producers it will host join it (ProducerHost); in a hosted thread, it holds
+ * what the consumer shared (its workerData).
+ */
+const channel = inThread ? HostChannel.adopt((workerData as { shared?: Record<string, unknown> }).shared) : new HostChannel();
 let host: ProducerHost | null = null;
 
 let role: Producer | Consumer | null = null;
@@ -67,7 +72,7 @@ async function onMessage(msg: ToChild): Promise<void> {
       roleName = msg.role;
       transportName = msg.spec.transport;
       if (msg.role === 'consumer') {
-        const c = new Consumer(msg.spec);
+        const c = new Consumer(msg.spec, channel);
         role = c;
         const address = await c.open();
         c.whenFatal(fail);
@@ -77,7 +82,7 @@ async function onMessage(msg: ToChild): Promise<void> {
         live = { spec: msg.spec, producerId: msg.producerId, address: msg.address };
         send({ t: 'ready' });
       } else {
-        const p = new Producer(msg.spec, msg.producerId);
+        const p = new Producer(msg.spec, msg.producerId, channel);
         role = p;
         await p.open(msg.address);
         send({ t: 'ready' });
@@ -90,7 +95,7 @@ async function onMessage(msg: ToChild): Promise<void> {
       else if (live) send({ t: 'done', producer: await runLiveProducer(live.spec, live.producerId, live.address, msg.t0Ns) });
       return;
     case 'host':
-      host = host ?? new ProducerHost(send);
+      host = host ?? new ProducerHost(send, channel);
       host.start(msg.launch);
       return;
     case 'relay':

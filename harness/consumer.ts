@@ -1,5 +1,5 @@
 import { getTransport } from '../transports/registry';
-import type { Receiver } from '../transports/types';
+import type { HostChannel, Receiver } from '../transports/types';
 import type { FrameVerifier } from '../sources/source';
 import { nowNs, sleep } from '../core/clock';
 import { FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, readHeader } from '../core/frame';
@@ -32,7 +32,8 @@ export class Consumer {
   fatal: Error | null = null;
   private onFatal: ((e: Error) => void) | null = null;
 
-  constructor(private readonly spec: CaseSpec) {
+  /** `host`: the channel to the producers this process hosts (hosted topologies), see harness/child.ts. */
+  constructor(private readonly spec: CaseSpec, private readonly host?: HostChannel) {
     this.verifier = makeVerifier(spec);
     this.nextSeq = new Array(spec.producers).fill(0);
     this.received = new Array(spec.producers).fill(0);
@@ -47,6 +48,7 @@ export class Consumer {
       producers: this.spec.producers,
       policy: this.spec.policy,
       options: this.spec.transportOptions,
+      host: this.host,
     });
     this.receiver.onError((e) => {
       this.fatal = this.fatal ?? e;

@@ -77,7 +77,8 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'framebench-run-')); // mode 0700
   const spec: CaseSpec = { ...base, runDir };
   const children: Array<ChildProc | HostedProc> = [];
-  const caps = getTransport(base.transport).capabilities;
+  const transport = getTransport(base.transport);
+  const caps = transport.capabilities;
   const topology = caps.topology ?? 'separate';
   const cleanups: Array<() => void | Promise<void>> = [];
   let rejectFailure: (e: FbError) => void = () => undefined;
@@ -157,20 +158,12 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
       }
     }
     rmSync(runDir, { recursive: true, force: true });
-    removeOrphanSegments(spec.transport);
-  }
-}
-
-/**
- * When producer and consumer were both killed, nobody is left to unlink the ring: remove
- * framebench segments whose creating process is gone (never a live one).
- */
-function removeOrphanSegments(transport: string): void {
-  if (!transport.startsWith('shm')) return;
-  try {
-     
-    (require('../transports/shm/ring') as { cleanStaleSegments(): string[] }).cleanStaleSegments();
-  } catch {
-    /* no native addon: no segment */
+    // When producer and consumer were both killed, nobody is left to remove what lives outside
+    // the run directory (shm: the segment): the transport removes what dead processes left.
+    try {
+      transport.cleanupOrphans?.();
+    } catch {
+      /* best effort: a failed cleanup must not hide the case's result */
+    }
   }
 }

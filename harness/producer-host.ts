@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { addHostPort, sharedObjects } from '../transports/host-ports';
+import type { HostChannel, HostPort } from '../transports/host-ports';
 import type { FromChild, HostedLaunch, ToChild } from './protocol';
 
 const CHILD_ENTRY = path.join(__dirname, 'child.js');
@@ -27,7 +27,8 @@ function isControl(m: unknown): m is FromChild {
 export class ProducerHost {
   private readonly hosted = new Map<string, Hosted>();
 
-  constructor(private readonly toCoordinator: (m: FromChild) => void) {}
+  /** `channel`: the one the consumer's receiver was given (ReceiverOptions.host); hosted producers join it. */
+  constructor(private readonly toCoordinator: (m: FromChild) => void, private readonly channel: HostChannel) {}
 
   start(launch: HostedLaunch): void {
     const h = launch.mode === 'fork' ? this.forkOne(launch) : this.threadOne(launch);
@@ -72,14 +73,14 @@ export class ProducerHost {
       this.ended(launch.label, code === 0, `${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}`);
     });
     child.on('error', (e) => this.ended(launch.label, false, e.message));
-    addHostPort(child as unknown as Parameters<typeof addHostPort>[0]);
+    this.channel.addPort(child as unknown as HostPort);
     this.toCoordinator({ t: 'hosted', label: launch.label, pid: child.pid ?? -1 });
     return h;
   }
 
   private threadOne(launch: HostedLaunch): Hosted {
     const w = new Worker(CHILD_ENTRY, {
-      workerData: { fbHosted: true, shared: sharedObjects() },
+      workerData: { fbHosted: true, shared: this.channel.sharedObjects() },
       stderr: false,
       stdout: true,
     });

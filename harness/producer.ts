@@ -1,5 +1,5 @@
 import { getTransport } from '../transports/registry';
-import type { Sender } from '../transports/types';
+import type { HostChannel, Sender } from '../transports/types';
 import { nowNs, sleepUntilNs } from '../core/clock';
 import type { CaseSpec, ProducerReport } from '../core/case';
 import { makeSources } from '../sources/select';
@@ -31,7 +31,8 @@ export class Producer {
   private sender!: Sender;
   private fatal: Error | null = null;
 
-  constructor(private readonly spec: CaseSpec, private readonly producerId: number) {}
+  /** `host`: in a hosted thread, what the consumer shared with it (harness/child.ts). */
+  constructor(private readonly spec: CaseSpec, private readonly producerId: number, private readonly host?: HostChannel) {}
 
   async open(address: string): Promise<void> {
     const t = getTransport(this.spec.transport);
@@ -40,6 +41,7 @@ export class Producer {
       maxFrameBytes: this.spec.maxFrameBytes,
       policy: this.spec.policy,
       options: this.spec.transportOptions,
+      host: this.host,
     });
     this.sender.onError((e) => {
       this.fatal = this.fatal ?? e;

@@ -70,7 +70,7 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
   if (consumer.window.copies && pc.every((c) => c !== null)) {
     const pCalls = pc.reduce((a, c) => a + (c?.calls ?? 0), 0);
     const pBytes = pc.reduce((a, c) => a + (c?.bytes ?? 0), 0);
-    const masked = Number(consumer.transportStats.maskedBytes ?? 0);
+    const masked = consumer.transportStats.maskedBytes ?? 0; // a shared stat (core/case.ts SharedStats), typed
     copies = {
       memcpyCallsPerFrame: { producer: round(perFrame(pCalls, pFrames)), consumer: round(perFrame(consumer.window.copies.calls, cFrames)) },
       userBytesPerFrame: { producer: Math.round(perFrame(pBytes, pFrames)), consumer: Math.round(perFrame(consumer.window.copies.bytes, cFrames)) },
@@ -125,13 +125,14 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
     kernelBytesPerFrame: { producer: Math.round(perFrame(pKernel, pFrames)), consumer: Math.round(perFrame(cKernel, cFrames)) },
     copies,
     latencyUs: lat,
+    histogram: consumer.histogram,
     rssPeakBytes: {
       producer: Math.max(...producers.map((p) => p.window.proc.maxRssBytes)),
       consumer: consumer.window.proc.maxRssBytes,
     },
     window: { seconds: round(consumer.window.seconds, 3), producerFrames: pFrames, consumerFrames: cFrames },
     ...inProcessMark(inProcess),
-    masking: typeof producers[0]?.transportStats.masking === 'string' ? String(producers[0].transportStats.masking) : undefined,
+    masking: producers[0]?.transportStats.masking,
     transportStats: { producer: producers[0]?.transportStats ?? {}, consumer: consumer.transportStats },
     status,
     ...(error ? { error } : {}),

@@ -6,15 +6,20 @@ import { frameSpec, type FrameSpec } from '../core/spec';
 import { SyntheticSource, SyntheticVerifier } from '../sources/synthetic';
 import type { FbError } from '../core/errors';
 import type { Receiver, Transport } from '../transports/types';
+import type { StatsShape, TransportStats } from '../transports/types';
+import { HostChannel } from '../transports/host-ports';
+import { NO_RAW_INPUT } from '../transports/registry';
 import { Channel, codeOf, sendFrame, transportCases, waitFor } from './support/transport-kit';
+import { requireOrSkip } from './support/require';
 
 /**
  * ONE suite for every registered transport. A transport is skipped only when it does not
- * load or its unavailableReason() is non-null (printed). Each test has its own 0700 run
+ * load or its unavailableReason() is non-null (printed); with FRAMEBENCH_REQUIRE=all (or a
+ * list naming it) it fails with that reason instead. Each test has its own 0700 run
  * directory. Tests assert invariants and error codes, never speed.
  */
 const cases = transportCases();
-for (const c of cases) if (c.skip) console.warn(`conformance: skipping '${c.name}': ${c.skip}`);
+for (const c of cases) requireOrSkip(c.name, c.skip);
 
 const REALISTIC: [string, FrameSpec, number][] = [
   ['1080p I420', frameSpec('i420', 1920, 1080), 3],
@@ -328,5 +333,135 @@ describe.each(cases)('transport $name', ({ transport, skip }) => {
       const outcome = await (blocked as Promise<boolean>).then((ok) => String(ok), codeOf);
       expect(['true', 'FB_ERR_PEER_GONE']).toContain(outcome);
     }, 20_000);
+  });
+});
+
+/** The shape a stats() object has: its keys, each a number or a text. */
+function shapeOf(stats: TransportStats): Record<string, string> {
+  return Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, typeof v === 'string' ? 'text' : typeof v]));
+}
+const declared = (shape: StatsShape): Record<string, string> => ({ ...shape });
+
+describe.each(cases)('transport $name: the declared contract', ({ name, transport, skip }) => {
+  let ch: Channel;
+  beforeEach(() => {
+    if (transport) ch = new Channel(transport);
+  });
+  afterEach(async () => {
+    await ch?.dispose();
+  });
+
+  describe.skipIf(transport === null)('declarations', () => {
+    const t = transport as Transport;
+
+    it('refuses an unknown option with FB_ERR_CONFIG naming the transport and the option, at both ends', async () => {
+      const rejection = (p: Promise<unknown>) => p.then(() => null, (e: Error & { code?: string }) => ({ code: e.code, message: e.message }));
+      const onReceiver = await rejection(t.createReceiver({ runDir: ch.runDir, maxFrameBytes: 1 << 20, producers: 1, policy: 'block', options: { noSuchOption: 1 } }));
+      const onSender = await rejection(t.openSender('not-an-address', { producerId: 0, maxFrameBytes: 1 << 20, policy: 'block', options: { noSuchOption: 1 } }));
+      for (const got of [onReceiver, onSender]) {
+        expect(got?.code).toBe('FB_ERR_CONFIG');
+        expect(got?.message).toContain(name);
+        expect(got?.message).toContain('noSuchOption');
+      }
+    });
+
+    it('declares each option with a type, a help line and a default of its type; a value of another type is refused naming it', async () => {
+      for (const o of t.options) {
+        expect(o.help.length, o.name).toBeGreaterThan(10);
+        if (o.default !== undefined) expect(typeof o.default, o.name).toBe(o.type === 'integer' ? 'number' : o.type);
+        const wrong = o.type === 'string' ? 1 : 'x';
+        const got = await t.createReceiver({ runDir: ch.runDir, maxFrameBytes: 1 << 20, producers: 1, policy: 'block', options: { [o.name]: wrong } }).then(
+          (r) => (void r.close(), null),
+          (e: Error & { code?: string }) => e,
+        );
+        expect(got?.code, o.name).toBe(o.type === 'integer' || o.type === 'number' ? 'FB_ERR_BAD_NUMBER' : 'FB_ERR_CONFIG');
+        expect(got?.message, o.name).toContain(o.name);
+      }
+    });
+
+    it('says how the torture suite writes raw bytes to it, or is an in-process transport named in NO_RAW_INPUT', () => {
+      if (NO_RAW_INPUT[name] !== undefined) {
+        expect(t.capabilities.inProcess, `${name} is in NO_RAW_INPUT but not in-process`).toBe(true);
+        expect(t.rawInput, `${name} is in NO_RAW_INPUT and declares rawInput`).toBeUndefined();
+      } else {
+        expect(t.rawInput, `${name} declares no rawInput and is not in NO_RAW_INPUT`).toBeDefined();
+      }
+    });
+  });
+
+  describe.skipIf(skip !== null)('at run time', () => {
+    it('stats() of each end returns exactly its declared shape', async () => {
+      const t = transport as Transport;
+      const r = await ch.receiver();
+      let got = 0;
+      r.start((_f, release) => {
+        got++;
+        release();
+      });
+      const s = await ch.sender(r);
+      expect(await s.send(randomBytes(4096))).toBe(true);
+      await waitFor('the frame', () => got === 1);
+      expect(shapeOf(r.stats())).toEqual(declared(t.stats.receiver));
+      expect(shapeOf(s.stats())).toEqual(declared(t.stats.sender));
+    }, 10_000);
+
+    it.skipIf(!transport?.rawInput)('its raw input names a target for a real address', async () => {
+      const t = transport as Transport;
+      const r = await ch.receiver();
+      const target = t.rawInput!.target(r.address);
+      expect(['socket', 'fifo', 'websocket', 'segment', 'host-channel']).toContain(target.kind);
+      if (target.kind === 'socket' && 'path' in target.connect) expect(fs.existsSync(target.connect.path)).toBe(true);
+      if (target.kind === 'fifo') for (const f of target.files) expect(fs.statSync(f).isFIFO()).toBe(true);
+    }, 10_000);
+
+    it.skipIf(!transport?.cleanupOrphans)('cleanupOrphans() leaves a live receiver alone', async () => {
+      const t = transport as Transport;
+      const r = await ch.receiver();
+      let got = 0;
+      r.start((_f, release) => {
+        got++;
+        release();
+      });
+      expect(Array.isArray(t.cleanupOrphans!())).toBe(true);
+      const s = await ch.sender(r);
+      expect(await s.send(randomBytes(1000))).toBe(true);
+      await waitFor('a frame after the cleanup', () => got === 1);
+    }, 10_000);
+
+    it.skipIf(transport?.capabilities.topology !== 'consumer-threads')('a hosted thread sees only what its own host channel shares (no module state)', async () => {
+      const t = transport as Transport;
+      const r = await ch.receiver();
+      const other = new HostChannel();
+      await expect(t.openSender(r.address, { producerId: 0, maxFrameBytes: t.maxFrameBytes, policy: 'block', options: {}, host: other })).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
+    }, 10_000);
+
+    it.skipIf(!transport?.capabilities.zeroCopy)('an aborted loan publishes nothing; the next frame arrives, in order', async () => {
+      const r = await ch.receiver();
+      const got: number[] = [];
+      r.start((f, release) => {
+        got.push(f.byteLength > 0 ? f[0] : -1);
+        release();
+      });
+      const s = await ch.sender(r);
+      expect(typeof s.loan).toBe('function');
+      const send = async (bytes: number, mark: number, abort: boolean): Promise<void> => {
+        const loan = await s.loan!(bytes);
+        expect(loan).not.toBeNull();
+        loan!.view.fill(mark);
+        if (abort) {
+          loan!.abort();
+          loan!.abort(); // a second call does nothing
+          await loan!.commit(); // nor does a commit after it
+        } else await loan!.commit();
+      };
+      await send(5000, 1, false);
+      await send(70_000, 0xee, true);
+      await send(3000, 2, false);
+      await send(100, 0xee, true);
+      expect(await s.send(Buffer.alloc(4000, 3))).toBe(true);
+      await waitFor('three frames', () => got.length >= 3);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(got).toEqual([1, 2, 3]);
+    }, 10_000);
   });
 });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FbError } from '../core/errors';
-import { FrameParser, PREFIX_BYTES, STREAM_MAGIC, encodePrefix } from '../transports/stream-framing';
+import { FrameParser, PREFIX_BYTES, STREAM_MAGIC, encodePrefix } from '../transports/stream/parser';
 import { unixTransport } from '../transports/unix';
 
 function wire(...payloads: Buffer[]): Buffer {

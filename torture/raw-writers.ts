@@ -4,7 +4,10 @@ import * as net from 'node:net';
 
 /**
  * Raw writers: put hostile bytes on a receiver's data path without the transport's own
- * sender, then hang up. Each resolves once its connection is closed (or after `ms`).
+ * sender, then hang up. Each resolves once its connection is closed (or after `ms`). Where to
+ * write comes from the transport (`rawInput.target(address)`, transports/types.ts), never from
+ * its name or the shape of its address. (A 'host-channel' target is written by a process the
+ * receiver forks: receiver-child.ts and hosted-writer-child.ts.)
  */
 function settle(sock: net.Socket, ms: number): Promise<void> {
   return new Promise((resolve) => {
@@ -39,23 +42,14 @@ async function writeAndEnd(s: net.Socket, bytes: Buffer, ms: number): Promise<vo
   await settle(s, ms);
 }
 
-/** `unix:<path>` or `tcp:<host>:<port>` or `zeromq:ipc://<path>`: connect and write. */
-export async function writeStream(address: string, bytes: Buffer, ms = 3000): Promise<void> {
-  let opts: net.NetConnectOpts;
-  if (address.startsWith('unix:')) opts = { path: address.slice(5) };
-  else if (address.startsWith('zeromq:ipc://')) opts = { path: address.slice('zeromq:ipc://'.length) };
-  else {
-    const m = /^tcp:([0-9.]+):(\d+)$/.exec(address);
-    if (!m) throw new Error(`cannot write raw bytes to '${address}'`);
-    opts = { host: m[1], port: Number(m[2]) };
-  }
-  await writeAndEnd(await connect(opts), bytes, ms);
+/** Connects to a stream socket (a transport's RawTarget 'socket') and writes `bytes`. */
+export async function writeSocket(to: net.NetConnectOpts, bytes: Buffer, ms = 3000): Promise<void> {
+  await writeAndEnd(await connect(to), bytes, ms);
 }
 
-/** `pipe:A|B`: writes to FIFO `index` and closes it. */
-export async function writeFifo(address: string, index: number, bytes: Buffer, ms = 3000): Promise<void> {
-  const file = address.slice('pipe:'.length).split('|')[index];
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+/** Writes to FIFO `index` of a transport's RawTarget 'fifo' and closes it. */
+export async function writeFifo(files: readonly string[], index: number, bytes: Buffer, ms = 3000): Promise<void> {
+  const fd = fs.openSync(files[index], fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
   const s = new net.Socket({ fd, readable: false, writable: true });
   s.on('error', () => undefined);
   s.write(bytes);

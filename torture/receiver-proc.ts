@@ -47,6 +47,22 @@ export class ReceiverProc {
     });
   }
 
+  /**
+   * Runs a job (hosted-writer-child.ts) in a producer the receiver's process forks on its host
+   * channel: hostile messages, or a well-formed sender's frames. Resolves with its answer.
+   */
+  async hosted(job: Record<string, unknown>): Promise<{ ok: boolean; error?: string }> {
+    if (this.exitedWith || !this.proc.connected) return { ok: false, error: `receiver gone (${this.exitedWith ?? 'disconnected'})` };
+    const reply = this.next('hosted-done', 15_000);
+    this.proc.send({ t: 'hosted', job });
+    try {
+      const m = await reply;
+      return { ok: Boolean(m.ok), error: m.error === undefined ? undefined : String(m.error) };
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  }
+
   async rss(): Promise<number> {
     if (this.exitedWith || !this.proc.connected) return 0;
     const reply = this.next('rss', 5000);

@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 
 /**
  * What transports with a hosted topology (types.ts `topology`) need from whoever hosts the
- * producers, per thread (module state is per thread):
- * - ports: the IPC channels of producer processes this process forked (a ChildProcess in
- *   the consumer; registered by harness/producer-host.ts, or by the conformance kit);
- * - shared: objects a receiver shares with worker threads it will host (SharedArrayBuffers,
- *   by address), handed to each hosted worker in its workerData and adopted there.
+ * producers, handed to them in ReceiverOptions.host / SenderOptions.host (never module state):
+ * - ports: the IPC channels of producer processes the host forked (a ChildProcess in the
+ *   consumer; added by harness/producer-host.ts, the conformance kit or the torture receiver);
+ * - shared: objects a receiver shares with worker threads the host will start (SharedArrayBuffers,
+ *   by address), handed to each hosted worker in its workerData, and its channel made from them.
  */
 export interface HostPort {
   send(msg: unknown, cb?: (err: Error | null) => void): boolean;
@@ -30,43 +30,51 @@ export function sendToPort(port: HostPort, msg: unknown): void {
   }
 }
 
-const ports = new Set<HostPort>();
-const events = new EventEmitter();
-events.setMaxListeners(0);
+/** One host's channel to the producers it hosts: their ports, and what it shares with its threads. */
+export class HostChannel {
+  private readonly ports = new Set<HostPort>();
+  private readonly events = new EventEmitter();
+  private readonly shared = new Map<string, unknown>();
 
-/** Registers a forked producer's channel; receivers created before or after see it. */
-export function addHostPort(port: HostPort): void {
-  ports.add(port);
-  port.on('exit', () => ports.delete(port));
-  events.emit('port', port);
-}
+  /** In a hosted worker thread: the channel made of what the host shared (its workerData). */
+  static adopt(objects: Record<string, unknown> | undefined): HostChannel {
+    const c = new HostChannel();
+    for (const [k, v] of Object.entries(objects ?? {})) c.shared.set(k, v);
+    return c;
+  }
 
-/** Calls `cb` for every registered port, now and later; returns the unsubscribe function. */
-export function eachHostPort(cb: (port: HostPort) => void): () => void {
-  for (const p of ports) cb(p);
-  events.on('port', cb);
-  return () => events.off('port', cb);
-}
+  constructor() {
+    this.events.setMaxListeners(0);
+  }
 
-const shared = new Map<string, unknown>();
+  /** Adds a forked producer's channel; receivers listening before or after see it. */
+  addPort(port: HostPort): void {
+    this.ports.add(port);
+    port.on('exit', () => this.ports.delete(port));
+    this.events.emit('port', port);
+  }
 
-export function shareWithWorkers(key: string, value: unknown): void {
-  shared.set(key, value);
-}
+  /** Calls `cb` for every port, now and later; returns the unsubscribe function. */
+  eachPort(cb: (port: HostPort) => void): () => void {
+    for (const p of this.ports) cb(p);
+    this.events.on('port', cb);
+    return () => this.events.off('port', cb);
+  }
 
-export function unshare(key: string): void {
-  shared.delete(key);
-}
+  share(key: string, value: unknown): void {
+    this.shared.set(key, value);
+  }
 
-export function sharedObjects(): Record<string, unknown> {
-  return Object.fromEntries(shared);
-}
+  unshare(key: string): void {
+    this.shared.delete(key);
+  }
 
-/** In a hosted worker: takes what the host shared (its workerData). */
-export function adoptShared(objects: Record<string, unknown> | undefined): void {
-  for (const [k, v] of Object.entries(objects ?? {})) shared.set(k, v);
-}
+  /** Everything shared, for a hosted worker's workerData. */
+  sharedObjects(): Record<string, unknown> {
+    return Object.fromEntries(this.shared);
+  }
 
-export function sharedObject(key: string): unknown {
-  return shared.get(key);
+  sharedObject(key: string): unknown {
+    return this.shared.get(key);
+  }
 }

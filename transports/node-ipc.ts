@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../core/errors';
-import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
-import { eachHostPort, sendToPort, type HostPort } from './host-ports';
-import { ErrorSink } from './stream-framing';
+import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from './types';
+import { sendToPort, type HostChannel, type HostPort } from './host-ports';
+import { ErrorSink, frameOverLimit, frameTooLarge } from './common';
+import { defineTransport } from './define';
 
 /**
  * Node's own child_process IPC channel with `serialization: 'advanced'` (the V8 serializer),
  * one message per frame carrying it as a Uint8Array. The channel exists only between a parent
  * and the child it forked, so this transport has topology 'consumer-forks-producers': the
  * consumer process forks the producers (harness/producer-host.ts) and its receiver listens on
- * their channels (transports/host-ports.ts); the producer's sender uses `process.send`.
+ * their channels, which the host adds to the HostChannel it passes in ReceiverOptions.host
+ * (transports/host-ports.ts); the producer's sender uses its own channel, `process.send`.
  *
  * Messages (all carry the receiver's address, so two receivers never cross-deliver):
  *   sender -> receiver  {fbipc, hello: producerId} | {fbipc, p, f: Uint8Array} | {fbipc, bye}
@@ -25,6 +27,9 @@ import { ErrorSink } from './stream-framing';
  */
 const PREFIX = 'node-ipc:';
 const WINDOW = 2;
+
+const IPC_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', connections: 'number', maxQueued: 'number' } as const satisfies StatsShape;
+const IPC_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', creditWaits: 'number' } as const satisfies StatsShape;
 
 interface Msg {
   fbipc?: string;
@@ -57,8 +62,8 @@ class IpcReceiver implements Receiver {
   private bytesReceived = 0;
   private maxQueued = 0;
 
-  constructor(private readonly opts: ReceiverOptions) {
-    this.detach.push(eachHostPort((port) => this.listen(port)));
+  constructor(private readonly opts: ReceiverOptions, host: HostChannel) {
+    this.detach.push(host.eachPort((port) => this.listen(port)));
   }
 
   private listen(port: HostPort): void {
@@ -73,7 +78,7 @@ class IpcReceiver implements Receiver {
       } else if (!(m.f instanceof Uint8Array)) {
         this.sink.emit(fbError('FB_ERR_PROTOCOL', 'node-ipc message without a frame (is the channel\'s serialization \'advanced\'?)'));
       } else if (m.f.byteLength > this.opts.maxFrameBytes) {
-        this.sink.emit(fbError('FB_ERR_PROTOCOL', `frame of ${m.f.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+        this.sink.emit(frameOverLimit(m.f.byteLength, this.opts.maxFrameBytes));
         this.ack(port);
       } else {
         this.framesReceived++;
@@ -124,7 +129,7 @@ class IpcReceiver implements Receiver {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof IPC_RECEIVER_STATS> {
     return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, connections: this.attached.size, maxQueued: this.maxQueued };
   }
 
@@ -186,7 +191,7 @@ class IpcSender implements Sender {
   async send(frame: Uint8Array): Promise<boolean> {
     if (this.gone) throw this.gone;
     if (this.closing) throw fbError('FB_ERR_INTERNAL', 'node-ipc: send after close');
-    if (frame.byteLength > this.opts.maxFrameBytes) throw fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`);
+    if (frame.byteLength > this.opts.maxFrameBytes) throw frameTooLarge(frame.byteLength, this.opts.maxFrameBytes);
     if (this.inFlight >= WINDOW || this.waiting.length > 0) {
       if (this.opts.policy === 'drop') {
         this.framesDropped++;
@@ -212,7 +217,7 @@ class IpcSender implements Sender {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof IPC_SENDER_STATS> {
     return { framesSent: this.framesSent, framesDropped: this.framesDropped, creditWaits: this.creditWaits };
   }
 
@@ -230,15 +235,19 @@ class IpcSender implements Sender {
   }
 }
 
-export const nodeIpcTransport: Transport = {
+export const nodeIpcTransport = defineTransport({
   name: 'node-ipc',
   description: "Node's child_process IPC channel (serialization 'advanced'), the consumer forks the producers; one message per frame",
-  capabilities: { ...DEFAULT_CAPABILITIES, topology: 'consumer-forks-producers' },
+  capabilities: { topology: 'consumer-forks-producers' },
   maxFrameBytes: 256 * 1024 * 1024,
+  options: [],
+  stats: { receiver: IPC_RECEIVER_STATS, sender: IPC_SENDER_STATS },
+  rawInput: { grammar: 'node-ipc', target: (address) => ({ kind: 'host-channel', address }) },
   unavailableReason: () => null,
 
   async createReceiver(opts) {
-    return new IpcReceiver(opts);
+    if (!opts.host) throw fbError('FB_ERR_INTERNAL', 'node-ipc: the receiver needs the channel of the process that forks the producers (ReceiverOptions.host)');
+    return new IpcReceiver(opts, opts.host);
   },
 
   async openSender(address, opts) {
@@ -270,4 +279,4 @@ export const nodeIpcTransport: Transport = {
     }
     return s;
   },
-};
+});

@@ -4,13 +4,17 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError } from '../core/errors';
-import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Transport, type TransportStats } from './types';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, newParserCounters, SocketFeed, StreamSender, type FeedOwner } from './stream-framing';
+import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, StatsOf, StatsShape } from './types';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './common';
+import { defineTransport } from './define';
+import { SocketFeed, type FeedOwner } from './stream/feed';
+import { newParserCounters, PARSER_STATS } from './stream/parser';
+import { STREAM_SENDER_STATS, StreamSender } from './stream/socket';
 
 /**
  * Named FIFOs (mkfifo) in the run directory, one per producer (a shared FIFO would
  * interleave frames once a frame exceeds PIPE_BUF), with the same length-prefixed framing
- * as `unix` (stream-framing.ts). Address: `pipe:` + the FIFO paths joined by '|'; producer
+ * as `unix` (stream/parser.ts). Address: `pipe:` + the FIFO paths joined by '|'; producer
  * i writes FIFO i (modulo their count).
  *
  * The receiver opens every FIFO O_RDONLY|O_NONBLOCK at creation (no writer needed; Linux
@@ -23,6 +27,15 @@ import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, newParserCounters, SocketFeed, Stre
 const PREFIX = 'pipe:';
 const SEP = '|';
 let seq = 0;
+
+const PIPE_RECEIVER_STATS = { ...PARSER_STATS, fifos: 'number', pauses: 'number', assemblyBytes: 'number' } as const satisfies StatsShape;
+
+function fifoFiles(address: string): string[] {
+  if (!address.startsWith(PREFIX) || address.length === PREFIX.length) {
+    throw fbError('FB_ERR_INTERNAL', `not a pipe transport address: '${address}'`);
+  }
+  return address.slice(PREFIX.length).split(SEP);
+}
 
 function mkfifo(file: string): void {
   try {
@@ -92,7 +105,7 @@ class PipeReceiver implements Receiver {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof PIPE_RECEIVER_STATS> {
     let assembly = 0;
     for (const f of this.fifos) assembly += f.feed.parser.assemblyBytes;
     return { ...this.counters, fifos: this.fifos.length, pauses: this.pauses, assemblyBytes: assembly };
@@ -118,11 +131,13 @@ class PipeReceiver implements Receiver {
   }
 }
 
-export const pipeTransport: Transport = {
+export const pipeTransport = defineTransport({
   name: 'pipe',
   description: 'named FIFOs (mkfifo) in the run directory, one per producer; u32 length + magic prefix like unix',
-  capabilities: { ...DEFAULT_CAPABILITIES },
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  options: [],
+  stats: { receiver: PIPE_RECEIVER_STATS, sender: STREAM_SENDER_STATS },
+  rawInput: { grammar: 'fbs1', target: (address) => ({ kind: 'fifo', files: fifoFiles(address) }) },
   unavailableReason() {
     if (process.platform !== 'linux') return 'named-pipe semantics used here (O_NONBLOCK open, no early hang-up) are Linux-only';
     try {
@@ -138,10 +153,7 @@ export const pipeTransport: Transport = {
   },
 
   async openSender(address, opts) {
-    if (!address.startsWith(PREFIX) || address.length === PREFIX.length) {
-      throw fbError('FB_ERR_INTERNAL', `not a pipe transport address: '${address}'`);
-    }
-    const files = address.slice(PREFIX.length).split(SEP);
+    const files = fifoFiles(address);
     const file = files[opts.producerId % files.length];
     let fd: number;
     try {
@@ -152,4 +164,4 @@ export const pipeTransport: Transport = {
     const socket = new net.Socket({ fd, readable: false, writable: true });
     return StreamSender.wrap(socket, opts, `pipe ${path.basename(file)}`);
   },
-};
+});

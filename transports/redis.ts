@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../core/errors';
-import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
+import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from './types';
 import { RespConnection, RespError, type RespValue } from './resp';
-import { ErrorSink } from './stream-framing';
+import { ErrorSink, frameOverLimit, frameTooLarge } from './common';
+import { defineTransport } from './define';
 
 /**
  * A real redis-server, started by the receiver for this run on a Unix socket in the run
@@ -27,6 +28,18 @@ import { ErrorSink } from './stream-framing';
 const PREFIX = 'redis:';
 const WINDOW = 2;
 let seq = 0;
+
+const REDIS_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', bytesAssembled: 'number', serverPid: 'number' } as const satisfies StatsShape;
+const REDIS_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', creditWaits: 'number' } as const satisfies StatsShape;
+
+/** What an address names: `redis:<key prefix>|<producers>|<server socket>`. */
+function parseAddress(address: string): { key: string; producers: number; socketPath: string } {
+  if (!address.startsWith(PREFIX)) throw fbError('FB_ERR_INTERNAL', `not a redis transport address: '${address}'`);
+  const [key, producers, socketPath] = address.slice(PREFIX.length).split('|');
+  return { key, producers: Math.max(1, Number(producers)), socketPath };
+}
+
+const streamKey = (key: string, producer: number): string => `${key}:s:${producer}`;
 
 const WATCHDOG = [
   'exec 3<&0',
@@ -68,7 +81,7 @@ class RedisReceiver implements Receiver {
   ) {
     this.serverPid = pid;
     this.address = `${PREFIX}${key}|${opts.producers}|${socketPath}`;
-    this.streams = Array.from({ length: Math.max(1, opts.producers) }, (_, i) => `${key}:s:${i}`);
+    this.streams = Array.from({ length: Math.max(1, opts.producers) }, (_, i) => streamKey(key, i));
     this.lastIds = this.streams.map(() => '0');
     conn.onClose = () => {
       if (!this.closing) this.sink.emit(fbError('FB_ERR_PEER_GONE', 'redis: the connection to the server closed'));
@@ -101,13 +114,15 @@ class RedisReceiver implements Receiver {
   private onRead(v: RespValue): void {
     if (v instanceof RespError) return this.failed(v);
     // [[stream, [[id, [field, value]]]], ...]: COUNT 1 per stream
-    const entries: Array<{ stream: number; id: string; frame: Buffer }> = [];
+    const entries: Array<{ stream: number; id: string; frame: Buffer | null }> = [];
     for (const s of (v as RespValue[] | null) ?? []) {
       const [name, items] = s as [RespValue, RespValue[]];
       const stream = this.streams.indexOf(asText(name));
       for (const item of items) {
         const [id, fields] = item as [RespValue, RespValue[]];
-        entries.push({ stream, id: asText(id), frame: fields[1] as Buffer });
+        // a frame is an entry of one field, 'f'; anything else was not written by a sender
+        const isFrame = Array.isArray(fields) && fields.length === 2 && asText(fields[0]) === 'f' && Buffer.isBuffer(fields[1]);
+        entries.push({ stream, id: asText(id), frame: isFrame ? (fields[1] as Buffer) : null });
       }
     }
     const deliver = (i: number): void => {
@@ -121,8 +136,12 @@ class RedisReceiver implements Receiver {
         void this.conn.command(['RPUSH', credits, '1']).catch(() => undefined);
         deliver(i + 1);
       };
+      if (e.frame === null) {
+        this.sink.emit(fbError('FB_ERR_PROTOCOL', `redis: stream entry ${e.id} is not a frame (one field 'f' expected)`));
+        return done();
+      }
       if (e.frame.byteLength > this.opts.maxFrameBytes) {
-        this.sink.emit(fbError('FB_ERR_PROTOCOL', `frame of ${e.frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+        this.sink.emit(frameOverLimit(e.frame.byteLength, this.opts.maxFrameBytes));
         return done();
       }
       this.framesReceived++;
@@ -141,7 +160,7 @@ class RedisReceiver implements Receiver {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof REDIS_RECEIVER_STATS> {
     return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, bytesAssembled: this.conn.parser.bytesAssembled, serverPid: this.serverPid };
   }
 
@@ -201,7 +220,7 @@ class RedisSender implements Sender {
     if (this.gone) return Promise.reject(this.gone);
     if (this.closed) return Promise.reject(fbError('FB_ERR_INTERNAL', 'redis: send after close'));
     if (frame.byteLength > this.opts.maxFrameBytes) {
-      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+      return Promise.reject(frameTooLarge(frame.byteLength, this.opts.maxFrameBytes));
     }
     const p = this.chain.then(async () => {
       if (this.gone) throw this.gone;
@@ -251,7 +270,7 @@ class RedisSender implements Sender {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof REDIS_SENDER_STATS> {
     return { framesSent: this.framesSent, framesDropped: this.framesDropped, creditWaits: this.creditWaits };
   }
 
@@ -264,11 +283,20 @@ class RedisSender implements Sender {
   }
 }
 
-export const redisTransport: Transport = {
+export const redisTransport = defineTransport({
   name: 'redis',
   description: 'a redis-server started for the run on a Unix socket; frames as Stream entries (XADD / XREAD BLOCK, MAXLEN-trimmed, credit lists)',
-  capabilities: { ...DEFAULT_CAPABILITIES, needsServer: true },
+  capabilities: { needsServer: true },
   maxFrameBytes: 256 * 1024 * 1024,
+  options: [],
+  stats: { receiver: REDIS_RECEIVER_STATS, sender: REDIS_SENDER_STATS },
+  rawInput: {
+    grammar: 'resp',
+    target: (address) => {
+      const a = parseAddress(address);
+      return { kind: 'socket', connect: { path: a.socketPath }, streams: Array.from({ length: a.producers }, (_, i) => streamKey(a.key, i)) };
+    },
+  },
   unavailableReason: () => (findServer() ? null : 'redis-server is not installed (install it with: apt-get install -y redis-server)'),
 
   async createReceiver(opts) {
@@ -276,10 +304,13 @@ export const redisTransport: Transport = {
     if (!bin) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', 'redis-server is not installed (install it with: apt-get install -y redis-server)');
     const id = `${process.pid}-${++seq}-${randomBytes(3).toString('hex')}`;
     const socketPath = path.resolve(opts.runDir, `fb-redis-${id}.sock`);
+    // the server refuses a bulk above this; the receiver parses anything the server accepted,
+    // so an entry above maxFrameBytes is refused by the receiver (FB_ERR_PROTOCOL), not its link
+    const maxBulk = Math.max(1024 * 1024, opts.maxFrameBytes + 1024);
     const args = [
       '--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
       '--daemonize', 'no', '--dir', opts.runDir, '--loglevel', 'warning', '--databases', '1',
-      '--proto-max-bulk-len', String(Math.max(1024 * 1024, opts.maxFrameBytes + 1024)),
+      '--proto-max-bulk-len', String(maxBulk),
     ];
     const server = spawn('sh', ['-c', WATCHDOG, 'fb-redis-watchdog', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
@@ -303,7 +334,7 @@ export const redisTransport: Transport = {
     while (!conn) {
       if (server.exitCode !== null) return fail('it exited');
       try {
-        conn = await RespConnection.open(socketPath, opts.maxFrameBytes);
+        conn = await RespConnection.open(socketPath, maxBulk);
       } catch {
         if (Date.now() > deadline) return fail('no socket within 5 s');
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -318,15 +349,14 @@ export const redisTransport: Transport = {
   },
 
   async openSender(address, opts) {
-    if (!address.startsWith(PREFIX)) throw fbError('FB_ERR_INTERNAL', `not a redis transport address: '${address}'`);
-    const [key, producers, socketPath] = address.slice(PREFIX.length).split('|');
-    const p = opts.producerId % Math.max(1, Number(producers));
+    const { key, producers, socketPath } = parseAddress(address);
+    const p = opts.producerId % producers;
     let conn: RespConnection;
     try {
       conn = await RespConnection.open(socketPath, 64 * 1024);
     } catch (e) {
       throw fbError('FB_ERR_PEER_GONE', `redis: no server at ${socketPath}: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
-    return new RedisSender(conn, `${key}:s:${p}`, `${key}:c:${p}`, opts);
+    return new RedisSender(conn, streamKey(key, p), `${key}:c:${p}`, opts);
   },
-};
+});

@@ -19,6 +19,15 @@ const LOADERS: Record<string, () => Transport> = {
   'worker-sab': () => require('./worker-sab').workerSabTransport,
 };
 
+/**
+ * The transports whose receiver no hostile process can write raw bytes to, with the reason:
+ * the one place a transport may say it has no `rawInput`, and only an in-process one may
+ * (test/conformance.test.ts fails any other transport without `rawInput`).
+ */
+export const NO_RAW_INPUT: Readonly<Record<string, string>> = {
+  'worker-sab': 'an in-process SharedArrayBuffer ring between threads of one process: not reachable from another process',
+};
+
 export function transportNames(): string[] {
   return Object.keys(LOADERS);
 }

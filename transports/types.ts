@@ -1,7 +1,8 @@
 import type { FbError } from '../core/errors';
 
 /**
- * The transport plug-in point. One adapter per file in `transports/`, registered in
+ * The transport plug-in point. One adapter per file in `transports/` (or folder: `shm/`,
+ * `stream/`), made with `defineTransport()` (define.ts) and registered in
  * `transports/registry.ts`; every adapter passes the one conformance suite
  * (`test/conformance.test.ts`) and runs every scenario unchanged.
  *
@@ -22,12 +23,25 @@ import type { FbError } from '../core/errors';
  *   it and wait for the receiver to read); the sends after it drop meanwhile.
  * - Zero-copy transports (`capabilities.zeroCopy`) also offer `loan(bytes)`: a writable view
  *   of the transport's own memory; the producer writes the frame there and calls
- *   `commit()`. `send` stays available as the explicit copying path.
+ *   `commit()` to publish it, or `abort()` to give the memory back unpublished (nothing
+ *   arrives; the next loan or send goes on). `send` stays available as the explicit copying path.
  * - The **sender learns when the receiver is gone** (and the receiver when a sender dies
  *   mid-frame): `onError` is called with `FB_ERR_PEER_GONE`; malformed data gives
  *   `FB_ERR_PROTOCOL` (or `FB_ERR_RING_CORRUPT`). A transport never throws raw errors.
+ * - **Options are declared** (`options`: name, type, default, help) and checked before an end
+ *   is made (options.ts `checkOptions`): an unknown option, or a value of the wrong type, is
+ *   refused with `FB_ERR_CONFIG` naming the transport and the option; for a number option, a
+ *   value that is not a number in its range is `FB_ERR_BAD_NUMBER`, as on the command line.
+ * - **Stats are declared** (`stats`: the shape each end's `stats()` returns, exactly); the
+ *   stats with one meaning across transports are typed in core/case.ts (`SharedStats`).
+ * - The **hosted topologies' channel** (producers forked or threaded by the consumer) comes in
+ *   the options (`ReceiverOptions.host`, `SenderOptions.host`), never through module state.
  * - `close()` releases every resource (sockets, socket files, shared memory) and is
- *   idempotent. Resources are also released when the process dies (see each adapter).
+ *   idempotent. Resources are also released when the process dies (see each adapter);
+ *   what a killed run can still leave behind (shared-memory segments), `cleanupOrphans()` removes.
+ * - Every transport says how a hostile local process **writes raw bytes** to its receiver
+ *   (`rawInput`, for the torture suite); only in-process transports may instead be named in
+ *   registry.ts `NO_RAW_INPUT`, with the reason.
  */
 export interface TransportCapabilities {
   /** Offers loan()/commit(): the producer writes the frame in place. Default false. */
@@ -57,6 +71,72 @@ export const DEFAULT_CAPABILITIES: TransportCapabilities = {
 
 export type { BackpressurePolicy, TransportStats } from '../core/case';
 import type { BackpressurePolicy, TransportStats } from '../core/case';
+import type { HostChannel } from './host-ports';
+export type { HostChannel } from './host-ports';
+
+// ---- options ----
+
+/**
+ * One option a transport takes (`ReceiverOptions.options` / `SenderOptions.options`, from
+ * the config's `transportOptions.<name>`). Checked by options.ts `checkOptions`: an unknown
+ * name or a value of another type is FB_ERR_CONFIG; for 'integer'/'number', a value that is not
+ * a finite number, not whole, or outside [min, max] is FB_ERR_BAD_NUMBER (like every number
+ * on the command line).
+ */
+export interface OptionSpec {
+  readonly name: string;
+  readonly type: 'integer' | 'number' | 'boolean' | 'string';
+  /** The value when the option is not set; absent: the transport computes it (help says how). */
+  readonly default?: number | boolean | string;
+  readonly min?: number;
+  readonly max?: number;
+  /** One line: what it does, its unit, which end reads it. */
+  readonly help: string;
+}
+
+type OptionValue<T extends OptionSpec['type']> = T extends 'boolean' ? boolean : T extends 'string' ? string : number;
+
+/** The checked options of a transport declaring `S`, by name (undefined: not set, no default). */
+export type OptionValues<S extends readonly OptionSpec[]> = {
+  readonly [O in S[number] as O['name']]: O extends { readonly default: number | boolean | string } ? OptionValue<O['type']> : OptionValue<O['type']> | undefined;
+};
+
+// ---- stats ----
+
+/** The kind of one stat: a number (a count, bytes, µs) or a text label. */
+export type StatKind = 'number' | 'text';
+/** One end's stats, by name: `stats()` returns exactly these keys, of these kinds. */
+export type StatsShape = Readonly<Record<string, StatKind>>;
+/** The object a `stats()` with shape `S` returns. */
+export type StatsOf<S extends StatsShape> = { -readonly [K in keyof S]: S[K] extends 'text' ? string : number };
+
+// ---- raw input (the torture suite) ----
+
+/** What the bytes on a receiver's data path speak; picks the torture suite's set of bad inputs. */
+export type RawGrammar = 'fbs1' | 'websocket' | 'zmtp' | 'resp' | 'node-ipc' | 'shm-ring';
+
+/** Where a hostile local process writes to a receiver, worked out from its address. */
+export type RawTarget =
+  /** A stream socket to connect to; `streams`: where in the server a producer's frames go (redis). */
+  | { readonly kind: 'socket'; readonly connect: { readonly path: string } | { readonly host: string; readonly port: number }; readonly streams?: readonly string[] }
+  /** FIFOs to open for writing (one per producer). */
+  | { readonly kind: 'fifo'; readonly files: readonly string[] }
+  /** A WebSocket URL (the handshake is written by hand, or replaced by raw bytes). */
+  | { readonly kind: 'websocket'; readonly url: string }
+  /** A shared-memory segment, written by the hostile ring writer (torture/shm-hostile.ts). */
+  | { readonly kind: 'segment'; readonly name: string }
+  /** The consumer's channel to a process it forks: a hosted process writes messages on it. */
+  | { readonly kind: 'host-channel'; readonly address: string };
+
+/** How the torture suite writes raw bytes to this transport's receiver. */
+export interface RawInput {
+  readonly grammar: RawGrammar;
+  target(address: string): RawTarget;
+  /** Limits the receiver enforces, for bad inputs that probe just beyond them (ws: maxFragments). */
+  limits?(maxFrameBytes: number): Readonly<Record<string, number>>;
+}
+
+// ---- the ends ----
 
 export interface ReceiverOptions {
   /** Private directory (mode 0700) unique to this run: socket files go here. */
@@ -67,15 +147,24 @@ export interface ReceiverOptions {
   producers: number;
   /** Backpressure policy when the consumer is behind. */
   policy: BackpressurePolicy;
-  /** Transport-specific knobs (e.g. `fragmentBytes` for ws, `ringBytes` for shm). */
+  /** Transport-specific knobs, as declared in `Transport.options` (checked before createReceiver). */
   options: Record<string, unknown>;
+  /**
+   * Hosted topologies (capabilities.topology): the channels of the producers this process
+   * forks, and what it shares with the threads it hosts. Given by whoever hosts them
+   * (harness/child.ts, the conformance kit, the torture receiver).
+   */
+  host?: HostChannel;
 }
 
 export interface SenderOptions {
   producerId: number;
   maxFrameBytes: number;
   policy: BackpressurePolicy;
+  /** As declared in `Transport.options` (checked before openSender). */
   options: Record<string, unknown>;
+  /** Topology 'consumer-threads': what the hosting consumer shared with this thread. */
+  host?: HostChannel;
 }
 
 /** Called once per frame with a view of exactly the frame's bytes. */
@@ -88,6 +177,7 @@ export interface Receiver {
   /** Starts delivering frames to `handler`. */
   start(handler: FrameHandler): void;
   onError(handler: ErrorHandler): void;
+  /** Exactly the transport's declared `stats.receiver` shape. */
   stats(): TransportStats;
   /** Pid of a server process the receiver started (redis): its CPU is measured as a third side. */
   readonly serverPid?: number;
@@ -99,6 +189,11 @@ export interface Loan {
   readonly view: Uint8Array;
   /** Publishes the frame. */
   commit(): Promise<void>;
+  /**
+   * Gives the memory back unpublished: nothing arrives, the next loan or send goes on (in order).
+   * After commit() or abort() the view must not be used; a second call does nothing.
+   */
+  abort(): void;
 }
 
 export interface Sender {
@@ -107,6 +202,7 @@ export interface Sender {
   /** Zero-copy path (only when capabilities.zeroCopy). `null` = dropped by policy. */
   loan?(bytes: number): Promise<Loan | null>;
   onError(handler: ErrorHandler): void;
+  /** Exactly the transport's declared `stats.sender` shape. */
   stats(): TransportStats;
   close(): Promise<void>;
 }
@@ -118,8 +214,21 @@ export interface Transport {
   readonly capabilities: TransportCapabilities;
   /** Largest frame (header + payload) this transport carries by default. */
   readonly maxFrameBytes: number;
+  /** The options it takes (besides options.ts COMMON_OPTIONS, which every transport takes). */
+  readonly options: readonly OptionSpec[];
+  /** The shape of each end's `stats()`. */
+  readonly stats: { readonly receiver: StatsShape; readonly sender: StatsShape };
+  /** How a hostile process writes raw bytes to its receiver; absent only when registry.ts NO_RAW_INPUT names it. */
+  readonly rawInput?: RawInput;
   /** null when it can run here now, else the reason it cannot (and how to fix it). */
   unavailableReason(): string | null;
+  /**
+   * Removes what processes killed in earlier cases or runs left behind outside the run
+   * directory (shm: segments whose creator is dead), never anything of a live process.
+   * Returns what it removed. Called by the coordinator after every case of this transport.
+   */
+  cleanupOrphans?(): string[];
+  /** `opts.options` has been checked against `options` (define.ts). */
   createReceiver(opts: ReceiverOptions): Promise<Receiver>;
   openSender(address: string, opts: SenderOptions): Promise<Sender>;
 }

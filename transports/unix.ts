@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError } from '../core/errors';
-import { DEFAULT_CAPABILITIES, type Transport } from './types';
-import { DEFAULT_MAX_FRAME_BYTES, StreamReceiver, StreamSender } from './stream-framing';
+import { DEFAULT_MAX_FRAME_BYTES } from './common';
+import { defineTransport } from './define';
+import { STREAM_RECEIVER_STATS, STREAM_SENDER_STATS, StreamReceiver, StreamSender } from './stream/socket';
 
 /**
- * Unix domain stream socket, length-prefixed frames (see stream-framing.ts).
+ * Unix domain stream socket, length-prefixed frames (see stream/parser.ts).
  * The socket file lives in the run's private 0700 directory under a name unique to this
  * receiver, and is unlinked on close. Address: `unix:<absolute path>`.
  */
@@ -15,11 +16,20 @@ const PREFIX = 'unix:';
 const MAX_PATH_BYTES = 107;
 let seq = 0;
 
-export const unixTransport: Transport = {
+function socketFile(address: string): string {
+  if (!address.startsWith(PREFIX) || address.length === PREFIX.length) {
+    throw fbError('FB_ERR_INTERNAL', `not a unix transport address: '${address}'`);
+  }
+  return address.slice(PREFIX.length);
+}
+
+export const unixTransport = defineTransport({
   name: 'unix',
   description: 'Unix domain stream socket in the run directory; u32 length + magic prefix, frames written without concatenation',
-  capabilities: { ...DEFAULT_CAPABILITIES },
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  options: [],
+  stats: { receiver: STREAM_RECEIVER_STATS, sender: STREAM_SENDER_STATS },
+  rawInput: { grammar: 'fbs1', target: (address) => ({ kind: 'socket', connect: { path: socketFile(address) } }) },
   unavailableReason: () => null,
 
   async createReceiver(opts) {
@@ -36,10 +46,6 @@ export const unixTransport: Transport = {
   },
 
   async openSender(address, opts) {
-    if (!address.startsWith(PREFIX) || address.length === PREFIX.length) {
-      throw fbError('FB_ERR_INTERNAL', `not a unix transport address: '${address}'`);
-    }
-    const file = address.slice(PREFIX.length);
-    return StreamSender.open({ path: file }, opts, address, false);
+    return StreamSender.open({ path: socketFile(address) }, opts, address, false);
   },
-};
+});

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../core/errors';
-import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Loan, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
-import { shareWithWorkers, sharedObject, unshare } from './host-ports';
-import { ErrorSink } from './stream-framing';
+import type { ErrorHandler, FrameHandler, Loan, OptionSpec, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from './types';
+import type { HostChannel } from './host-ports';
+import { ErrorSink, frameOverLimit, frameTooLarge } from './common';
+import { defineTransport } from './define';
 
 /**
  * Producer and consumer as worker threads of ONE process (topology 'consumer-threads'),
@@ -17,8 +18,9 @@ import { ErrorSink } from './stream-framing';
  * [frame], padded to 8 bytes, never split: a record that does not fit before the end is
  * preceded by a WRAP marker (or by < 8 bytes of tail) and starts at 0.
  * The producer writes in place through loan()/commit() (zero-copy: the consumer gets a view of
- * the ring) or copies with send(). The receiver shares the rings under its address
- * (transports/host-ports.ts): hosted producer threads get them in their workerData.
+ * the ring) or copies with send(); abort() gives a loan back unpublished. The receiver shares
+ * the rings under its address on the host channel (ReceiverOptions.host, transports/host-ports.ts):
+ * hosted producer threads get them in their workerData, and their senders in SenderOptions.host.
  * Nothing outside the process: the memory goes with the process (or when both ends close).
  */
 const PREFIX = 'worker-sab:';
@@ -37,13 +39,20 @@ const WAIT_MS = 250;
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
+const SAB_OPTIONS = [
+  { name: 'ringBytes', type: 'number', min: 0, max: 2 ** 30, help: 'receiver: bytes of each producer\'s ring; at least two frames of maxFrameBytes (the default)' },
+] as const satisfies readonly OptionSpec[];
+
+const SAB_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', rings: 'number', ringBytes: 'number', waits: 'number' } as const satisfies StatsShape;
+const SAB_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', bytesCopied: 'number', spaceWaits: 'number' } as const satisfies StatsShape;
+
 /** Atomics.waitAsync (Node >= 16; not in this TypeScript lib). */
 type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs?: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync: WaitAsync | undefined = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync?.bind(Atomics);
 
 /** Ring capacity for frames of at most maxFrameBytes: two of them (double buffering). */
-function ringBytesFor(maxFrameBytes: number, option: unknown): number {
-  const asked = Number(option ?? 0);
+function ringBytesFor(maxFrameBytes: number, option: number | undefined): number {
+  const asked = option ?? 0;
   return align8(Math.max(asked, 2 * align8(maxFrameBytes + REC_HEADER) + 8));
 }
 
@@ -81,12 +90,12 @@ class SabReceiver implements Receiver {
   private bytesReceived = 0;
   private waits = 0;
 
-  constructor(private readonly opts: ReceiverOptions) {
+  constructor(private readonly opts: ReceiverOptions, ringBytes: number | undefined, private readonly host: HostChannel) {
     const key = randomBytes(8).toString('hex');
     this.address = PREFIX + key;
-    const bytes = CTRL_BYTES + ringBytesFor(opts.maxFrameBytes, opts.options.ringBytes);
+    const bytes = CTRL_BYTES + ringBytesFor(opts.maxFrameBytes, ringBytes);
     this.rings = Array.from({ length: Math.max(1, opts.producers) }, () => new Ring(new SharedArrayBuffer(bytes)));
-    shareWithWorkers(this.address, this.rings.map((r) => r.sab));
+    host.share(this.address, this.rings.map((r) => r.sab));
   }
 
   start(handler: FrameHandler): void {
@@ -121,7 +130,7 @@ class SabReceiver implements Receiver {
         Atomics.notify(ctrl, FR);
       };
       if (len > this.opts.maxFrameBytes) {
-        this.sink.emit(fbError('FB_ERR_PROTOCOL', `frame of ${len} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+        this.sink.emit(frameOverLimit(len, this.opts.maxFrameBytes));
         consume();
         continue;
       }
@@ -143,7 +152,7 @@ class SabReceiver implements Receiver {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof SAB_RECEIVER_STATS> {
     return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, rings: this.rings.length, ringBytes: this.rings[0].cap, waits: this.waits };
   }
 
@@ -151,7 +160,7 @@ class SabReceiver implements Receiver {
     if (this.closed) return;
     this.closed = true;
     for (const r of this.rings) r.setFlag(RECEIVER_CLOSED);
-    unshare(this.address);
+    this.host.unshare(this.address);
   }
 }
 
@@ -176,7 +185,7 @@ class SabSender implements Sender {
     }
     if (this.closed) throw fbError('FB_ERR_INTERNAL', 'worker-sab: send after close');
     if (bytes > this.opts.maxFrameBytes || REC_HEADER + align8(bytes) > this.ring.cap) {
-      throw fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${bytes} bytes exceeds maxFrameBytes ${Math.min(this.opts.maxFrameBytes, this.ring.cap - REC_HEADER)}`);
+      throw frameTooLarge(bytes, Math.min(this.opts.maxFrameBytes, this.ring.cap - REC_HEADER));
     }
   }
 
@@ -260,15 +269,26 @@ class SabSender implements Sender {
           return;
         }
         const view = this.ring.data.subarray(at + REC_HEADER, at + REC_HEADER + bytes);
+        let settled = false;
         resolve({
           view,
           commit: async () => {
-            this.check(0);
-            this.publish(at, bytes);
-            done();
+            if (settled) return;
+            settled = true;
+            try {
+              this.check(0);
+              this.publish(at, bytes);
+            } finally {
+              done();
+            }
+          },
+          abort: () => {
+            if (settled) return;
+            settled = true;
+            done(); // nothing published: W stays, the next reservation takes the same place
           },
         });
-        await committed; // the next reservation waits for this one's commit
+        await committed; // the next reservation waits for this one's commit or abort
       });
     });
   }
@@ -277,7 +297,7 @@ class SabSender implements Sender {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof SAB_SENDER_STATS> {
     return { framesSent: this.framesSent, framesDropped: this.framesDropped, bytesCopied: this.bytesCopied, spaceWaits: this.spaceWaits };
   }
 
@@ -289,23 +309,27 @@ class SabSender implements Sender {
   }
 }
 
-export const workerSabTransport: Transport = {
+export const workerSabTransport = defineTransport({
   name: 'worker-sab',
   description: 'producer and consumer as worker threads of one process: SharedArrayBuffer ring per producer, Atomics.notify/waitAsync',
-  capabilities: { ...DEFAULT_CAPABILITIES, zeroCopy: true, inProcess: true, topology: 'consumer-threads' },
+  capabilities: { zeroCopy: true, inProcess: true, topology: 'consumer-threads' },
   maxFrameBytes: 64 * 1024 * 1024,
+  options: SAB_OPTIONS,
+  stats: { receiver: SAB_RECEIVER_STATS, sender: SAB_SENDER_STATS },
+  // no rawInput: in-process, named in registry.ts NO_RAW_INPUT
   unavailableReason: () => (typeof SharedArrayBuffer === 'function' && typeof waitAsync === 'function' ? null : 'this Node has no SharedArrayBuffer or Atomics.waitAsync'),
 
-  async createReceiver(opts) {
-    return new SabReceiver(opts);
+  async createReceiver(opts, o) {
+    if (!opts.host) throw fbError('FB_ERR_INTERNAL', 'worker-sab: the receiver needs the channel to the threads it hosts (ReceiverOptions.host)');
+    return new SabReceiver(opts, o.ringBytes, opts.host);
   },
 
   async openSender(address, opts) {
     if (!address.startsWith(PREFIX)) throw fbError('FB_ERR_INTERNAL', `not a worker-sab transport address: '${address}'`);
-    const sabs = sharedObject(address) as SharedArrayBuffer[] | undefined;
+    const sabs = opts.host?.sharedObject(address) as SharedArrayBuffer[] | undefined;
     if (!sabs) throw fbError('FB_ERR_PEER_GONE', `worker-sab: no receiver ${address} in this process (the sender must be a thread hosted by the consumer)`);
     const ring = new Ring(sabs[opts.producerId % sabs.length]);
     if (ring.flag(RECEIVER_CLOSED)) throw fbError('FB_ERR_PEER_GONE', 'worker-sab: receiver closed');
     return new SabSender(ring, opts);
   },
-};
+});

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { StatsOf, StatsShape } from './types';
 
 /**
  * A WebSocket frame-header walker attached to the consumer's socket next to ws's own
@@ -127,7 +128,19 @@ export class WireTap {
 }
 
 /** The tap's counters as transport stats (fragmentsPerMessage is the mean). */
-export function wireTapStats(c: WireTapCounts): Record<string, number> {
+/** The stats the tap adds to the ws receiver's (its declared shape). */
+export const WIRE_TAP_STATS = {
+  wireFrames: 'number',
+  controlFrames: 'number',
+  messages: 'number',
+  /** A shared stat (core/case.ts): the figures report it per frame. */
+  maskedBytes: 'number',
+  zeroMaskBytes: 'number',
+  fragmentsPerMessage: 'number',
+  maxFragmentsPerMessage: 'number',
+} as const satisfies StatsShape;
+
+export function wireTapStats(c: WireTapCounts): StatsOf<typeof WIRE_TAP_STATS> {
   return {
     wireFrames: c.wireFrames,
     controlFrames: c.controlFrames,

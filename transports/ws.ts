@@ -3,19 +3,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { fbError, type FbError } from '../core/errors';
-import {
-  DEFAULT_CAPABILITIES,
-  type ErrorHandler,
-  type FrameHandler,
-  type Receiver,
-  type ReceiverOptions,
-  type Sender,
-  type SenderOptions,
-  type Transport,
-  type TransportStats,
-} from './types';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
-import { WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
+import type { ErrorHandler, FrameHandler, OptionSpec, OptionValues, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape, Transport } from './types';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, frameTooLarge, maxConnections } from './common';
+import { defineTransport } from './define';
+import { checkOptions } from './options';
+import { WIRE_TAP_STATS, WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
 
 /**
  * WebSocket as a browser producer uses it: the producer is a `ws` client (every frame
@@ -32,7 +24,7 @@ import { WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
  * browser on this host (browsers let any origin open a WebSocket to localhost). So the address
  * carries a capability: `ws://127.0.0.1:<port>/fb/<128-bit random hex>`; a handshake to any
  * other path is refused (403) before a byte of data is read, and at most `producers + 2`
- * connections are open at once (503 beyond), bounding what buffered messages can cost
+ * connections (common.ts SPARE_CONNECTIONS) are open at once (503 beyond), bounding what buffered messages can cost
  * (each is capped at maxFrameBytes). Refusals are counted (`handshakesRefused`), not errors:
  * a stranger knocking must not fail the run.
  * Limits: `maxPayload` = maxFrameBytes (ws closes 1009 above it) and `maxFragments` fragments
@@ -42,8 +34,6 @@ import { WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
 export const DEFAULT_FRAGMENT_BYTES = 131000;
 /** ws's server default for fragments per message. */
 const WS_DEFAULT_MAX_FRAGMENTS = 16 * 1024;
-/** Connections allowed at once beyond the producers (a reconnect racing its old socket's close). */
-const SPARE_CONNECTIONS = 2;
 const ADDRESS_RE = /^ws:\/\/127\.0\.0\.1:\d{1,5}\/fb\/[0-9a-f]{32}$/;
 
 /**
@@ -52,16 +42,38 @@ const ADDRESS_RE = /^ws:\/\/127\.0\.0\.1:\d{1,5}\/fb\/[0-9a-f]{32}$/;
  * senders need for a maxFrameBytes message.
  */
 export function wsMaxFragments(maxFrameBytes: number, options: Record<string, unknown>): number {
-  const fragmentBytes = fragmentBytesOf(options);
-  const v = options.maxFragments;
-  if (v !== undefined) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-      throw fbError('FB_ERR_BAD_NUMBER', `maxFragments must be an integer >= 1, got ${String(v)}`);
-    }
-    return v;
-  }
-  return fragmentBytes > 0 ? Math.max(WS_DEFAULT_MAX_FRAGMENTS, Math.ceil(maxFrameBytes / fragmentBytes) + 1) : WS_DEFAULT_MAX_FRAGMENTS;
+  return maxFragmentsOf(maxFrameBytes, checkOptions('ws', WS_OPTIONS, options));
 }
+
+function maxFragmentsOf(maxFrameBytes: number, o: WsOptions): number {
+  if (o.maxFragments !== undefined) return o.maxFragments;
+  return o.fragmentBytes > 0 ? Math.max(WS_DEFAULT_MAX_FRAGMENTS, Math.ceil(maxFrameBytes / o.fragmentBytes) + 1) : WS_DEFAULT_MAX_FRAGMENTS;
+}
+
+const WS_OPTIONS = [
+  { name: 'fragmentBytes', type: 'integer', default: DEFAULT_FRAGMENT_BYTES, min: 0, help: 'sender: largest WebSocket frame a message is split into, in bytes (0 = one frame; Chromium: 131000)' },
+  { name: 'maxFragments', type: 'integer', min: 1, help: "receiver: WebSocket frames per message before it is refused (default: the larger of ws's 16384 and what maxFrameBytes needs at fragmentBytes)" },
+] as const satisfies readonly OptionSpec[];
+type WsOptions = OptionValues<typeof WS_OPTIONS>;
+
+const WS_RECEIVER_STATS = {
+  framesReceived: 'number',
+  bytesReceived: 'number',
+  connections: 'number',
+  handshakesRefused: 'number',
+  pauses: 'number',
+  masking: 'text',
+  ...WIRE_TAP_STATS,
+} as const satisfies StatsShape;
+
+const WS_SENDER_STATS = {
+  framesSent: 'number',
+  bytesSent: 'number',
+  framesDropped: 'number',
+  fragmentsSent: 'number',
+  fragmentBytes: 'number',
+  masking: 'text',
+} as const satisfies StatsShape;
 
 /** Constant-time comparison of a request path with the capability path. */
 function samePath(url: string | undefined, expected: string): boolean {
@@ -84,14 +96,6 @@ function detectMasking(): MaskingImpl {
   }
 }
 const MASKING: Exclude<MaskingImpl, 'none'> = detectMasking() as Exclude<MaskingImpl, 'none'>;
-
-function fragmentBytesOf(options: Record<string, unknown>): number {
-  const v = options.fragmentBytes ?? DEFAULT_FRAGMENT_BYTES;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw fbError('FB_ERR_BAD_NUMBER', `fragmentBytes must be an integer >= 0 (0 = unfragmented), got ${String(v)}`);
-  }
-  return v;
-}
 
 function zeroMask(mask: Buffer): void {
   mask[0] = mask[1] = mask[2] = mask[3] = 0;
@@ -124,17 +128,17 @@ class WsReceiver implements Receiver {
     wss.on('error', (e) => this.sink.emit(fbError('FB_ERR_PEER_GONE', `ws server error: ${e.message}`)));
   }
 
-  static async create(opts: ReceiverOptions, masking: MaskingImpl): Promise<WsReceiver> {
-    const maxFragments = wsMaxFragments(opts.maxFrameBytes, opts.options);
+  static async create(opts: ReceiverOptions, o: WsOptions, masking: MaskingImpl): Promise<WsReceiver> {
+    const maxFragments = maxFragmentsOf(opts.maxFrameBytes, o);
     const capability = `/fb/${randomBytes(16).toString('hex')}`;
-    const maxConnections = Math.max(1, opts.producers) + SPARE_CONNECTIONS;
+    const connectionCap = maxConnections(opts.producers);
     let self: WsReceiver | null = null;
     const verifyClient = (info: { req: http.IncomingMessage }, cb: (ok: boolean, code?: number, message?: string) => void): void => {
       const r = self;
       if (!r || r.closing || !samePath(info.req.url, capability)) {
         if (r) r.refused++;
         cb(false, 403, 'Forbidden');
-      } else if (r.conns.size >= maxConnections) {
+      } else if (r.conns.size >= connectionCap) {
         r.refused++;
         cb(false, 503, 'Too many connections');
       } else cb(true);
@@ -221,7 +225,7 @@ class WsReceiver implements Receiver {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof WS_RECEIVER_STATS> {
     return {
       framesReceived: this.framesReceived,
       bytesReceived: this.bytesReceived,
@@ -290,11 +294,10 @@ class WsSender implements Sender {
     this.sink.emit(err);
   }
 
-  static async open(address: string, opts: SenderOptions, mask: boolean): Promise<WsSender> {
+  static async open(address: string, opts: SenderOptions, fragmentBytes: number, mask: boolean): Promise<WsSender> {
     if (!ADDRESS_RE.test(address)) {
       throw fbError('FB_ERR_INTERNAL', `not a ws transport address: '${address}'`);
     }
-    const fragmentBytes = fragmentBytesOf(opts.options);
     const ws = await new Promise<WebSocket>((resolve, reject) => {
       const w = new WebSocket(address, {
         perMessageDeflate: false,
@@ -319,7 +322,7 @@ class WsSender implements Sender {
     if (this.gone) return Promise.reject(this.gone);
     if (this.closing) return Promise.reject(fbError('FB_ERR_INTERNAL', 'ws: send after close'));
     if (frame.byteLength > this.opts.maxFrameBytes) {
-      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+      return Promise.reject(frameTooLarge(frame.byteLength, this.opts.maxFrameBytes));
     }
     if (this.opts.policy === 'drop' && this.ws.bufferedAmount > 0) {
       this.framesDropped++;
@@ -362,7 +365,7 @@ class WsSender implements Sender {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof WS_SENDER_STATS> {
     return {
       framesSent: this.framesSent,
       bytesSent: this.bytesSent,
@@ -394,15 +397,22 @@ class WsSender implements Sender {
 }
 
 function makeWsTransport(name: string, mask: boolean, description: string): Transport {
-  return {
+  return defineTransport({
     name,
     description,
-    capabilities: { ...DEFAULT_CAPABILITIES, compliant: mask },
+    capabilities: { compliant: mask },
     maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+    options: WS_OPTIONS,
+    stats: { receiver: WS_RECEIVER_STATS, sender: WS_SENDER_STATS },
+    rawInput: {
+      grammar: 'websocket',
+      target: (address) => ({ kind: 'websocket', url: address }),
+      limits: (maxFrameBytes) => ({ maxFragments: wsMaxFragments(maxFrameBytes, {}) }),
+    },
     unavailableReason: () => null,
-    createReceiver: (opts) => WsReceiver.create(opts, mask ? MASKING : 'none'),
-    openSender: (address, opts) => WsSender.open(address, opts, mask),
-  };
+    createReceiver: (opts, o) => WsReceiver.create(opts, o, mask ? MASKING : 'none'),
+    openSender: (address, opts, o) => WsSender.open(address, opts, o.fragmentBytes, mask),
+  });
 }
 
 export const wsTransport: Transport = makeWsTransport(

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../core/errors';
-import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport, type TransportStats } from './types';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
+import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from './types';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, frameOverLimit, frameTooLarge } from './common';
+import { defineTransport } from './define';
 
 /**
  * ZeroMQ PUSH (each producer) -> PULL (the consumer) over `ipc://<runDir>/...`, one ZeroMQ
@@ -23,10 +24,20 @@ import { DEFAULT_MAX_FRAME_BYTES, ErrorSink } from './stream-framing';
  * Cleanup: the PULL socket unbinds (libzmq unlinks the socket file); close() also removes it.
  */
 const PREFIX = 'zeromq:';
+const IPC = 'ipc://';
 const HWM = 4;
 /** How long close() waits for a send that is blocked before it closes the socket under it. */
 const CLOSE_WAIT_MS = 2000;
 let seq = 0;
+
+const ZMQ_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', framesRefused: 'number', connections: 'number' } as const satisfies StatsShape;
+const ZMQ_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', bytesCopied: 'number' } as const satisfies StatsShape;
+
+/** The ipc:// socket file behind an address. */
+function socketFile(address: string): string {
+  if (!address.startsWith(PREFIX + IPC)) throw fbError('FB_ERR_INTERNAL', `not a zeromq transport address: '${address}'`);
+  return address.slice(PREFIX.length + IPC.length);
+}
 
 type Zmq = typeof import('zeromq');
 let zmq: Zmq | null = null;
@@ -55,7 +66,7 @@ class ZmqReceiver implements Receiver {
   private connections = 0;
 
   constructor(private readonly pull: import('zeromq').Pull, private readonly file: string, private readonly opts: ReceiverOptions) {
-    this.address = PREFIX + 'ipc://' + file;
+    this.address = PREFIX + IPC + file;
     pull.events.on('accept', () => this.connections++);
   }
 
@@ -76,7 +87,7 @@ class ZmqReceiver implements Receiver {
       }
       if (msg.byteLength > this.opts.maxFrameBytes) {
         this.refused++;
-        this.sink.emit(fbError('FB_ERR_PROTOCOL', `frame of ${msg.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+        this.sink.emit(frameOverLimit(msg.byteLength, this.opts.maxFrameBytes));
         continue;
       }
       this.framesReceived++;
@@ -96,7 +107,7 @@ class ZmqReceiver implements Receiver {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof ZMQ_RECEIVER_STATS> {
     return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, framesRefused: this.refused, connections: this.connections };
   }
 
@@ -135,7 +146,7 @@ class ZmqSender implements Sender {
     if (this.gone) return Promise.reject(this.gone);
     if (this.closing) return Promise.reject(fbError('FB_ERR_INTERNAL', `${this.label}: send after close`));
     if (frame.byteLength > this.opts.maxFrameBytes) {
-      return Promise.reject(fbError('FB_ERR_FRAME_TOO_LARGE', `frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.opts.maxFrameBytes}`));
+      return Promise.reject(frameTooLarge(frame.byteLength, this.opts.maxFrameBytes));
     }
     // libzmq keeps a reference to what it sends: give it a buffer nobody reuses
     const own = Buffer.allocUnsafeSlow(frame.byteLength);
@@ -164,7 +175,7 @@ class ZmqSender implements Sender {
     this.sink.add(handler);
   }
 
-  stats(): TransportStats {
+  stats(): StatsOf<typeof ZMQ_SENDER_STATS> {
     return { framesSent: this.framesSent, framesDropped: this.framesDropped, bytesCopied: this.bytesCopied };
   }
 
@@ -187,11 +198,13 @@ class ZmqSender implements Sender {
   }
 }
 
-export const zeromqTransport: Transport = {
+export const zeromqTransport = defineTransport({
   name: 'zeromq',
   description: 'ZeroMQ PUSH/PULL over ipc:// in the run directory (zeromq.js v6), one message per frame',
-  capabilities: { ...DEFAULT_CAPABILITIES },
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  options: [],
+  stats: { receiver: ZMQ_RECEIVER_STATS, sender: ZMQ_SENDER_STATS },
+  rawInput: { grammar: 'zmtp', target: (address) => ({ kind: 'socket', connect: { path: socketFile(address) } }) },
   unavailableReason() {
     try {
       load();
@@ -206,7 +219,7 @@ export const zeromqTransport: Transport = {
     const file = path.resolve(opts.runDir, `fb-zmq-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.ipc`);
     const pull = new z.Pull({ receiveHighWaterMark: HWM, linger: 0 });
     try {
-      await pull.bind('ipc://' + file);
+      await pull.bind(IPC + file);
     } catch (e) {
       pull.close();
       throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `zeromq cannot bind ipc://${file}: ${(e as Error).message}`);
@@ -216,9 +229,8 @@ export const zeromqTransport: Transport = {
 
   async openSender(address, opts) {
     const z = load();
-    if (!address.startsWith(PREFIX + 'ipc://')) throw fbError('FB_ERR_INTERNAL', `not a zeromq transport address: '${address}'`);
-    const endpoint = address.slice(PREFIX.length);
-    const file = endpoint.slice('ipc://'.length);
+    const file = socketFile(address);
+    const endpoint = IPC + file;
     if (!fs.existsSync(file)) throw fbError('FB_ERR_PEER_GONE', `no receiver at ${endpoint}`);
     const push = new z.Push({ sendHighWaterMark: HWM, linger: 2000, ...(opts.policy === 'drop' ? { sendTimeout: 0 } : {}) });
     const connected = new Promise<void>((resolve, reject) => {
@@ -237,4 +249,4 @@ export const zeromqTransport: Transport = {
     }
     return new ZmqSender(push, opts, `zeromq ${path.basename(file)}`);
   },
-};
+});

@@ -1,6 +1,7 @@
 /* A producer process for the conformance kit (topology 'consumer-forks-producers'): forked by
  * the test process with an 'advanced' IPC channel, it opens the real sender over that channel
- * and runs the kit's requests ({kit: ...}) against it. Loads the TypeScript sources directly. */
+ * and runs the kit's requests ({kit: ...}) against it, answering with the sender's stats.
+ * Loads the TypeScript sources directly. */
 'use strict';
 const path = require('node:path');
 
@@ -18,15 +19,15 @@ process.on('message', async (m) => {
     if (m.kit === 'open') {
       sender = await getTransport(m.name).openSender(m.address, m.opts);
       sender.onError((e) => reply({ kit: 'error', ...asError(e) }));
-      reply({ kit: 'opened' });
+      reply({ kit: 'opened', stats: sender.stats() });
     } else if (m.kit === 'send') {
       sender.send(m.frame).then(
-        (ok) => reply({ kit: 'sent', id: m.id, ok }),
-        (e) => reply({ kit: 'rejected', id: m.id, ...asError(e) }),
+        (ok) => reply({ kit: 'sent', id: m.id, ok, stats: sender.stats() }),
+        (e) => reply({ kit: 'rejected', id: m.id, ...asError(e), stats: sender.stats() }),
       );
     } else if (m.kit === 'close') {
       await sender.close();
-      reply({ kit: 'closed' });
+      reply({ kit: 'closed', stats: sender.stats() });
     }
   } catch (e) {
     reply({ kit: m.kit === 'open' ? 'open-failed' : 'rejected', id: m.id, ...asError(e) });

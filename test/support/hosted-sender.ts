@@ -1,15 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import './require-ts';
 import { fbError, type ErrorCode } from '../../core/errors';
-import type { HostPort } from '../../transports/host-ports';
-
-/**
- * The registry the adapters see: they are loaded by Node's require (transports/registry.ts),
- * not by vitest's module graph, so this must be the same module instance.
- */
-const { addHostPort } = createRequire(__filename)('../../transports/host-ports.ts') as typeof import('../../transports/host-ports');
+import type { HostChannel, HostPort } from '../../transports/host-ports';
 import type { ErrorHandler, Sender, SenderOptions, TransportStats } from '../../transports/types';
 
 interface KitReply {
@@ -18,21 +11,25 @@ interface KitReply {
   ok?: boolean;
   code?: string;
   message?: string;
+  /** The real sender's stats() after the request. */
+  stats?: TransportStats;
 }
 
 /**
  * The conformance kit's sender for topology 'consumer-forks-producers' (node-ipc): the real
  * sender runs in a child this (test) process forked, as the consumer forks its producers;
- * this proxy forwards send/close to it and its errors back. The child's channel is registered
- * as a host port, so a receiver in this process sees it exactly as in a run.
+ * this proxy forwards send/close to it and its errors and stats back. The child's channel joins
+ * the receiver's host channel (ReceiverOptions.host), so the receiver sees it exactly as in a run.
  */
 export class HostedSender implements Sender {
   private readonly errors: ErrorHandler[] = [];
   private readonly pending = new Map<number, { resolve(ok: boolean): void; reject(e: Error): void }>();
   private nextId = 0;
   private closed: Promise<void> | null = null;
+  private lastStats: TransportStats;
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(private readonly child: ChildProcess, stats: TransportStats) {
+    this.lastStats = stats;
     child.on('exit', () => {
       // the real sender's process is gone: a send it never answered is refused with a code of
       // its own, so a test can tell it from the sender's own answer
@@ -41,6 +38,7 @@ export class HostedSender implements Sender {
     });
     child.on('message', (m: KitReply) => {
       if (!m || typeof m.kit !== 'string') return;
+      if (m.stats) this.lastStats = m.stats;
       if (m.kit === 'error') for (const h of this.errors) h(fbError(m.code as ErrorCode, m.message ?? ''));
       const p = m.id === undefined ? undefined : this.pending.get(m.id);
       if (!p) return;
@@ -50,9 +48,10 @@ export class HostedSender implements Sender {
     });
   }
 
-  static async open(name: string, address: string, opts: SenderOptions): Promise<HostedSender> {
+  /** `host`: the receiver's host channel (the child joins it, as a forked producer does in a run). */
+  static async open(name: string, address: string, opts: SenderOptions, host: HostChannel): Promise<HostedSender> {
     const child = fork(path.join(__dirname, 'hosted-sender-child.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    addHostPort(child as unknown as HostPort);
+    host.addPort(child as unknown as HostPort);
     child.on('error', () => undefined); // a send racing the child's exit: its end is seen through 'exit'
     const reply = await new Promise<KitReply>((resolve) => {
       const on = (m: KitReply): void => {
@@ -62,13 +61,14 @@ export class HostedSender implements Sender {
         }
       };
       child.on('message', on);
-      child.send({ kit: 'open', name, address, opts });
+      const { host: _host, ...plain } = opts; // the child's own channel is its host: nothing to pass
+      child.send({ kit: 'open', name, address, opts: plain });
     });
     if (reply.kit === 'open-failed') {
       child.kill('SIGKILL');
       throw fbError(reply.code as ErrorCode, reply.message ?? '');
     }
-    return new HostedSender(child);
+    return new HostedSender(child, reply.stats ?? {});
   }
 
   send(frame: Uint8Array): Promise<boolean> {
@@ -83,8 +83,9 @@ export class HostedSender implements Sender {
     this.errors.push(handler);
   }
 
+  /** The real sender's stats as of its last answer (after every send and close). */
   stats(): TransportStats {
-    return {};
+    return this.lastStats;
   }
 
   close(): Promise<void> {

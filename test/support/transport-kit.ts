@@ -6,6 +6,7 @@ import { isFbError } from '../../core/errors';
 import { getTransport, transportNames } from '../../transports/registry';
 import type { Receiver, ReceiverOptions, Sender, SenderOptions, Transport } from '../../transports/types';
 import { HostedSender } from './hosted-sender';
+import { HostChannel } from '../../transports/host-ports';
 
 /** A registered transport as the conformance suite sees it: loaded, or the reason it is skipped. */
 export interface TransportCase {
@@ -14,7 +15,11 @@ export interface TransportCase {
   skip: string | null;
 }
 
-/** Loads every registered transport; a load error or an unavailableReason() becomes a skip reason. */
+/**
+ * Loads every registered transport; a load error or an unavailableReason() becomes a skip
+ * reason, which the suite hands to requireOrSkip() (support/require.ts): skipped with a
+ * warning, or failed under FRAMEBENCH_REQUIRE.
+ */
 export function transportCases(): TransportCase[] {
   return transportNames().map((name) => {
     try {
@@ -29,6 +34,8 @@ export function transportCases(): TransportCase[] {
 /** A fresh private (0700) run directory per test, and everything opened in it, closed afterwards. */
 export class Channel {
   readonly runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-conf-'));
+  /** The hosted topologies' channel, as a consumer gives it: both ends get it in their options. */
+  readonly host = new HostChannel();
   private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(readonly transport: Transport) {}
@@ -40,6 +47,7 @@ export class Channel {
       producers: 1,
       policy: 'block',
       options: {},
+      host: this.host,
       ...over,
     });
     this.closers.push(() => r.close());
@@ -48,10 +56,10 @@ export class Channel {
 
   /** A sender with the transport's topology: in this process, or in a child it forked (node-ipc). */
   async sender(r: Receiver, over: Partial<SenderOptions> = {}): Promise<Sender> {
-    const opts: SenderOptions = { producerId: 0, maxFrameBytes: this.transport.maxFrameBytes, policy: 'block', options: {}, ...over };
+    const opts: SenderOptions = { producerId: 0, maxFrameBytes: this.transport.maxFrameBytes, policy: 'block', options: {}, host: this.host, ...over };
     const s =
       this.transport.capabilities.topology === 'consumer-forks-producers'
-        ? await HostedSender.open(this.transport.name, r.address, opts)
+        ? await HostedSender.open(this.transport.name, r.address, opts, this.host)
         : await this.transport.openSender(r.address, opts);
     this.closers.push(() => s.close());
     return s;

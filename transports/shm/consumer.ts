@@ -6,6 +6,7 @@ import { RING, recordSpan } from './layout';
 import { ProducerSlots } from './slots';
 import { IDX, createSegment, unlinkSegment, unmapSegment, type Segment } from './segment';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
+import type { StatsOf, StatsShape } from '../types';
 
 /** Called once per record with a view of its payload inside the ring; call `release()` once. */
 export type RingRecordHandler = (payload: Uint8Array, release: () => void) => void;
@@ -38,6 +39,27 @@ interface Entry {
   len: number;
   released: boolean;
 }
+
+/** What the consumer end's stats() returns (the shm receiver's declared stats). */
+export const RING_CONSUMER_STATS = {
+  records: 'number',
+  bytes: 'number',
+  pads: 'number',
+  skipped: 'number',
+  oversize: 'number',
+  futexWaits: 'number',
+  futexTimeouts: 'number',
+  futexWakes: 'number',
+  spins: 'number',
+  peerGone: 'number',
+  drops: 'number',
+  held: 'number',
+  ringBytes: 'number',
+  handoffSamples: 'number',
+  handoffP50Us: 'number',
+  handoffP99Us: 'number',
+  handoffMaxUs: 'number',
+} as const satisfies StatsShape;
 
 /**
  * The consumer (creator) end of a multi-producer / single-consumer ring in POSIX shared memory.
@@ -119,7 +141,7 @@ export class RingConsumer {
     }
   }
 
-  stats(): Record<string, number> {
+  stats(): StatsOf<typeof RING_CONSUMER_STATS> {
     const h = this.latency;
     const us = (ns: number): number => Math.round(ns / 100) / 10;
     return {

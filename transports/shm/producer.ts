@@ -5,6 +5,7 @@ import { RING, recordSpan, sealOf, slotOffset, i32, i64 } from './layout';
 import { IDX, openSegment, unlinkIfOrphaned, unmapSegment, type Segment } from './segment';
 import { localConsumer, nowMs, registerProducer, unregisterProducer, yieldToLoop } from './local';
 import type { RingErrorHandler } from './consumer';
+import type { StatsOf, StatsShape } from '../types';
 
 export type BackpressurePolicy = 'block' | 'drop';
 
@@ -25,6 +26,21 @@ export interface RingLoan {
   commit(): void;
   abort(): void;
 }
+
+/** What a producer end's stats() returns (the shm sender's declared stats). */
+export const RING_PRODUCER_STATS = {
+  records: 'number',
+  bytes: 'number',
+  drops: 'number',
+  fullWaits: 'number',
+  futexWaits: 'number',
+  futexWakes: 'number',
+  spins: 'number',
+  casRetries: 'number',
+  pads: 'number',
+  slot: 'number',
+  ringBytes: 'number',
+} as const satisfies StatsShape;
 
 const SLICE_MS = 10;
 const WAIT_MS = 10;
@@ -141,7 +157,7 @@ export class RingProducer {
     return true;
   }
 
-  stats(): Record<string, number> {
+  stats(): StatsOf<typeof RING_PRODUCER_STATS> {
     return { ...this.counters, slot: this.slot, ringBytes: this.capacity };
   }
 

@@ -1,34 +1,36 @@
 import { fbError, toFbError } from '../../core/errors';
-import { DEFAULT_CAPABILITIES, type ErrorHandler, type FrameHandler, type Loan, type Receiver, type ReceiverOptions, type Sender, type SenderOptions, type Transport } from '../types';
+import type { ErrorHandler, FrameHandler, Loan, OptionSpec, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, Transport } from '../types';
+import { defineTransport } from '../define';
 import { DEFAULT_RING_BYTES, MAX_RING_BYTES, MIN_RING_BYTES, recordSpan } from './layout';
 import { shmNativeUnavailableReason } from './native';
-import { RingConsumer, type RingRecordHandler } from './consumer';
-import { RingProducer } from './producer';
+import { RING_CONSUMER_STATS, RingConsumer, type RingRecordHandler } from './consumer';
+import { RING_PRODUCER_STATS, RingProducer } from './producer';
+import { cleanStaleSegments } from './segment';
 
 /**
  * Shared-memory ring transports (ring: shm/ring.ts, layout: README.md "Shared-memory ring").
  * - `shm`: zero-copy. The receiver's handler gets a view into the mapping; the sender offers
- *   loan()/commit() (write in place) and send() (one copy into a loaned slot).
+ *   loan()/commit() (write in place; abort() seals the record as padding, which the consumer
+ *   skips) and send() (one copy into a loaned slot).
  * - `shm-copy`: the same ring used naively: send() copies the finished frame in, and the
  *   receiver copies each record out into a reused private buffer, releasing the ring slot at once.
  * Address: the segment name `/framebench-<32 hex>`; the segment is created 0600 by the receiver
- * and unlinked on close, exit, SIGINT/SIGTERM/SIGHUP, or by a sender that finds the receiver dead.
- * Options (ReceiverOptions.options / SenderOptions.options): `ringBytes` (receiver; default
- * max(64 MiB, 3 frames of maxFrameBytes)), `spin` (bounded re-checks before sleeping, default 0).
+ * and unlinked on close, exit, SIGINT/SIGTERM/SIGHUP, or by a sender that finds the receiver dead;
+ * when both ends were killed, by cleanupOrphans() (the coordinator, after the case).
+ * Options: SHM_OPTIONS below.
  */
 
 /** A 4K RGBA frame (33,177,600 B + 64 B header) fits; the default ring then holds three. */
 const SHM_MAX_FRAME_BYTES = 34 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
-function numberOption(options: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
-  const v = options[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw fbError('FB_ERR_BAD_NUMBER', `shm option ${key} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return Math.floor(v);
-}
+const SHM_OPTIONS = [
+  { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring size in bytes, rounded up to 4 KiB (default: max(64 MiB, 3 frames of maxFrameBytes))' },
+  { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
+] as const satisfies readonly OptionSpec[];
+
+/** A number option as the ring takes it: whole. */
+const whole = (v: number | undefined): number | undefined => (v === undefined ? undefined : Math.floor(v));
 
 /** shm-copy: private copies a handler may hold at once before records wait in the ring. */
 const MAX_HELD_COPIES = 4;
@@ -94,7 +96,7 @@ class ShmReceiver implements Receiver {
     this.ring.onError(handler);
   }
 
-  stats() {
+  stats(): StatsOf<typeof RING_CONSUMER_STATS> {
     return this.ring.stats();
   }
 
@@ -130,6 +132,7 @@ class ShmSender implements Sender {
           return Promise.reject(toFbError(e));
         }
       },
+      abort: () => l.abort(),
     };
   };
 
@@ -137,7 +140,7 @@ class ShmSender implements Sender {
     this.ring.onError(handler);
   }
 
-  stats() {
+  stats(): StatsOf<typeof RING_PRODUCER_STATS> {
     return this.ring.stats();
   }
 
@@ -148,22 +151,34 @@ class ShmSender implements Sender {
   }
 }
 
+/** Segments whose creating process is gone (both ends killed): nobody else can unlink them. */
+function cleanupOrphans(): string[] {
+  try {
+    return cleanStaleSegments();
+  } catch {
+    return []; // no native addon: this build made no segment
+  }
+}
+
 function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description: string): Transport {
-  return {
+  return defineTransport({
     name,
     description,
-    capabilities: { ...DEFAULT_CAPABILITIES, zeroCopy },
+    capabilities: { zeroCopy },
     maxFrameBytes: SHM_MAX_FRAME_BYTES,
+    options: SHM_OPTIONS,
+    stats: { receiver: RING_CONSUMER_STATS, sender: RING_PRODUCER_STATS },
+    rawInput: { grammar: 'shm-ring', target: (address) => ({ kind: 'segment', name: address }) },
     unavailableReason: () => {
       const why = shmNativeUnavailableReason();
       return why === null ? null : `${why} (build it with \`npm run build:native\`)`;
     },
+    cleanupOrphans,
 
-    async createReceiver(opts: ReceiverOptions): Promise<Receiver> {
-      const options = opts.options ?? {};
-      const asked = numberOption(options, 'ringBytes', MIN_RING_BYTES, MAX_RING_BYTES);
+    async createReceiver(opts: ReceiverOptions, o): Promise<Receiver> {
+      const asked = whole(o.ringBytes);
       const ringBytes = asked === undefined ? defaultRingBytes(opts.maxFrameBytes) : Math.ceil(asked / 4096) * 4096;
-      const spin = numberOption(options, 'spin', 0, 1e7);
+      const spin = whole(o.spin);
       if (recordSpan(opts.maxFrameBytes) > ringBytes && asked !== undefined) {
         throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
       }
@@ -171,13 +186,12 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
       return new ShmReceiver(ring, !zeroCopy);
     },
 
-    async openSender(address: string, opts: SenderOptions): Promise<Sender> {
-      const options = opts.options ?? {};
-      const spin = numberOption(options, 'spin', 0, 1e7);
+    async openSender(address: string, opts: SenderOptions, o): Promise<Sender> {
+      const spin = whole(o.spin);
       const ring = new RingProducer(address, { policy: opts.policy, spin, producerId: opts.producerId, maxRecordBytes: opts.maxFrameBytes });
       return new ShmSender(ring, zeroCopy);
     },
-  };
+  });
 }
 
 export const shmTransport: Transport = makeTransport(
