@@ -1,4 +1,5 @@
 import { getTransport, parseTransports, transportNames, unavailableReason } from '../transports/registry';
+import { checkOptions } from '../transports/options';
 import { packageVersion } from '../core/paths';
 import { CYCLE_RESOLUTIONS, parseScenarios, type Scenario } from '../scenarios';
 import { calibrate } from '../measure/calibrate';
@@ -129,6 +130,7 @@ export function resolveSettings(input: RawSettings): RunSettings {
       continue;
     }
     const t = getTransport(n);
+    checkOptions(n, t.options, raw.transportOptions[n]); // an unknown or mistyped option: refused before any case runs
     const largest = Math.max(...formats.map((f) => payloadBytesFor(f, width, height))) + HEADER_BYTES;
     const maxBytes = Number(raw.transportOptions[n]?.maxFrameBytes ?? t.maxFrameBytes);
     if (largest > maxBytes) {

@@ -22,6 +22,7 @@ import {
   parseCopyCounters,
   readCopyCounters,
 } from '../measure/copycount';
+import { requireOrSkip } from './support/require';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures-copycount');
@@ -81,7 +82,7 @@ afterEach(() => {
   for (const p of pages.splice(0)) p.unlink();
 });
 
-describe.skipIf(process.platform !== 'linux')('copy counter', () => {
+describe.skipIf(requireOrSkip('copycount', process.platform === 'linux' ? null : `Linux only, this is ${process.platform}`))('copy counter', () => {
   beforeAll(() => {
     if (fs.existsSync(copyCountLibPath())) return;
     const r = spawnSync(process.execPath, [path.join(ROOT, 'native', 'copycount', 'build.js')], { encoding: 'utf8' });
@@ -209,7 +210,7 @@ describe.skipIf(process.platform !== 'linux')('copy counter', () => {
   });
 
   const cc = spawnSync('cc', ['--version']).status === 0;
-  it.skipIf(!cc)('forwards every wrapped function correctly and counts each call once (C child)', async () => {
+  it.skipIf(requireOrSkip('cc', cc ? null : 'no C compiler (cc --version fails)'))('forwards every wrapped function correctly and counts each call once (C child)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-cc-'));
     try {
       const exe = path.join(dir, 'ccalls');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { perfAvailable } from '../profile/flame';
+import { requireOrSkip } from './support/require';
 import { flameHooks } from '../harness/flame-hooks';
 import { renderFlameHtml } from '../reporters/html-flame';
 
@@ -11,7 +12,7 @@ import { renderFlameHtml } from '../reporters/html-flame';
  * a guessable name in a shared directory (perf follows a planted symlink when it opens it).
  * Now each data file sits in its own fresh 0700 directory, removed after the case.
  */
-describe.skipIf(perfAvailable() !== null)('flame hooks: perf data location', () => {
+describe.skipIf(requireOrSkip('perf', perfAvailable()))('flame hooks: perf data location', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'fb-flame-tmp-'));
   const saved = process.env.TMPDIR;
   afterAll(() => {

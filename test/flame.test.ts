@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StackFolder, cleanupPerfArtifacts, foldPerfDataWithInfo, frameName, perfAvailable, perfWrap } from '../profile/flame';
 import { renderFlameHtml } from '../reporters/html-flame';
 import { copyShare, parseFolded } from '../reporters/html-flame';
+import { requireOrSkip } from './support/require';
 
 const SAMPLE_SCRIPT = `
 node  9724   731.434450:    1001001 cpu-clock: 
@@ -64,7 +65,7 @@ describe('stack folding', () => {
 
 const why = perfAvailable();
 
-describe.skipIf(why !== null)('perf record of a copying node child', () => {
+describe.skipIf(requireOrSkip('perf', why))('perf record of a copying node child', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fb-flame-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -101,7 +102,10 @@ function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) src.co
 function beforeWindow() { spin(400); }
 function inWindow() { spin(400); }
 function afterWindow() { spin(400); }
-beforeWindow(); profileWindow('enable'); inWindow(); profileWindow('disable'); afterWindow();
+// perf reads the FIFO when it next runs: a sleep (no samples) after each command lets it read
+// the command before the next spin starts, however loaded the machine (no timing in the assertions)
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+beforeWindow(); profileWindow('enable'); sleep(1000); inWindow(); profileWindow('disable'); sleep(1000); afterWindow();
 `);
     const data = join(dir, 'perf-window.data');
     const ctl = join(dir, 'ctl');
