@@ -2,22 +2,38 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CaseResult, RunResult } from '../core/result';
 import { fbError } from '../core/errors';
-import { summaryRows } from './markdown';
+import { intervalOf } from './intervals';
+import { percentileValue } from './percentiles';
+import { crossProcessFirst } from './ranking';
+import { summaryRows } from './rows';
 
 /**
  * Chart data and the in-page script of the HTML report. The page embeds this data as JSON and draws it with
  * Chart.js, inlined from node_modules at render time (no CDN: the file works offline).
- * Charts are drawn for one scenario+format group at a time; a <select> switches groups.
+ * Charts are drawn for one scenario+format group at a time; a <select> switches groups. Figures measured over
+ * rounds get error bars (a whisker over the interval) on CPU per frame, copy-equivalents and frames/s; a latency
+ * percentile the sample count cannot support is left out (null); in-process transports come last, labelled.
  */
+
+/** An interval drawn as an error bar: [lo, hi]. */
+export type Range = [number, number];
 
 export interface ChartCase {
   transport: string;
+  /** The axis label: the transport, `(in-process)` added for in-process ones (charted last, never marked). */
+  label: string;
+  inProcess: boolean;
   color: string;
   cpu: { producerUser: number; producerSystem: number; consumerUser: number; consumerSystem: number; total: number };
+  /** Interval of cpu.total over rounds, null without one. */
+  cpuRange: Range | null;
   passes: { producer: number; consumer: number } | null;
   copyEquivalents: number;
-  latency: { p50: number; p90: number; p99: number; p999: number; max: number };
+  copyEquivalentsRange: Range | null;
+  /** null: too few samples for that percentile (see percentiles.ts). */
+  latency: { p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number };
   fps: number;
+  fpsRange: Range | null;
   gbps: number;
 }
 
@@ -42,16 +58,29 @@ export function transportColor(run: RunResult, transport: string): string {
   return PALETTE[(i < 0 ? 0 : i) % PALETTE.length]!;
 }
 
+function range(c: CaseResult, path: string): Range | null {
+  const iv = intervalOf(c, path);
+  return iv ? [iv.lo, iv.hi] : null;
+}
+
 function chartCase(run: RunResult, c: CaseResult): ChartCase {
   const d = c.cpuDetailUsPerFrame;
   return {
     transport: c.transport,
+    label: c.inProcess ? `${c.transport} (in-process)` : c.transport,
+    inProcess: Boolean(c.inProcess),
     color: transportColor(run, c.transport),
     cpu: { ...d, total: c.cpuUsPerFrame.total },
+    cpuRange: range(c, 'cpuUsPerFrame.total'),
     passes: c.copies ? { ...c.copies.framePasses } : null,
     copyEquivalents: c.copyEquivalents,
-    latency: { p50: c.latencyUs.p50, p90: c.latencyUs.p90, p99: c.latencyUs.p99, p999: c.latencyUs.p999, max: c.latencyUs.max },
+    copyEquivalentsRange: range(c, 'copyEquivalents'),
+    latency: {
+      p50: percentileValue(c, 'p50'), p90: percentileValue(c, 'p90'), p99: percentileValue(c, 'p99'), p999: percentileValue(c, 'p999'),
+      max: c.latencyUs.max,
+    },
     fps: c.fps,
+    fpsRange: range(c, 'fps'),
     gbps: c.gbps,
   };
 }
@@ -68,6 +97,7 @@ export function chartData(run: RunResult): ChartData {
     if (c.status === 'ok') g.cases.push(chartCase(run, c));
     else g.excluded.push(`${c.transport} (${c.status})`);
   }
+  for (const g of groups.values()) g.cases = crossProcessFirst(g.cases, (x) => x);
   return { groups: [...groups.values()] };
 }
 
@@ -102,7 +132,10 @@ window.addEventListener('error', function (e) { window.__fbErrors.push(String(e.
 window.addEventListener('unhandledrejection', function (e) { window.__fbErrors.push(String(e.reason)); });
 `;
 
-/** Draws the charts from #fb-chart-data for the group picked in #fb-group; writes #fb-render-status. */
+/**
+ * Draws the charts from #fb-chart-data for the group picked in #fb-group; writes #fb-render-status: charts
+ * made, canvases painted, error bars (whiskers) drawn, errors.
+ */
 export const CHART_PAGE_JS = `
 (function () {
   var data = JSON.parse(document.getElementById('fb-chart-data').textContent);
@@ -124,40 +157,82 @@ export const CHART_PAGE_JS = `
     var el = document.getElementById(id);
     charts.push(new Chart(el.getContext('2d'), cfg));
   }
+  // Error bars: a whisker with caps over [lo, hi] at each bar of dataset \`only\`, or of the first visible
+  // dataset (the bars of one stack share x).
+  function errorBars(ranges, axis, only) {
+    return { id: 'fbErrorBars', afterDatasetsDraw: function (chart) {
+      var meta = null;
+      for (var d = 0; d < chart.data.datasets.length && !meta; d++) {
+        var m = chart.getDatasetMeta(d);
+        if ((only === undefined || only === d) && !m.hidden && (m.yAxisID || 'y') === axis) meta = m;
+      }
+      var y = chart.scales[axis];
+      if (!meta || !y) return;
+      var ctx = chart.ctx;
+      var drawn = 0;
+      ctx.save();
+      ctx.strokeStyle = '#222';
+      ctx.lineWidth = 1.5;
+      ranges.forEach(function (r, i) {
+        var el = meta.data[i];
+        if (!r || !el) return;
+        drawn++;
+        var half = Math.max(3, Math.min(8, (el.width || 16) / 4));
+        var top = y.getPixelForValue(r[1]);
+        var bot = y.getPixelForValue(r[0]);
+        ctx.beginPath();
+        ctx.moveTo(el.x, top); ctx.lineTo(el.x, bot);
+        ctx.moveTo(el.x - half, top); ctx.lineTo(el.x + half, top);
+        ctx.moveTo(el.x - half, bot); ctx.lineTo(el.x + half, bot);
+        ctx.stroke();
+      });
+      ctx.restore();
+      chart.$fbWhiskers = drawn;
+    } };
+  }
+  function rangeMax(ranges) {
+    var m = 0;
+    ranges.forEach(function (r) { if (r && r[1] > m) m = r[1]; });
+    return m > 0 ? m * 1.05 : undefined;
+  }
   function draw(group) {
     charts.forEach(function (c) { c.destroy(); });
     charts = [];
     var cs = group.cases;
-    var labels = cs.map(function (c) { return c.transport; });
+    var labels = cs.map(function (c) { return c.label; });
+    var cpuRanges = cs.map(function (c) { return c.cpuRange; });
+    var ceRanges = cs.map(function (c) { return c.copyEquivalentsRange; });
+    var fpsRanges = cs.map(function (c) { return c.fpsRange; });
+    var whiskers = cpuRanges.some(function (r) { return r; }) ? '; whiskers: interval of the total over rounds' : '';
     document.getElementById('fb-excluded').textContent = group.excluded.length
       ? 'Not charted (failed): ' + group.excluded.join(', ') : '';
-    make('chart-cpu', { type: 'bar', data: { labels: labels, datasets: [
+    make('chart-cpu', { type: 'bar', plugins: [errorBars(cpuRanges, 'y')], data: { labels: labels, datasets: [
       { label: 'producer user', stack: 'cpu', backgroundColor: '#0072B2', data: cs.map(function (c) { return c.cpu.producerUser; }) },
       { label: 'producer system', stack: 'cpu', backgroundColor: '#56B4E9', data: cs.map(function (c) { return c.cpu.producerSystem; }) },
       { label: 'consumer user', stack: 'cpu', backgroundColor: '#D55E00', data: cs.map(function (c) { return c.cpu.consumerUser; }) },
       { label: 'consumer system', stack: 'cpu', backgroundColor: '#E69F00', data: cs.map(function (c) { return c.cpu.consumerSystem; }) }
-    ] }, options: base('CPU per frame (µs): producer + consumer, user / system', {
-      scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'µs per frame' } } } }) });
+    ] }, options: base('CPU per frame (µs): producer + consumer, user / system' + whiskers, {
+      scales: { x: { stacked: true }, y: { stacked: true, suggestedMax: rangeMax(cpuRanges), title: { display: true, text: 'µs per frame' } } } }) });
     var withCopies = cs.filter(function (c) { return c.passes; });
-    make('chart-passes', { type: 'bar', data: { labels: labels, datasets: [
+    make('chart-passes', { type: 'bar', plugins: [errorBars(ceRanges, 'y', 2)], data: { labels: labels, datasets: [
       { label: 'producer passes', stack: 'passes', backgroundColor: '#0072B2', data: cs.map(function (c) { return c.passes ? c.passes.producer : null; }) },
       { label: 'consumer passes', stack: 'passes', backgroundColor: '#D55E00', data: cs.map(function (c) { return c.passes ? c.passes.consumer : null; }) },
       { label: 'copy-equivalents (CPU / memcpy)', stack: 'ce', backgroundColor: '#999999', data: cs.map(function (c) { return c.copyEquivalents; }) }
     ] }, options: base('Copies per frame: measured frame passes' + (withCopies.length ? '' : ' (no copy accounting)') + ' and CPU in copy-equivalents', {
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'frame copies' } } } }) });
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, suggestedMax: rangeMax(ceRanges), title: { display: true, text: 'frame copies' } } } }) });
     make('chart-latency', { type: 'bar', data: { labels: labels, datasets: PCT.map(function (p, i) {
       return { label: p, backgroundColor: shade('#0072B2', 0.25 + i * 0.18), data: cs.map(function (c) { return pctValues(c)[i]; }) };
     }) }, options: base('Latency percentiles per transport (µs, log scale)', {
       scales: { y: { type: 'logarithmic', title: { display: true, text: 'µs' } } } }) });
     make('chart-distribution', { type: 'line', data: { labels: PCT, datasets: cs.map(function (c) {
-      return { label: c.transport, borderColor: c.color, backgroundColor: c.color, data: pctValues(c), tension: 0, pointRadius: 3 };
+      return { label: c.label, borderColor: c.color, backgroundColor: c.color, data: pctValues(c), tension: 0, pointRadius: 3 };
     }) }, options: base('Latency distribution: value at each percentile (µs, log scale)', {
       scales: { x: { title: { display: true, text: 'percentile' } }, y: { type: 'logarithmic', title: { display: true, text: 'µs' } } } }) });
-    make('chart-throughput', { type: 'bar', data: { labels: labels, datasets: [
+    make('chart-throughput', { type: 'bar', plugins: [errorBars(fpsRanges, 'y')], data: { labels: labels, datasets: [
       { label: 'frames/s', yAxisID: 'y', backgroundColor: cs.map(function (c) { return c.color; }), data: cs.map(function (c) { return c.fps; }) },
       { label: 'GB/s (right axis)', yAxisID: 'y1', backgroundColor: '#777777', data: cs.map(function (c) { return c.gbps; }) }
     ] }, options: base('Throughput', { scales: {
-      y: { beginAtZero: true, title: { display: true, text: 'frames/s' } },
+      y: { beginAtZero: true, suggestedMax: rangeMax(fpsRanges), title: { display: true, text: 'frames/s' } },
       y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: 'GB/s' } } } }) });
   }
   function report() {
@@ -173,6 +248,7 @@ export const CHART_PAGE_JS = `
     var st = document.getElementById('fb-render-status');
     st.setAttribute('data-charts', String(charts.length));
     st.setAttribute('data-painted', String(painted));
+    st.setAttribute('data-whiskers', String(charts.reduce(function (n, c) { return n + (c.$fbWhiskers || 0); }, 0)));
     st.setAttribute('data-errors', JSON.stringify(window.__fbErrors));
     st.textContent = window.__fbErrors.length ? 'Chart errors: ' + window.__fbErrors.join('; ') : '';
   }

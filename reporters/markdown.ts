@@ -1,89 +1,20 @@
 import type { CaseResult, RunResult } from '../core/result';
-import { caseKey, fmtUsd, type CostSummary } from '../core/cost';
+import { fmtUsd, type CostSummary } from '../core/cost';
+import { headlineRatios, fmtRatio, ratioRows } from './headline';
+import { fmtLevel, roundsFooter, withRange } from './intervals';
+import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
+import { IN_PROCESS_LABEL } from './ranking';
+import { fmtBytes, fmtNum, fmtPasses, markLabel, summaryRows, type SummaryRow } from './rows';
 
 /**
- * Markdown summary of a run, fit for a CI job summary or a PR comment: one row per (transport, scenario, format),
- * fastest/slowest marked within each scenario+format group, a footer with sample counts, the cost headline.
- * The row model (`summaryRows`) and number formatters are shared with the HTML reporter.
+ * Markdown summary of a run, fit for a CI job summary or a PR comment: the headline ratios, one row per
+ * (transport, scenario, format) with each figure's interval over rounds beside its median, least/most CPU marked
+ * among the cross-process cases of each scenario+format group, in-process transports in a table apart, the
+ * paired ratios table, a footer with sample counts and the interval method, the cost headline.
  */
 
-export type Mark = 'fastest' | 'slowest' | null;
-
-export interface SummaryRow {
-  key: string;
-  c: CaseResult;
-  /** Least / most CPU per frame among ok cases of the same scenario, format and size (needs >= 2 ok cases). */
-  mark: Mark;
-  /** framePasses producer + consumer, or null without copy accounting. */
-  passes: number | null;
-}
-
-const SCENARIO_ORDER = ['realtime', 'saturate', 'multi-producer', 'variable-size'];
-
-function groupKey(c: CaseResult): string {
-  return `${c.scenario}/${c.format}/${c.width}x${c.height}`;
-}
-
-export function passesOf(c: CaseResult): number | null {
-  return c.copies ? c.copies.framePasses.producer + c.copies.framePasses.consumer : null;
-}
-
-/** Rows in report order (scenario, format, then the run's transport order) with fastest/slowest marks. */
-export function summaryRows(run: RunResult): SummaryRow[] {
-  const tOrder = (t: string) => {
-    const i = run.settings.transports.indexOf(t);
-    return i < 0 ? 1000 : i;
-  };
-  const sOrder = (s: string) => {
-    const i = SCENARIO_ORDER.indexOf(s);
-    return i < 0 ? 100 : i;
-  };
-  const sorted = [...run.results].sort(
-    (a, b) => sOrder(a.scenario) - sOrder(b.scenario) || a.scenario.localeCompare(b.scenario) ||
-      a.format.localeCompare(b.format) || a.width * a.height - b.width * b.height ||
-      tOrder(a.transport) - tOrder(b.transport) || a.transport.localeCompare(b.transport),
-  );
-  const marks = new Map<CaseResult, Mark>();
-  const groups = new Map<string, CaseResult[]>();
-  for (const c of sorted) {
-    if (c.status !== 'ok') continue;
-    const g = groups.get(groupKey(c)) ?? [];
-    g.push(c);
-    groups.set(groupKey(c), g);
-  }
-  for (const g of groups.values()) {
-    if (g.length < 2) continue;
-    const byCpu = [...g].sort((a, b) => a.cpuUsPerFrame.total - b.cpuUsPerFrame.total);
-    marks.set(byCpu[0]!, 'fastest');
-    marks.set(byCpu[byCpu.length - 1]!, 'slowest');
-  }
-  return sorted.map((c) => ({ key: caseKey(c), c, mark: marks.get(c) ?? null, passes: passesOf(c) }));
-}
-
-/** 1234.5 -> "1,235"; 12.34 -> "12.3"; 1.234 -> "1.23"; non-finite -> "—". */
-export function fmtNum(v: number | null | undefined, digits?: number): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const a = Math.abs(v);
-  const d = digits ?? (a >= 100 ? 0 : a >= 10 ? 1 : 2);
-  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-}
-
-export function fmtBytes(b: number): string {
-  if (b >= 1e12) return `${fmtNum(b / 1e12)} TB`;
-  if (b >= 1e9) return `${fmtNum(b / 1e9)} GB`;
-  if (b >= 1e6) return `${fmtNum(b / 1e6)} MB`;
-  if (b >= 1e3) return `${fmtNum(b / 1e3)} kB`;
-  return `${b} B`;
-}
-
-export function markLabel(m: Mark): string {
-  return m === 'fastest' ? 'fastest' : m === 'slowest' ? 'slowest' : '';
-}
-
-/** Frame passes: integers plain, else up to 2 decimals (2, 2.5, 0.13). */
-export function fmtPasses(v: number): string {
-  return v.toLocaleString('en-US', { maximumFractionDigits: 2 });
-}
+export { fmtBytes, fmtNum, fmtPasses, markLabel, passesOf, summaryRows } from './rows';
+export type { Mark, SummaryRow } from './rows';
 
 function cell(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
@@ -103,25 +34,58 @@ function statusText(c: CaseResult): string {
   return c.status === 'ok' ? 'ok' : `**${c.status}**`;
 }
 
+function latency(c: CaseResult, key: 'p50' | 'p99' | 'p999'): string {
+  if (c.status !== 'ok') return '—';
+  if (key === 'p50' && percentileSupported(c, 'p50')) return withRange(c, 'latencyUs.p50', c.latencyUs.p50);
+  return fmtPercentile(c, key, (x) => fmtNum(x));
+}
+
 function caseTable(rows: SummaryRow[]): string[] {
   const header = ['Transport', 'Scenario', 'Format', 'CPU µs/frame prod', 'cons', 'total', 'Copy-eq', 'Passes/frame (prod + cons)',
     'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'fps', 'GB/s', 'Drops', 'Status'];
   const right = new Set([3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14]);
   const lines = [row(header), `|${header.map((_, i) => (right.has(i) ? '---:' : '---')).join('|')}|`];
   for (const { c, mark } of rows) {
-    const ok = c.status === 'ok';
     const name = (c.inProcess ? `${c.transport} (in-process)` : c.transport) + (mark ? ` (${markLabel(mark)})` : '');
     lines.push(row([
       mark === 'fastest' ? `**${name}**` : name,
       c.scenario,
       `${c.format} ${c.width}x${c.height}`,
-      fmtNum(c.cpuUsPerFrame.producer), fmtNum(c.cpuUsPerFrame.consumer), fmtNum(c.cpuUsPerFrame.total),
-      fmtNum(c.copyEquivalents), passesText(c),
-      ok ? fmtNum(c.latencyUs.p50) : '—', ok ? fmtNum(c.latencyUs.p99) : '—', ok ? fmtNum(c.latencyUs.p999) : '—', ok ? fmtNum(c.latencyUs.max) : '—',
-      fmtNum(c.fps), fmtNum(c.gbps, 3), String(c.framesDropped), statusText(c),
+      withRange(c, 'cpuUsPerFrame.producer', c.cpuUsPerFrame.producer), withRange(c, 'cpuUsPerFrame.consumer', c.cpuUsPerFrame.consumer),
+      withRange(c, 'cpuUsPerFrame.total', c.cpuUsPerFrame.total),
+      withRange(c, 'copyEquivalents', c.copyEquivalents), passesText(c),
+      latency(c, 'p50'), latency(c, 'p99'), latency(c, 'p999'), c.status === 'ok' ? fmtNum(c.latencyUs.max) : '—',
+      withRange(c, 'fps', c.fps), fmtNum(c.gbps, 3), String(c.framesDropped), statusText(c),
     ]));
   }
   return lines;
+}
+
+/** The cross-process table, then the in-process cases in a table of their own under IN_PROCESS_LABEL. */
+function caseTables(rows: SummaryRow[]): string[] {
+  const cross = rows.filter((r) => !r.c.inProcess);
+  const inProc = rows.filter((r) => r.c.inProcess);
+  const out = cross.length ? caseTable(cross) : [];
+  if (inProc.length) out.push(...(cross.length ? [''] : []), `_${IN_PROCESS_LABEL}_`, '', ...caseTable(inProc));
+  return out;
+}
+
+function headlineSection(run: RunResult): string[] {
+  const lines = headlineRatios(run, true);
+  if (!lines.length) return [];
+  return [...lines.map((h) => `- ${h.label}: **${h.claim}** (${h.how})`), ''];
+}
+
+function ratiosSection(run: RunResult): string[] {
+  const rows = ratioRows(run);
+  if (!rows.length) return [];
+  const out = ['', '### Paired CPU ratios', '',
+    'CPU per frame of a over b, per round (both measured in the same round), then the median of those ratios and its interval.', '',
+    row(['Scenario · format', 'a / b', 'Ratio (interval)', 'Rounds', 'Interval covers']), '|---|---|---:|---:|---:|'];
+  for (const r of rows) {
+    out.push(row([r.label, `${r.a} / ${r.b}`, fmtRatio(r.ratio), String(r.ratio.n), r.ratio.n >= 2 ? fmtLevel(r.ratio.level) : '—']));
+  }
+  return out;
 }
 
 function costSection(cost: CostSummary): string[] {
@@ -134,7 +98,7 @@ function costSection(cost: CostSummary): string[] {
     const saves = t.savingsUsdPerYear === null ? '—' : `${fmtUsd(t.savingsUsdPerYear)} (${fmtNum(t.savingsPct, 0)}%)`;
     const passes = `${fmtPasses(t.memory.passesPerFrame)}${t.memory.passesFrom === 'copyEquivalents' ? ' (est.)' : ''}`;
     out.push(row([
-      t.transport, `${t.source.caseKey}${t.source.scaled ? ' (scaled)' : ''}`, fmtNum(t.cpuUsPerFrame), fmtNum(t.coresPerStream, 4),
+      t.inProcess ? `${t.transport} (in-process)` : t.transport, `${t.source.caseKey}${t.source.scaled ? ' (scaled)' : ''}`, fmtNum(t.cpuUsPerFrame), fmtNum(t.coresPerStream, 4),
       fmtNum(t.totalCores, 0), fmtUsd(t.usdPerYear), saves, passes, `${fmtBytes(t.memory.bytesPerSecondPerStream)}/s`,
       t.memory.streamsPerHostMemoryBound === null ? 'no copies' : fmtNum(t.memory.streamsPerHostMemoryBound),
       t.memory.streamsPerHostCpuBound === null ? '—' : fmtNum(t.memory.streamsPerHostCpuBound),
@@ -144,6 +108,9 @@ function costSection(cost: CostSummary): string[] {
   out.push('', `Model: ${fmtBytes(m.fleetBytesPerSecond)}/s of ${m.width}x${m.height} ${m.format} at ${m.fps} fps = ${fmtNum(cost.streams, 0)} streams; ` +
     `$${m.vcpuHourUsd}/vCPU-hour; CPU is the transport alone (producer + consumer). Streams/host: memory = calibrated memcpy bandwidth / ` +
     `(passes x frame bytes x fps); CPU = host cores / vCPU per stream.`);
+  if (cost.transports.some((t) => t.inProcess)) {
+    out.push('', 'In-process transports are priced from the CPU of their JS threads only, and a cross-process bot cannot switch to them: the headline never names one.');
+  }
   for (const s of cost.skipped) out.push(`- not priced: ${s.transport}: ${s.reason}`);
   return out;
 }
@@ -159,8 +126,13 @@ function footer(run: RunResult, rows: SummaryRow[]): string[] {
       `window ${run.settings.durationS}s after ${run.settings.warmupS}s warm-up. ` +
       `Calibration: memcpy ${fmtNum(cal.memcpyUsPerFrame)} µs/frame (${fmtNum(cal.memcpyGBps)} GB/s, ${cal.samples} samples). ` +
       `Copy-eq = CPU per frame / one calibrated memcpy of the frame; passes = bytes copied (user + kernel) / frame bytes. ` +
-      `fastest/slowest = least/most CPU per frame in its scenario and format.`,
+      `fastest/slowest = least/most CPU per frame in its scenario and format (cross-process transports only).`,
   ];
+  const ok = rows.filter((r) => r.c.status === 'ok');
+  const rounds = roundsFooter(rows.map((r) => r.c), 'ranges in parentheses');
+  if (rounds) lines.push('', `Rounds: ${rounds}; p50's range is over the rounds' own p50s.`);
+  else if (rows.length) lines.push('', 'One window per case: no figure has an interval (`bench run --rounds 5` measures every case in 5 interleaved rounds).');
+  if (ok.some((r) => !percentileSupported(r.c, 'p99') || !percentileSupported(r.c, 'p999'))) lines.push('', PERCENTILE_NOTE + '.');
   const failed = rows.filter((r) => r.c.status !== 'ok');
   if (failed.length) {
     lines.push('', '**Failed cases**', '');
@@ -182,10 +154,12 @@ export function renderMarkdown(run: RunResult, cost?: CostSummary): string {
       `${run.startedAt}; source ${s.source}; copy accounting ${s.copyAccounting ? 'on' : 'off'}; framebench ${run.framebenchVersion}`,
     '',
   ];
+  out.push(...headlineSection(run));
   if (cost) out.push(`**${cost.headline}**`, '');
   if (rows.length === 0) out.push('_No results in this run._');
-  else out.push(...caseTable(rows));
+  else out.push(...caseTables(rows));
   out.push(...footer(run, rows));
+  out.push(...ratiosSection(run));
   if (cost) out.push(...costSection(cost));
   return out.join('\n') + '\n';
 }

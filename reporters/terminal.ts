@@ -1,9 +1,21 @@
-import type { CaseResult, RunResult } from '../core/result';
+import type { CaseResult, RatioFigure, RunResult } from '../core/result';
+import { medianInterval } from '../core/robust-stats';
 import { resolutionLabel } from '../core/spec';
 import { fmtBytes, fmtNum, fmtUs } from './format';
+import { fmtX, headlinePairs, headlineRatios } from './headline';
+import { fmtSpread, hasIntervals, intervalOf, roundsFooter, withSpread } from './intervals';
+import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
+import { crossProcessFirst, IN_PROCESS_LABEL, rankGroup } from './ranking';
 import { renderTable } from './table';
 
-function groupKey(r: CaseResult): string {
+/**
+ * The run as terminal tables: one per scenario and format, one row per transport, the headline ratios on top.
+ * Figures measured over rounds carry their spread (`12,863 ±6%`) on CPU total, copy-eq, fps and p50; a
+ * `vs shm` column gives each transport's paired CPU ratio to the group's reference. In-process transports sit
+ * apart under a label, unranked.
+ */
+
+function groupTitle(r: CaseResult): string {
   const res = r.width ? resolutionLabel(r.width, r.height) : 'mixed sizes';
   return `${r.scenario} · ${r.format.toUpperCase()} ${res} · ${fmtBytes(r.frameBytes)}/frame${r.producers > 1 ? ` · ${r.producers} producers` : ''}`;
 }
@@ -13,58 +25,97 @@ function passes(r: CaseResult): string {
   return `${r.copies.framePasses.producer.toFixed(2)}/${r.copies.framePasses.consumer.toFixed(2)}`;
 }
 
-function group(rows: CaseResult[]): string {
-  const ok = rows.filter((r) => r.status === 'ok');
-  const best = ok.length > 1 ? Math.min(...ok.map((r) => r.cpuUsPerFrame.total)) : NaN;
-  const worst = ok.length > 1 ? Math.max(...ok.map((r) => r.cpuUsPerFrame.total)) : NaN;
-  const header = ['transport', 'CPU µs/f prod', 'cons', 'total', 'copy-eq', 'passes P/C', 'kernel B/f P/C', 'fps', 'GB/s', 'p50', 'p99', 'p99.9', 'max', 'drops', 'status'];
+/** `3.1x ±17%` against the reference; `1x` for the reference itself; `-` where there is no paired ratio. */
+function ratioCell(run: RunResult, r: CaseResult, reference: string | null): string {
+  if (!reference || r.inProcess || r.status !== 'ok') return '-';
+  if (r.transport === reference) return '1x';
+  const key = `${r.scenario}/${r.format}/${r.width}x${r.height}`;
+  const f: RatioFigure | undefined = run.ratios?.find((x) => x.group === key && x.a === r.transport && x.b === reference && x.n > 0);
+  return f ? withSpread(`${fmtX(f.median)}x`, f) : '-';
+}
+
+function row(run: RunResult, r: CaseResult, mark: string, reference: string | null): string[] {
+  const name = r.transport + (r.inProcess ? ' (in-process)' : '') + mark;
+  const ratioCol = run.ratios ? [ratioCell(run, r, reference)] : [];
+  if (r.status !== 'ok' && r.framesReceived === 0) {
+    return [name, '-', '-', '-', ...ratioCol.map(() => '-'), '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', `${r.status}`];
+  }
+  return [
+    name,
+    fmtNum(r.cpuUsPerFrame.producer),
+    fmtNum(r.cpuUsPerFrame.consumer),
+    withSpread(fmtNum(r.cpuUsPerFrame.total), intervalOf(r, 'cpuUsPerFrame.total')),
+    ...ratioCol,
+    withSpread(r.copyEquivalents.toFixed(2), intervalOf(r, 'copyEquivalents')),
+    passes(r),
+    `${fmtBytes(r.kernelBytesPerFrame.producer)}/${fmtBytes(r.kernelBytesPerFrame.consumer)}`,
+    withSpread(fmtNum(r.fps, 1), intervalOf(r, 'fps')),
+    r.gbps.toFixed(2),
+    percentileSupported(r, 'p50') ? withSpread(fmtUs(r.latencyUs.p50), intervalOf(r, 'latencyUs.p50')) : fmtPercentile(r, 'p50', fmtUs),
+    fmtPercentile(r, 'p99', fmtUs),
+    fmtPercentile(r, 'p999', fmtUs),
+    fmtUs(r.latencyUs.max),
+    fmtNum(r.framesDropped),
+    r.status,
+  ];
+}
+
+function group(run: RunResult, cases: CaseResult[]): string {
+  const rows = crossProcessFirst(cases, (c) => c);
+  const marks = rankGroup(rows);
+  const reference = run.ratios ? headlinePairs(rows)?.reference ?? null : null;
+  const header = ['transport', 'CPU µs/f prod', 'cons', 'total', ...(run.ratios ? [`vs ${reference ?? '-'}`] : []), 'copy-eq', 'passes P/C',
+    'kernel B/f P/C', 'fps', 'GB/s', 'p50', 'p99', 'p99.9', 'max', 'drops', 'status'];
   const body = rows.map((r) => {
-    const mark = (r.inProcess ? ' (in-process)' : '') + (r.cpuUsPerFrame.total === best ? ' ▼' : r.cpuUsPerFrame.total === worst ? ' ▲' : '');
-    if (r.status !== 'ok' && r.framesReceived === 0) {
-      return [r.transport + mark, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', `${r.status}`];
-    }
-    return [
-      r.transport + mark,
-      fmtNum(r.cpuUsPerFrame.producer),
-      fmtNum(r.cpuUsPerFrame.consumer),
-      fmtNum(r.cpuUsPerFrame.total),
-      r.copyEquivalents.toFixed(2),
-      passes(r),
-      `${fmtBytes(r.kernelBytesPerFrame.producer)}/${fmtBytes(r.kernelBytesPerFrame.consumer)}`,
-      fmtNum(r.fps, 1),
-      r.gbps.toFixed(2),
-      fmtUs(r.latencyUs.p50),
-      fmtUs(r.latencyUs.p99),
-      fmtUs(r.latencyUs.p999),
-      fmtUs(r.latencyUs.max),
-      fmtNum(r.framesDropped),
-      r.status,
-    ];
+    const m = marks.get(r);
+    return row(run, r, m === 'fastest' ? ' ▼' : m === 'slowest' ? ' ▲' : '', reference);
   });
+  const lines = renderTable(header, body).split('\n');
+  const crossCount = rows.filter((r) => !r.inProcess).length;
+  if (crossCount < rows.length) lines.splice(2 + crossCount, 0, `  ${IN_PROCESS_LABEL}`);
+
   const frames = rows.reduce((a, r) => a + r.framesReceived, 0);
   const samples = rows.reduce((a, r) => a + r.latencyUs.count, 0);
   const servers = rows.filter((r) => r.cpuUsPerFrame.server !== undefined).map((r) => `; ${r.transport}: its server's CPU ${fmtNum(r.cpuUsPerFrame.server ?? 0)} µs/f (counted in total)`);
-  const footer = `  ${rows.length} transport(s), ${fmtNum(frames)} frames received, ${fmtNum(samples)} latency samples; ▼ least CPU/frame, ▲ most${servers.join('')}`;
-  return `${groupKey(rows[0])}\n${renderTable(header, body)}\n${footer}`;
+  const footer = [`  ${rows.length} transport(s), ${fmtNum(frames)} frames received, ${fmtNum(samples)} latency samples; ▼ least CPU/frame, ▲ most` +
+    `${crossCount < rows.length ? ' (cross-process only)' : ''}${servers.join('')}`];
+  const rounds = roundsFooter(rows, '±');
+  if (rounds) footer.push(`  ${rounds}${reference ? `; vs ${reference}: median of the per-round CPU ratios (paired)` : ''}`);
+  const gated = rows.some((r) => r.status === 'ok' && (!percentileSupported(r, 'p99') || !percentileSupported(r, 'p999')));
+  if (gated) footer.push(`  ${PERCENTILE_NOTE}`);
+  return `${groupTitle(rows[0]!)}\n${lines.join('\n')}\n${footer.join('\n')}`;
 }
 
-/** The run as terminal tables: one per scenario and format, one row per transport. */
+/** The run as terminal text: headline ratios, one table per scenario and format, calibration, skipped and failed cases. */
 export function renderTerminal(run: RunResult): string {
   const groups = new Map<string, CaseResult[]>();
   for (const r of run.results) {
     const k = `${r.scenario}|${r.format}|${r.width}x${r.height}|${r.producers}`;
-    const g = groups.get(k) ?? [];
-    g.push(r);
-    groups.set(k, g);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
   }
-  const parts = [...groups.values()].map(group);
+  const parts: string[] = [];
+  const headline = headlineRatios(run);
+  if (headline.length) parts.push(headline.map((h) => `${h.label}: ${h.sentence}`).join('\n'));
+  parts.push(...[...groups.values()].map((g) => group(run, g)));
   const cal = run.calibration;
+  const calSpread = calibrationSpread(run);
   parts.push(
-    `calibration: one cache-cold memcpy of a ${fmtBytes(Number(Object.keys(cal.memcpyUsByFrameBytes)[0] ?? 0))} frame = ${fmtUs(cal.memcpyUsPerFrame)} (${cal.memcpyGBps} GB/s); copy-eq = total CPU per frame / that`,
+    `calibration: one cache-cold memcpy of a ${fmtBytes(Number(Object.keys(cal.memcpyUsByFrameBytes)[0] ?? 0))} frame = ${fmtUs(cal.memcpyUsPerFrame)}${calSpread} (${cal.memcpyGBps} GB/s); copy-eq = total CPU per frame / that`,
   );
+  if (!hasIntervals(run) && run.results.length) {
+    parts.push('one window per case: no figure has an interval (bench run --rounds 5 measures every case in 5 interleaved rounds)');
+  }
   for (const s of run.skipped ?? []) parts.push(`skipped ${s.transport}: ${s.reason}`);
   const errors = run.results.filter((r) => r.status !== 'ok');
   for (const r of errors) parts.push(`${r.transport} ${r.scenario} ${r.format}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
   if (!run.complete) parts.push('INCOMPLETE: the run was interrupted; the cases above are the ones measured.');
   return parts.join('\n\n') + '\n';
+}
+
+/** ` ±4%` over the rounds' own calibrations (the median is run.calibration), '' with fewer than 2. */
+function calibrationSpread(run: RunResult): string {
+  const xs = (run.calibrationRounds ?? []).map((c) => c.memcpyUsPerFrame).filter((x) => Number.isFinite(x));
+  if (xs.length < 2) return '';
+  const s = fmtSpread(medianInterval(xs));
+  return s ? ` ${s} over ${xs.length} rounds` : '';
 }

@@ -7,6 +7,7 @@ import type { RunResult } from '../core/result';
 import { computeCost } from '../core/cost';
 import { renderHtml } from '../reporters/html';
 import { chartData, jsonForScript } from '../reporters/html-charts';
+import { requireOrSkip } from './support/require';
 
 /**
  * The HTML report is one self-contained file: checked statically (no external resources, everything escaped)
@@ -90,7 +91,7 @@ function hasPuppeteer(): boolean {
   }
 }
 
-interface PageCheck { charts: number; painted: number; errors: string[]; console: string[]; external: string[]; pwned: unknown; imgs: number; afterSwitch?: number }
+interface PageCheck { charts: number; painted: number; whiskers: number; errors: string[]; console: string[]; external: string[]; pwned: unknown; imgs: number; afterSwitch?: number }
 
 async function checkWithPuppeteer(file: string, screenshot: string): Promise<PageCheck> {
    
@@ -111,7 +112,7 @@ async function checkWithPuppeteer(file: string, screenshot: string): Promise<Pag
     await page.setViewport({ width: 1500, height: 1000 });
     await page.goto(`file://${file}`, { waitUntil: 'load' });
     const read = () => page.$eval('#fb-render-status', (e) => ({
-      charts: Number(e.getAttribute('data-charts')), painted: Number(e.getAttribute('data-painted')), errors: JSON.parse(e.getAttribute('data-errors') ?? '[]') as string[],
+      charts: Number(e.getAttribute('data-charts')), painted: Number(e.getAttribute('data-painted')), whiskers: Number(e.getAttribute('data-whiskers')), errors: JSON.parse(e.getAttribute('data-errors') ?? '[]') as string[],
     }));
     const st = await read();
     // A string, not a function: the test project has no DOM typings.
@@ -135,10 +136,10 @@ function checkWithCli(file: string, screenshot: string): PageCheck {
   const m = /<p id="fb-render-status"[^>]*>/.exec(dom.stdout)?.[0] ?? '';
   const attr = (n: string) => new RegExp(`${n}="([^"]*)"`).exec(m)?.[1] ?? '';
   const errors = JSON.parse(attr('data-errors').replace(/&quot;/g, '"') || '[]') as string[];
-  return { charts: Number(attr('data-charts')), painted: Number(attr('data-painted')), errors, console: [], external: [], pwned: null, imgs: (dom.stdout.match(/<img\s/g) ?? []).length };
+  return { charts: Number(attr('data-charts')), painted: Number(attr('data-painted')), whiskers: Number(attr('data-whiskers')), errors, console: [], external: [], pwned: null, imgs: (dom.stdout.match(/<img\s/g) ?? []).length };
 }
 
-describe.skipIf(!CHROMIUM)('HTML report in headless Chromium', () => {
+describe.skipIf(requireOrSkip('chromium', CHROMIUM ? null : 'no Chromium (apt-get install -y chromium)'))('HTML report in headless Chromium', () => {
   const check = (file: string, shot: string) => (hasPuppeteer() ? checkWithPuppeteer(file, shot) : Promise.resolve(checkWithCli(file, shot)));
 
   it('loads offline with no errors, paints all five charts and saves a screenshot', async () => {
@@ -154,8 +155,21 @@ describe.skipIf(!CHROMIUM)('HTML report in headless Chromium', () => {
     expect(st.external).toEqual([]);
     expect(st.charts).toBe(5);
     expect(st.painted).toBe(5);
+    expect(st.whiskers).toBe(0); // results@1: no intervals, no error bars
     if (st.afterSwitch !== undefined) expect(st.afterSwitch).toBe(5);
     expect(statSync(shot).size).toBeGreaterThan(20_000);
+  }, 60_000);
+
+  it('results@2: draws an error bar on CPU, copy-equivalents and frames/s of every transport, with no errors', async () => {
+    const run = JSON.parse(readFileSync(join(__dirname, 'fixtures-results', 'run2-sample.json'), 'utf8')) as RunResult;
+    const file = join(tmp, 'run2.html');
+    writeFileSync(file, renderHtml(run, { cost: computeCost(run) }));
+    const st = await check(file, join(tmp, 'run2.png'));
+    expect(st.errors).toEqual([]);
+    expect(st.console).toEqual([]);
+    expect(st.painted).toBe(5);
+    // first group (realtime): ws, shm, worker-sab, each with an interval on all three figures
+    expect(st.whiskers).toBe(9);
   }, 60_000);
 
   it('runs no script smuggled in through result strings', async () => {
