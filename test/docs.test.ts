@@ -136,7 +136,7 @@ describe('README is the front door', () => {
       ['docs/reliability-and-security.md', 'Threat model'],
       ['docs/reliability-and-security.md', 'Security review'],
       ['docs/reliability-and-security.md', 'Torture (`bench torture`)'],
-      ['docs/result-schema.md', 'Result file (`framebench/run@1`)'],
+      ['docs/result-schema.md', 'Result file (`framebench/run@2`)'],
       ['docs/error-codes.md', 'Error codes'],
       ['docs/architecture.md', 'Folders'],
     ];

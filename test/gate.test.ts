@@ -80,7 +80,7 @@ describe('bench gate (real runs)', () => {
   }, 120_000);
 
   it('a busy loop per frame fails on CPU (copy-equivalents)', async () => {
-    const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'tcp:busyUs=4000' } });
+    const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'tcp:busyUs=10000' } });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/REGRESSION: tcp copyEquivalents/);
   }, 120_000);

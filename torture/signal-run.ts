@@ -26,7 +26,7 @@ export async function signalRunCase(t: string, sig: 'SIGINT' | 'SIGTERM', ctx: T
   const out = path.join(ctx.workDir, `signal-${t}-${sig}`);
   mkdirSync(out, { recursive: true });
   const watch = new LeakWatch(ctx.tmpRoot);
-  const args = [BIN, 'run', '--transport', t, '--scenario', 'realtime,saturate', '--format', 'i420', '--resolution', '720p',
+  const args = [BIN, 'run', '--rounds', '1', '--transport', t, '--scenario', 'realtime,saturate', '--format', 'i420', '--resolution', '720p',
     '--duration', '1', '--warmup', '0.2', '--no-copy-accounting', '--out', out];
   const child = spawn(process.execPath, args, { env: { ...process.env, TMPDIR: ctx.tmpRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
