@@ -140,7 +140,10 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     const cDone = consumer.waitFor('done');
     consumer.send({ t: 'drain', expected: pReports.map((r) => r.framesAccepted), timeoutMs: DRAIN_TIMEOUT_MS });
     const cReport = (await guard(cDone, DRAIN_TIMEOUT_MS + 10_000, 'consumer')).consumer as ConsumerReport;
-    return caseFigures(spec, pReports, cReport, opts.memcpyUs, caps.inProcess);
+    const result = caseFigures(spec, pReports, cReport, opts.memcpyUs, caps.inProcess);
+    const seen = caps.kernelCopiesVisible;
+    if (seen && !(seen.sender && seen.receiver)) result.kernelBytesMeasured = { producer: seen.sender, consumer: seen.receiver };
+    return result;
   } catch (e) {
     const err = toFbError(e);
     return failedResult(spec, err.code, err.message, caps.inProcess);

@@ -5,7 +5,7 @@ import { fmtRatio, headlineRatios, ratioRows } from './headline';
 import { figureParts, fmtLevel, roundsFooter } from './intervals';
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { IN_PROCESS_LABEL } from './ranking';
-import { fmtBytes, fmtNum, fmtPasses, summaryRows, type SummaryRow } from './rows';
+import { fmtBytes, fmtNum, fmtPasses, passesSideText, summaryRows, type SummaryRow } from './rows';
 
 /**
  * One self-contained HTML report: the headline ratios, environment, summary table (figures with their interval
@@ -93,7 +93,7 @@ function caseTable(run: RunResult, rows: SummaryRow[]): string {
   const body = rows.map((r) => {
     const c = r.c;
     const ok = c.status === 'ok';
-    const passes = c.copies ? `${fmtPasses(c.copies.framePasses.producer)} + ${fmtPasses(c.copies.framePasses.consumer)}` : '—';
+    const passes = c.copies ? `${passesSideText(c, 'producer')} + ${passesSideText(c, 'consumer')}` : '—';
     return `<tr class="${ok ? r.mark ?? '' : 'failed'}"><td class="l"><span class="swatch" style="background:${transportColor(run, c.transport)}"></span>${esc(c.transport)}${c.inProcess ? ' (in-process)' : ''}${badge(r)}</td>` +
       `<td class="l">${esc(c.scenario)}</td><td class="l">${esc(`${c.format} ${c.width}x${c.height}`)}</td>` +
       figure(c, 'cpuUsPerFrame.producer', c.cpuUsPerFrame.producer) + figure(c, 'cpuUsPerFrame.consumer', c.cpuUsPerFrame.consumer) +

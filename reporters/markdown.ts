@@ -4,7 +4,7 @@ import { headlineRatios, fmtRatio, ratioRows } from './headline';
 import { fmtLevel, roundsFooter, withRange } from './intervals';
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { IN_PROCESS_LABEL } from './ranking';
-import { fmtBytes, fmtNum, fmtPasses, markLabel, summaryRows, type SummaryRow } from './rows';
+import { fmtBytes, fmtNum, fmtPasses, kernelSeen, markLabel, passesSideText, summaryRows, type SummaryRow } from './rows';
 
 /**
  * Markdown summary of a run, fit for a CI job summary or a PR comment: the headline ratios, one row per
@@ -27,7 +27,8 @@ function row(cells: string[]): string {
 function passesText(c: CaseResult): string {
   if (!c.copies) return '—';
   const p = c.copies.framePasses;
-  return `${fmtPasses(p.producer)} + ${fmtPasses(p.consumer)} = ${fmtPasses(p.producer + p.consumer)}`;
+  const lowerBound = !kernelSeen(c, 'producer') || !kernelSeen(c, 'consumer') ? '≥' : '';
+  return `${passesSideText(c, 'producer')} + ${passesSideText(c, 'consumer')} = ${lowerBound}${fmtPasses(p.producer + p.consumer)}`;
 }
 
 function statusText(c: CaseResult): string {

@@ -84,3 +84,23 @@ export function markLabel(m: Mark): string {
 export function fmtPasses(v: number): string {
   return v.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
+
+/** True when /proc/<pid>/io could see that side's kernel copies (false for sendmsg/recvmsg transports). */
+export function kernelSeen(c: CaseResult, side: 'producer' | 'consumer'): boolean {
+  return c.kernelBytesMeasured?.[side] !== false;
+}
+
+/** Kernel bytes per frame of one side, or 'n/m' where the kernel's copies cannot be seen. */
+export function kernelText(c: CaseResult, side: 'producer' | 'consumer'): string {
+  return kernelSeen(c, side) ? fmtBytes(c.kernelBytesPerFrame[side]) : 'n/m';
+}
+
+/** Passes of one side; '≥x' where the kernel's copies are not counted (user-space copies only: a lower bound). */
+export function passesSideText(c: CaseResult, side: 'producer' | 'consumer', digits?: number): string {
+  const p = c.copies ? c.copies.framePasses[side] : NaN;
+  const text = digits === undefined ? fmtPasses(p) : p.toFixed(digits);
+  return kernelSeen(c, side) ? text : `≥${text}`;
+}
+
+export const KERNEL_NOT_MEASURED_NOTE =
+  'n/m: kernel copies not measured (this transport moves bytes with sendmsg/recvmsg/send/recv, which /proc/<pid>/io does not count); ≥: passes count user-space copies only';

@@ -6,6 +6,7 @@ import { fmtX, headlinePairs, headlineRatios } from './headline';
 import { fmtSpread, hasIntervals, intervalOf, roundsFooter, withSpread } from './intervals';
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { crossProcessFirst, IN_PROCESS_LABEL, rankGroup } from './ranking';
+import { KERNEL_NOT_MEASURED_NOTE, kernelSeen, kernelText, passesSideText } from './rows';
 import { renderTable } from './table';
 
 /**
@@ -22,7 +23,7 @@ function groupTitle(r: CaseResult): string {
 
 function passes(r: CaseResult): string {
   if (!r.copies) return '-';
-  return `${r.copies.framePasses.producer.toFixed(2)}/${r.copies.framePasses.consumer.toFixed(2)}`;
+  return `${passesSideText(r, 'producer', 2)}/${passesSideText(r, 'consumer', 2)}`;
 }
 
 /** `3.1x ±17%` against the reference; `1x` for the reference itself; `-` where there is no paired ratio. */
@@ -48,7 +49,7 @@ function row(run: RunResult, r: CaseResult, mark: string, reference: string | nu
     ...ratioCol,
     withSpread(r.copyEquivalents.toFixed(2), intervalOf(r, 'copyEquivalents')),
     passes(r),
-    `${fmtBytes(r.kernelBytesPerFrame.producer)}/${fmtBytes(r.kernelBytesPerFrame.consumer)}`,
+    `${kernelText(r, 'producer')}/${kernelText(r, 'consumer')}`,
     withSpread(fmtNum(r.fps, 1), intervalOf(r, 'fps')),
     r.gbps.toFixed(2),
     percentileSupported(r, 'p50') ? withSpread(fmtUs(r.latencyUs.p50), intervalOf(r, 'latencyUs.p50')) : fmtPercentile(r, 'p50', fmtUs),
@@ -83,6 +84,7 @@ function group(run: RunResult, cases: CaseResult[]): string {
   if (rounds) footer.push(`  ${rounds}${reference ? `; vs ${reference}: median of the per-round CPU ratios (paired)` : ''}`);
   const gated = rows.some((r) => r.status === 'ok' && (!percentileSupported(r, 'p99') || !percentileSupported(r, 'p999')));
   if (gated) footer.push(`  ${PERCENTILE_NOTE}`);
+  if (rows.some((r) => !kernelSeen(r, 'producer') || !kernelSeen(r, 'consumer'))) footer.push(`  ${KERNEL_NOT_MEASURED_NOTE}`);
   return `${groupTitle(rows[0]!)}\n${lines.join('\n')}\n${footer.join('\n')}`;
 }
 

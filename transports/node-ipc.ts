@@ -238,7 +238,8 @@ class IpcSender implements Sender {
 export const nodeIpcTransport = defineTransport({
   name: 'node-ipc',
   description: "Node's child_process IPC channel (serialization 'advanced'), the consumer forks the producers; one message per frame",
-  capabilities: { topology: 'consumer-forks-producers' },
+  // the child writes its channel with write() (counted); the parent's libuv reads it with recvmsg() (not counted)
+  capabilities: { topology: 'consumer-forks-producers', kernelCopiesVisible: { sender: true, receiver: false } },
   maxFrameBytes: 256 * 1024 * 1024,
   options: [],
   stats: { receiver: IPC_RECEIVER_STATS, sender: IPC_SENDER_STATS },

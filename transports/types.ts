@@ -60,6 +60,12 @@ export interface TransportCapabilities {
    * hosted senders the same topology (see test/support/transport-kit.ts).
    */
   topology?: 'separate' | 'consumer-forks-producers' | 'consumer-threads';
+  /**
+   * Whether /proc/<pid>/io (rchar/wchar) sees the kernel's copies of each end: it counts the
+   * read/write family, not sendmsg/recvmsg/sendto/recvfrom. Default both true; where false the
+   * reports say 'not measured' instead of showing ~0 kernel bytes.
+   */
+  kernelCopiesVisible?: { sender: boolean; receiver: boolean };
 }
 
 export const DEFAULT_CAPABILITIES: TransportCapabilities = {

@@ -203,6 +203,8 @@ export const zeromqTransport = defineTransport({
   description: 'ZeroMQ PUSH/PULL over ipc:// in the run directory (zeromq.js v6), one message per frame',
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   options: [],
+  // libzmq moves bytes with send()/recv(): /proc/<pid>/io sees neither end's kernel copies
+  capabilities: { kernelCopiesVisible: { sender: false, receiver: false } },
   stats: { receiver: ZMQ_RECEIVER_STATS, sender: ZMQ_SENDER_STATS },
   rawInput: { grammar: 'zmtp', target: (address) => ({ kind: 'socket', connect: { path: socketFile(address) } }) },
   unavailableReason() {
