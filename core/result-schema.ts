@@ -60,6 +60,7 @@ const CaseSchema = Type.Object({
   cpuDetailUsPerFrame: Type.Object({ producerUser: Num, producerSystem: Num, consumerUser: Num, consumerSystem: Num }),
   copyEquivalents: Num,
   kernelBytesPerFrame: PerSide,
+  kernelBytesMeasured: Type.Optional(Type.Object({ producer: Type.Boolean(), consumer: Type.Boolean() })),
   copies: Type.Union([Type.Null(), Type.Object({
     memcpyCallsPerFrame: PerSide,
     userBytesPerFrame: PerSide,

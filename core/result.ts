@@ -85,6 +85,8 @@ export interface CaseResult {
   copyEquivalents: number;
   /** Bytes the kernel copied per frame (/proc/<pid>/io rchar + wchar deltas). */
   kernelBytesPerFrame: PerSide;
+  /** Present when /proc/<pid>/io cannot see a side's kernel copies (sendmsg/recvmsg): false for that side. */
+  kernelBytesMeasured?: { producer: boolean; consumer: boolean };
   copies: CopyFigures | null;
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; count: number };
   rssPeakBytes: PerSide;
