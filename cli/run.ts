@@ -164,7 +164,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const t of hasBaseline ? cost.transports : []) {
     if (t.transport === cost.baseline) continue;
     const d = t.savingsUsdPerYear ?? 0;
-    info(`  ${cost.baseline} -> ${t.transport}${t.inProcess ? ' (in-process)' : ''}: ${d >= 0 ? 'saves' : 'costs'} ${fmtUsd(Math.abs(d))}/yr (${Math.round(Math.abs(t.savingsPct ?? 0))}% ${d >= 0 ? 'less' : 'more'}), ${Math.round(t.totalCores).toLocaleString('en-US')} vCPUs`);
+    info(`  ${cost.baseline} -> ${t.transport}${t.inProcess ? ' (in-process)' : ''}: ${d >= 0 ? 'saves' : 'costs'} ${fmtUsd(Math.abs(d))}/yr (${Math.round(Math.abs(t.savingsPct ?? 0))}% ${d >= 0 ? 'less' : 'more'}${t.savingsPctInterval && t.savingsPctInterval.n > 1 ? `; ${Math.round(t.savingsPctInterval.lo)}-${Math.round(t.savingsPctInterval.hi)}% saved over ${t.savingsPctInterval.n} paired rounds` : ''}), ${Math.round(t.totalCores).toLocaleString('en-US')} vCPUs`);
   }
   if (values.json) process.stdout.write(renderRun(run, 'json'));
   if (!run.complete) return 130;

@@ -89,8 +89,10 @@ export interface TransportCost {
   usdPerYear: number;
   /** baseline usdPerYear - this; null when the baseline has no result. */
   savingsUsdPerYear: number | null;
-  /** savings / baseline usdPerYear * 100. */
+  /** savings / baseline usdPerYear * 100; from the paired per-round CPU ratio when the run has rounds. */
   savingsPct: number | null;
+  /** The 95% interval of savingsPct from the paired ratio's interval (absent without rounds). */
+  savingsPctInterval?: { lo: number; hi: number; n: number; level: number };
   memory: MemoryTraffic;
 }
 
@@ -116,6 +118,11 @@ export function modelFrameBytes(cfg: Pick<CostModelConfig, 'format' | 'width' | 
 
 export function caseKey(c: Pick<CaseResult, 'transport' | 'scenario' | 'format' | 'width' | 'height'>): string {
   return `${c.transport}/${c.scenario}/${c.format}/${c.width}x${c.height}`;
+}
+
+/** The group of comparable cases (same scenario, format and frame size) that paired ratios are computed in. */
+export function groupKey(c: Pick<CaseResult, 'scenario' | 'format' | 'width' | 'height'>): string {
+  return `${c.scenario}/${c.format}/${c.width}x${c.height}`;
 }
 
 /** Scenario preference for cost figures: steady paced single stream first, variable sizes last. */
@@ -199,6 +206,16 @@ export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_
     for (const t of transports) {
       t.savingsUsdPerYear = base.usdPerYear - t.usdPerYear;
       t.savingsPct = base.usdPerYear > 0 ? (t.savingsUsdPerYear / base.usdPerYear) * 100 : null;
+      // with rounds: the share saved from the paired ratio baseline/t (1 - 1/ratio), so drift of the
+      // machine between the two transports' windows cancels, with the ratio's interval carried through
+      const sameGroup = groupKey(base.source) === groupKey(t.source);
+      const ratio = t === base || !sameGroup ? undefined : run.ratios?.find((r) => r.a === base.transport && r.b === t.transport && r.group === groupKey(t.source));
+      if (ratio && ratio.n > 0 && ratio.median > 0 && base.usdPerYear > 0) {
+        const pct = (x: number): number => (1 - 1 / x) * 100;
+        t.savingsPct = pct(ratio.median);
+        t.savingsUsdPerYear = (base.usdPerYear * t.savingsPct) / 100;
+        t.savingsPctInterval = { lo: pct(ratio.lo), hi: pct(ratio.hi), n: ratio.n, level: ratio.level };
+      }
     }
   }
   const summary: CostSummary = {
@@ -236,5 +253,7 @@ export function costHeadline(s: CostSummary): string {
   }
   const baseText = `${base.transport} costs ${Math.round(base.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(base.usdPerYear)}/yr`;
   if (cheapest.transport === base.transport) return `${head} ${baseText}; no transport here is cheaper.`;
-  return `${head} ${baseText}; ${cheapest.transport} saves ${fmtUsd(cheapest.savingsUsdPerYear ?? 0)}/yr (${Math.round(cheapest.savingsPct ?? 0)}%).`;
+  const iv = cheapest.savingsPctInterval;
+  const range = iv && iv.n > 1 ? `, ${Math.round(iv.lo)}-${Math.round(iv.hi)}% over ${iv.n} paired rounds` : '';
+  return `${head} ${baseText}; ${cheapest.transport} saves ${fmtUsd(cheapest.savingsUsdPerYear ?? 0)}/yr (${Math.round(cheapest.savingsPct ?? 0)}%${range}).`;
 }

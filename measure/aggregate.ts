@@ -1,5 +1,6 @@
 import { encode, merge, percentiles } from '../core/histogram';
 import { medianInterval, pairedRatio, type Interval } from '../core/robust-stats';
+import { groupKey } from '../core/cost';
 import type { CaseResult, CaseRound, RatioFigure, RoundNoise } from '../core/result';
 
 /**
@@ -96,10 +97,6 @@ export function aggregateRounds(rounds: CaseResult[], noise: Array<RoundNoise | 
   return base;
 }
 
-/** The key of a group of comparable cases: same scenario, format and frame size. */
-export function groupKey(c: Pick<CaseResult, 'scenario' | 'format' | 'width' | 'height'>): string {
-  return `${c.scenario}/${c.format}/${c.width}x${c.height}`;
-}
 
 /**
  * Paired CPU ratios between the transports of each group: for every pair (a, b) with both cases

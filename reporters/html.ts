@@ -174,7 +174,7 @@ function costSection(cost: CostSummary): string {
     const mem = t.memory;
     return `<tr><td class="l">${esc(t.transport)}${t.inProcess ? ' (in-process)' : ''}</td><td class="l" title="${esc(t.source.note)}"><code>${esc(t.source.caseKey)}</code>${t.source.scaled ? ' (scaled)' : ''}</td>` +
       [fmtNum(t.cpuUsPerFrame), fmtNum(t.coresPerStream, 4), fmtNum(t.totalCores, 0), fmtUsd(t.usdPerYear),
-        t.savingsUsdPerYear === null ? '—' : `${fmtUsd(t.savingsUsdPerYear)} (${fmtNum(t.savingsPct, 0)}%)`,
+        t.savingsUsdPerYear === null ? '—' : `${fmtUsd(t.savingsUsdPerYear)} (${fmtNum(t.savingsPct, 0)}%${t.savingsPctInterval && t.savingsPctInterval.n > 1 ? `, ${fmtNum(t.savingsPctInterval.lo, 0)}-${fmtNum(t.savingsPctInterval.hi, 0)}%` : ''})`,
         `${fmtPasses(mem.passesPerFrame)}${mem.passesFrom === 'copyEquivalents' ? ' (est.)' : ''}`, `${fmtBytes(mem.bytesPerSecondPerStream)}/s`,
         mem.streamsPerHostMemoryBound === null ? 'no copies' : fmtNum(mem.streamsPerHostMemoryBound),
         mem.streamsPerHostCpuBound === null ? '—' : fmtNum(mem.streamsPerHostCpuBound), mem.limitedBy].map((v) => `<td>${esc(v)}</td>`).join('') + '</tr>';

@@ -96,7 +96,7 @@ function costSection(cost: CostSummary): string[] {
     'Passes/frame', 'Mem traffic/stream', 'Streams/host (mem)', 'Streams/host (CPU)']));
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of cost.transports) {
-    const saves = t.savingsUsdPerYear === null ? '—' : `${fmtUsd(t.savingsUsdPerYear)} (${fmtNum(t.savingsPct, 0)}%)`;
+    const saves = t.savingsUsdPerYear === null ? '—' : `${fmtUsd(t.savingsUsdPerYear)} (${fmtNum(t.savingsPct, 0)}%${t.savingsPctInterval && t.savingsPctInterval.n > 1 ? `, ${fmtNum(t.savingsPctInterval.lo, 0)}-${fmtNum(t.savingsPctInterval.hi, 0)}%` : ''})`;
     const passes = `${fmtPasses(t.memory.passesPerFrame)}${t.memory.passesFrom === 'copyEquivalents' ? ' (est.)' : ''}`;
     out.push(row([
       t.inProcess ? `${t.transport} (in-process)` : t.transport, `${t.source.caseKey}${t.source.scaled ? ' (scaled)' : ''}`, fmtNum(t.cpuUsPerFrame), fmtNum(t.coresPerStream, 4),

@@ -135,3 +135,34 @@ describe('cost model arithmetic (hand-checked)', () => {
     expect(s.transports.map((t) => t.transport)).toEqual(['ws', 'ws-nomask', 'unix', 'tcp', 'shm', 'shm-copy']);
   });
 });
+
+describe('savings from paired rounds', () => {
+  const run2 = (): RunResult => JSON.parse(readFileSync(join(__dirname, 'fixtures-results', 'run2-sample.json'), 'utf8')) as RunResult;
+
+  it('the share saved is 1 - 1/(paired baseline/transport ratio), with its interval carried through', () => {
+    const run = run2();
+    const ratio = run.ratios!.find((r) => r.a === 'ws' && r.b === 'shm' && r.group === 'realtime/i420/1280x720')!;
+    // make the paired median differ from the ratio of the two medians, so the test tells them apart
+    ratio.median = 2;
+    ratio.lo = 1.6;
+    ratio.hi = 2.5;
+    const shm = computeCost(run).transports.find((t) => t.transport === 'shm')!;
+    expect(shm.savingsPct).toBeCloseTo(50, 6);
+    expect(shm.savingsPctInterval).toMatchObject({ n: ratio.n, level: ratio.level });
+    expect(shm.savingsPctInterval!.lo).toBeCloseTo(37.5, 6);
+    expect(shm.savingsPctInterval!.hi).toBeCloseTo(60, 6);
+    const ws = computeCost(run).transports.find((t) => t.transport === 'ws')!;
+    expect(shm.savingsUsdPerYear).toBeCloseTo(ws.usdPerYear / 2, 3);
+    expect(computeCost(run).headline).toMatch(/shm saves .* \(50%, 38-60% over \d+ paired rounds\)/);
+  });
+
+  it('without rounds (an @1 result) it stays the ratio of the two figures', () => {
+    const run = run2();
+    delete run.ratios;
+    const t = computeCost(run).transports;
+    const ws = t.find((x) => x.transport === 'ws')!;
+    const shm = t.find((x) => x.transport === 'shm')!;
+    expect(shm.savingsPct).toBeCloseTo((1 - shm.usdPerYear / ws.usdPerYear) * 100, 6);
+    expect(shm.savingsPctInterval).toBeUndefined();
+  });
+});
