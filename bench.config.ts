@@ -44,7 +44,7 @@ export default defineConfig({
     height: 1080,
     baseline: 'ws',
   },
-  // bench gate: a short fixed matrix, repeated; see README "Regression gate".
+  // bench gate: a short fixed matrix, repeated; see docs/gate.md.
   gate: {
     transports: ['all'],
     scenario: 'realtime',

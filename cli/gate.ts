@@ -16,7 +16,7 @@ export const GATE_OPTIONS: OptionDef[] = [
   { name: 'baseline', type: 'string', arg: 'FILE', help: 'baseline to compare with (default: bench/baseline.json)' },
   { name: 'update', type: 'boolean', help: 'measure and rewrite the baseline, printing the difference' },
   { name: 'append', type: 'boolean', help: 'measure and add the samples to the baseline (run at other times: its spread then holds run-to-run drift)' },
-  { name: 'repeats', type: 'number', arg: 'N', help: 'repeats of the gate matrix (default from bench.config.ts gate, 3)' },
+  { name: 'repeats', type: 'number', arg: 'N', help: 'repeats of the gate matrix (default from bench.config.ts gate, 4)' },
   { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports (default: the gate matrix)' },
   { name: 'resolution', type: 'string', arg: 'WxH|1080p', help: 'frame size (default: 1080p)' },
   { name: 'duration', type: 'number', arg: 'S', help: 'window per case, seconds (default: 1.5)' },

@@ -1,6 +1,6 @@
 /**
  * Every error framebench reports to a user carries a stable code (`FB_ERR_...`).
- * Codes are documented in the README; tests assert on them, never on messages.
+ * Codes are documented in docs/error-codes.md; tests assert on them, never on messages.
  */
 export const ERROR_CODES = {
   FB_ERR_USAGE: 'bad command line (unknown command or option, missing value)',

@@ -5,7 +5,7 @@ import type { TortureSummary } from './types';
 /**
  * Renders a torture summary: one row per transport (cases tried, faults survived, bad inputs
  * survived, frames lost unreported, leaks) and a total row; failures listed under it. The same
- * rows go to the terminal, to Markdown (for the README, via --update-doc README.md) and, whole, to JSON.
+ * rows go to the terminal, to Markdown (for the docs, via --update-doc docs/reliability-and-security.md) and, whole, to JSON.
  */
 export const DOC_BEGIN = '<!-- torture:begin -->';
 export const DOC_END = '<!-- torture:end -->';

@@ -11,7 +11,7 @@ import { defineTransport } from './define';
 /**
  * A real redis-server, started by the receiver for this run on a Unix socket in the run
  * directory (no TCP port, no persistence), frames as Redis Stream entries (see
- * README.md, "redis", for why Streams and not pub/sub).
+ * docs/transports.md, "redis", for why Streams and not pub/sub).
  *
  * Keys (prefix unique per receiver): stream `<k>:s:<producer>` and credit list `<k>:c:<producer>`.
  * - Producer: `XADD <stream> MAXLEN <WINDOW> * f <frame>` (header and frame written as separate

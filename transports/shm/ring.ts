@@ -16,7 +16,7 @@
  * ring or the consumer's maxRecordBytes), FB_ERR_PEER_GONE (the other side closed or died),
  * FB_ERR_RING_CORRUPT (impossible values in shared memory), FB_ERR_PROTOCOL (record above the
  * consumer's limit, skipped), FB_ERR_NATIVE_UNAVAILABLE (addon not built), FB_ERR_BAD_NUMBER.
- * See README.md, "Shared-memory ring", for the layout and a two-process example.
+ * See transports/shm/README.md for the layout and docs/ring.md for a two-process example.
  */
 import { RingConsumer, type RingConsumerOptions } from './consumer';
 import { RingProducer, type RingProducerOptions } from './producer';

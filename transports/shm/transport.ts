@@ -8,7 +8,7 @@ import { RING_PRODUCER_STATS, RingProducer } from './producer';
 import { cleanStaleSegments } from './segment';
 
 /**
- * Shared-memory ring transports (ring: shm/ring.ts, layout: README.md "Shared-memory ring").
+ * Shared-memory ring transports (ring: shm/ring.ts, layout: transports/shm/README.md, docs/ring.md).
  * - `shm`: zero-copy. The receiver's handler gets a view into the mapping; the sender offers
  *   loan()/commit() (write in place; abort() seals the record as padding, which the consumer
  *   skips) and send() (one copy into a loaned slot).
