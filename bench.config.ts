@@ -18,7 +18,8 @@ export default defineConfig({
   rounds: 5,
   warmupS: 0.4,
   producers: 4,
-  verify: 'sample',
+  // the consumer reads every payload byte against the header's checksum (docs/checksum.md)
+  verify: 'checksum',
   source: 'synthetic',
   out: 'reports/latest',
   copyAccounting: true,

@@ -25,7 +25,7 @@ export const RUN_OPTIONS: OptionDef[] = [
   { name: 'rounds', type: 'number', arg: 'N', help: 'interleaved rounds; figures are medians over rounds with 95% intervals (default: 5)' },
   { name: 'warmup', type: 'number', arg: 'S', help: 'warm-up before each window, seconds, not counted (default: 0.4)' },
   { name: 'producers', type: 'number', arg: 'N', help: 'producer processes of multi-producer (default: 4)' },
-  { name: 'verify', type: 'string', arg: 'sample|full', help: 'consumer check: one word per 4 KiB page, or every byte (default: sample)' },
+  { name: 'verify', type: 'string', arg: 'checksum|sample|full', help: 'consumer check: every byte against the header checksum, one word per 4 KiB page, or every byte against the source (default: checksum)' },
   { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME', help: 'where frames come from (default: synthetic)' },
   { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
   { name: 'fragment-bytes', type: 'number', arg: 'N', help: 'ws: largest WebSocket frame, 0 = unfragmented (default: 131000)' },

@@ -13,7 +13,13 @@
  *  40     4    width
  *  44     4    height
  *  48     4    payload length (pixel bytes after the header)
- *  52    12    reserved (0)
+ *  52     4    checksum A of the payload (core/checksum.ts, docs/checksum.md) when flags bit 0 is set
+ *  56     4    checksum B of the payload when flags bit 0 is set
+ *  60     4    flags: bit 0 = bytes 52..59 hold the payload checksum; other bits 0
+ *
+ * writeHeader leaves 52..63 at 0 (no checksum); a source that checksums its frames stamps them
+ * with writeChecksum. Live Chromium frames use 52 for their sampled checksum and 56 for the
+ * 'LIVE' tag, with flags 0 (sources/chromium-live.ts).
  *
  * All multi-byte fields are little-endian. A frame on the wire is HEADER_BYTES + payload.
  */
@@ -80,6 +86,24 @@ export function readHeader(view: DataView, out: FrameHeader): FrameHeader {
 
 export function emptyHeader(): FrameHeader {
   return { magic: 0, version: 0, format: 0, producerId: 0, headerBytes: 0, seq: 0, sendTimeNs: 0, scheduledNs: 0, width: 0, height: 0, payloadBytes: 0 };
+}
+
+export const OFF_CHECKSUM_A = 52;
+export const OFF_CHECKSUM_B = 56;
+export const OFF_FLAGS = 60;
+/** Flags bit 0: bytes 52..59 hold the payload checksum [A, B]. */
+export const FLAG_CHECKSUM = 1;
+
+/** Stamps the payload checksum [A, B] into the header and sets its flag. */
+export function writeChecksum(view: DataView, a: number, b: number): void {
+  view.setUint32(OFF_CHECKSUM_A, a >>> 0, true);
+  view.setUint32(OFF_CHECKSUM_B, b >>> 0, true);
+  view.setUint32(OFF_FLAGS, FLAG_CHECKSUM, true);
+}
+
+/** Whether the header carries a payload checksum (flags bit 0). */
+export function hasChecksum(view: DataView): boolean {
+  return (view.getUint32(OFF_FLAGS, true) & FLAG_CHECKSUM) !== 0;
 }
 
 /** A DataView over exactly the header bytes of `frame` (no copy). */

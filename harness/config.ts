@@ -27,8 +27,12 @@ export interface BenchConfig {
   warmupS: number;
   /** Producers of the multi-producer scenario. */
   producers: number;
-  /** 'sample': header, order and one word per 4 KiB page; 'full': every byte. */
-  verify: 'sample' | 'full';
+  /**
+   * The consumer's check after header and order: 'checksum' reads every payload byte against the
+   * checksum in the header (docs/checksum.md); 'sample' one word per 4 KiB page; 'full' compares
+   * every byte with the source's data.
+   */
+  verify: 'checksum' | 'sample' | 'full';
   /** 'synthetic' or 'fixture:<name>'. */
   source: string;
   /** Output folder of `bench run` (results.json goes there). */
@@ -55,7 +59,7 @@ export const BUILTIN_CONFIG: BenchConfig = {
   rounds: 5,
   warmupS: 0.4,
   producers: 4,
-  verify: 'sample',
+  verify: 'checksum',
   source: 'synthetic',
   out: 'reports/latest',
   copyAccounting: true,

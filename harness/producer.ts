@@ -1,6 +1,7 @@
 import { getTransport } from '../transports/registry';
 import type { HostChannel, Sender } from '../transports/types';
 import { nowNs, sleepUntilNs } from '../core/clock';
+import { HEADER_BYTES } from '../core/frame';
 import type { CaseSpec, ProducerReport } from '../core/case';
 import { makeSources } from '../sources/select';
 import { threadCpu } from '../measure/thread-stats';
@@ -11,6 +12,23 @@ const POOL = 3;
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Frames before this sequence number are left intact by the flipByte injection. */
+const FLIP_FROM_SEQ = 5;
+
+/**
+ * Injected fault (FRAMEBENCH_TEST_INJECT `<t>:flipByte`): after the frame is filled and
+ * checksummed, one payload byte at a pseudo-random offset (a different one each frame, anywhere
+ * in the payload) is changed, in every frame from seq 5 on. The consumer must report them corrupt.
+ */
+function flipByte(frame: Uint8Array, seq: number): void {
+  if (seq < FLIP_FROM_SEQ || frame.byteLength <= HEADER_BYTES) return;
+  let h = Math.imul(seq + 1, 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  frame[HEADER_BYTES + ((h >>> 0) % (frame.byteLength - HEADER_BYTES))] ^= 0xa5;
 }
 
 function busyWait(us: number): void {
@@ -104,6 +122,7 @@ export class Producer {
           dropped++;
         } else {
           source.fill(loan.view, seq, sendStart, scheduled);
+          if (spec.inject?.flipByte) flipByte(loan.view.subarray(0, bytes), seq);
           if (spec.inject?.busyUs) busyWait(spec.inject.busyUs);
           await loan.commit();
           accepted++;
@@ -120,6 +139,7 @@ export class Producer {
         } else {
           source.fill(buf, seq, sendStart, scheduled);
         }
+        if (spec.inject?.flipByte) flipByte(buf, seq);
         if (spec.inject?.busyUs) busyWait(spec.inject.busyUs);
         pending[slot] = this.sender.send(buf).then(onSent, onFail);
       }

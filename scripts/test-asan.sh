@@ -31,4 +31,4 @@ cd "$root"
 FRAMEBENCH_SHM_ADDON="$addon" \
 LD_PRELOAD="$libasan" \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:handle_segv=0:allow_user_segv_handler=1" \
-  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts "$@"
+  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts test/checksum.test.ts "$@"

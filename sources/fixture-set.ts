@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { FrameSource, FrameVerifier } from './source';
 import { fbError } from '../core/errors';
-import { FORMAT_CODE, FORMATS, FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, headerView, readHeader, type PixelFormat } from '../core/frame';
+import { FORMAT_CODE, FORMATS, FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, headerView, readHeader, writeChecksum, type PixelFormat } from '../core/frame';
+import { checksumInto } from '../core/checksum';
 import { frameSpec, writeSpecHeader, type FrameSpec } from '../core/spec';
 
 /**
@@ -154,7 +155,8 @@ export type ChecksumMode = 'full' | 'sampled';
  * Frames from a captured fixture. `fill` writes the framebench header, then copies frame
  * `seq % count` (one pass over the payload, like the synthetic source). Every frame is checked
  * against the manifest when loaded (full CRC by default), so a damaged file fails at
- * construction with FB_ERR_FIXTURE_CORRUPT and never reaches a transport.
+ * construction with FB_ERR_FIXTURE_CORRUPT and never reaches a transport. Its payload checksum
+ * (core/checksum.ts) is computed then too, and stamped into each header `fill` writes.
  */
 export class FixtureSource implements FrameSource {
   readonly spec: FrameSpec;
@@ -162,6 +164,8 @@ export class FixtureSource implements FrameSource {
   readonly producerId: number;
   private readonly data: Buffer;
   private readonly count: number;
+  /** Payload checksum of fixture frame i: [A, B] at 2i, 2i + 1. */
+  private readonly sums: Uint32Array;
 
   constructor(dirOrSet: string | FixtureSet, format: PixelFormat, producerId: number, opts: { verifyAtLoad?: ChecksumMode } = {}) {
     this.set = typeof dirOrSet === 'string' ? loadFixtureSet(dirOrSet, format) : dirOrSet;
@@ -176,6 +180,8 @@ export class FixtureSource implements FrameSource {
       const why = checkPayload(this.set.entry, i, this.payload(i), mode === 'full');
       if (why) corrupt(this.set.dir, `${this.set.entry.file} frame ${i}: ${why}`);
     }
+    this.sums = new Uint32Array(2 * this.count);
+    for (let i = 0; i < this.count; i++) checksumInto(this.payload(i), this.sums.subarray(2 * i, 2 * i + 2));
   }
 
   /** Payload of fixture frame `i` (a view into the loaded file). */
@@ -186,8 +192,11 @@ export class FixtureSource implements FrameSource {
 
   fill(dest: Uint8Array, seq: number, sendTimeNs: number, scheduledNs: number): void {
     const spec = this.spec;
-    writeSpecHeader(new DataView(dest.buffer, dest.byteOffset, HEADER_BYTES), spec, this.producerId, seq, sendTimeNs, scheduledNs);
-    dest.set(this.payload(seq % this.count), HEADER_BYTES);
+    const i = seq % this.count;
+    const dv = new DataView(dest.buffer, dest.byteOffset, HEADER_BYTES);
+    writeSpecHeader(dv, spec, this.producerId, seq, sendTimeNs, scheduledNs);
+    writeChecksum(dv, this.sums[2 * i], this.sums[2 * i + 1]);
+    dest.set(this.payload(i), HEADER_BYTES);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FrameSource, FrameVerifier } from './source';
-import { HEADER_BYTES } from '../core/frame';
+import { HEADER_BYTES, writeChecksum } from '../core/frame';
+import { checksum, replaceWord } from '../core/checksum';
 import { writeSpecHeader, type FrameSpec } from '../core/spec';
 
 /**
@@ -9,10 +10,16 @@ import { writeSpecHeader, type FrameSpec } from '../core/spec';
  *
  * `fill` writes the whole frame into the destination (one full pass over the bytes,
  * standing for the decoder writing its output), so no transport can look cheap by
- * sending memory nobody wrote. The consumer checks every stamp, which makes it touch
- * every page of every frame.
+ * sending memory nobody wrote.
+ *
+ * Each frame also carries the payload checksum (core/checksum.ts) in its header, at no extra
+ * pass: the template's checksum is computed once per frame size, and each stamp updates it
+ * (a replaced word changes A by new − old and B by (i + 1) · (new − old)). The consumer's
+ * default check reads every byte against that checksum; `--verify sample` checks only the
+ * stamps (SyntheticVerifier), which touches every page but reads 1/1024 of the bytes.
  */
 export const PAGE_BYTES = 4096;
+const WORDS_PER_PAGE = PAGE_BYTES / 4;
 
 export function stampOffsets(totalBytes: number): number {
   // stamps at HEADER_BYTES + k*PAGE_BYTES while a whole u32 fits
@@ -52,6 +59,10 @@ export class SyntheticSource implements FrameSource {
   readonly spec: FrameSpec;
   private readonly template: Uint8Array;
   private readonly stamps: number;
+  /** Checksum [A, B] of the template's payload, and the template word under each stamp. */
+  private readonly baseSum: Uint32Array;
+  private readonly underStamp: Uint32Array;
+  private readonly sum = new Uint32Array(2);
   readonly producerId: number;
 
   constructor(spec: FrameSpec, producerId: number) {
@@ -59,6 +70,10 @@ export class SyntheticSource implements FrameSource {
     this.producerId = producerId;
     this.template = makeTemplate(spec.totalBytes, producerId);
     this.stamps = stampOffsets(spec.totalBytes);
+    this.baseSum = Uint32Array.from(checksum(this.template.subarray(HEADER_BYTES)));
+    const tv = new DataView(this.template.buffer, this.template.byteOffset, spec.totalBytes);
+    this.underStamp = new Uint32Array(this.stamps);
+    for (let p = 0; p < this.stamps; p++) this.underStamp[p] = tv.getUint32(HEADER_BYTES + p * PAGE_BYTES, true);
   }
 
   /** Writes header + payload of frame `seq` into `dest` (dest.byteLength >= spec.totalBytes). */
@@ -67,9 +82,14 @@ export class SyntheticSource implements FrameSource {
     dest.set(this.template.subarray(0, spec.totalBytes));
     const dv = new DataView(dest.buffer, dest.byteOffset, spec.totalBytes);
     writeSpecHeader(dv, spec, this.producerId, seq, sendTimeNs, scheduledNs);
+    const sum = this.sum;
+    sum.set(this.baseSum);
     for (let p = 0, off = HEADER_BYTES; p < this.stamps; p++, off += PAGE_BYTES) {
-      dv.setUint32(off, stampValue(this.producerId, seq, p), true);
+      const v = stampValue(this.producerId, seq, p);
+      dv.setUint32(off, v, true);
+      replaceWord(sum, p * WORDS_PER_PAGE, this.underStamp[p], v);
     }
+    writeChecksum(dv, sum[0], sum[1]);
   }
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "checksum.h"
 #include "ring_layout.h"
 
 namespace {
@@ -394,6 +395,24 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// checksum(bytes: Uint8Array, out: Uint32Array) -> undefined: writes the payload checksum [A, B]
+// of `bytes` (native/src/checksum.c, docs/checksum.md) into out[0], out[1]. No allocation.
+Napi::Value Checksum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) {
+    return ThrowCode(env, "FB_ERR_USAGE", "checksum(bytes: Uint8Array, out: Uint32Array)");
+  }
+  Napi::TypedArray in = info[0].As<Napi::TypedArray>();
+  Napi::TypedArray out = info[1].As<Napi::TypedArray>();
+  if (in.TypedArrayType() != napi_uint8_array || out.TypedArrayType() != napi_uint32_array || out.ElementLength() < 2) {
+    return ThrowCode(env, "FB_ERR_USAGE", "checksum: bytes must be a Uint8Array and out a Uint32Array of 2 or more");
+  }
+  // Data() is already offset by the view's byteOffset (napi_get_typedarray_info)
+  const uint8_t* p = in.As<Napi::Uint8Array>().Data();
+  fb_checksum(p, in.ElementLength(), out.As<Napi::Uint32Array>().Data());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("open", Napi::Function::New(env, Open));
@@ -405,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listSegments", Napi::Function::New(env, ListSegments));
   exports.Set("peek", Napi::Function::New(env, Peek));
   exports.Set("layout", Napi::Function::New(env, Layout));
+  exports.Set("checksum", Napi::Function::New(env, Checksum));
   return exports;
 }
 
