@@ -17,6 +17,10 @@ export interface SharedStats {
   readonly maskedBytes?: number;
   /** Which masking implementation ran (WebSocket): 'node', 'bufferutil', 'js' or 'none'. */
   readonly masking?: string;
+  /** Consumer, --verify checksum: which checksum implementation ran ('native' or 'js'). */
+  readonly checksumImpl?: string;
+  /** Consumer, --verify checksum: frames whose every payload byte was checked against the header. */
+  readonly checksumFrames?: number;
 }
 
 /**
@@ -34,6 +38,21 @@ export interface ProcDelta {
   maxRssBytes: number;
 }
 
+export type VerifyMode = 'checksum' | 'sample' | 'full';
+export const VERIFY_MODES: readonly VerifyMode[] = ['checksum', 'sample', 'full'];
+
+/** Test-only injections (FRAMEBENCH_TEST_INJECT, harness/runner.ts parseInject). */
+export interface InjectSpec {
+  extraCopy?: boolean;
+  busyUs?: number;
+  flipByte?: boolean;
+  /**
+   * The consumer blocks this many ms, once, on the 11th frame of its window (after verifying it,
+   * before its latency is taken): the latency stall test (test/latency-stall.test.ts).
+   */
+  consumerStallMs?: number;
+}
+
 export interface CaseSpec {
   caseId: string;
   transport: string;
@@ -46,15 +65,23 @@ export interface CaseSpec {
   warmupMs: number;
   durationMs: number;
   producers: number;
-  verify: 'sample' | 'full';
+  /**
+   * The consumer's content check: 'checksum' reads every payload byte against the header's
+   * checksum (docs/checksum.md), 'sample' one stamp per 4 KiB page, 'full' compares every byte
+   * with the source's own data.
+   */
+  verify: VerifyMode;
   /** 'synthetic', 'fixture:<name-or-dir>' or 'chromium' (live: the browser is the producer) */
   source: string;
   runDir: string;
   maxFrameBytes: number;
   policy: BackpressurePolicy;
   transportOptions: Record<string, unknown>;
-  /** Test-only: extra work injected per frame to prove the gate sees it. */
-  inject?: { extraCopy?: boolean; busyUs?: number };
+  /**
+   * Test-only: extra work injected per frame to prove the gate sees it, or a fault to prove the
+   * check sees it (flipByte: one payload byte changed after the frame is filled, from seq 5 on).
+   */
+  inject?: InjectSpec;
 }
 
 export interface WindowFigures {
@@ -66,6 +93,23 @@ export interface WindowFigures {
   copies: { calls: number; bytes: number; bucketCalls: number[]; bucketBytes: number[] } | null;
   /** CPU (µs, all threads) of the transport's server process over this window (redis). */
   serverCpuUs?: number;
+  /**
+   * The whole host's CPU time over this window: deltas of /proc/stat's aggregate `cpu` line, in
+   * USER_HZ ticks (measure/host-noise.ts). Read by the consumer only (its window is the case's).
+   */
+  hostCpuTicks?: HostCpuTicks;
+}
+
+/** /proc/stat `cpu` line fields (USER_HZ ticks, summed over all CPUs); guest time is inside user/nice. */
+export interface HostCpuTicks {
+  user: number;
+  nice: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  irq: number;
+  softirq: number;
+  steal: number;
 }
 
 export interface ProducerReport {

@@ -15,10 +15,14 @@ function clamp(us: number): number {
   return Math.max(1, Math.min(HIGHEST_US, Math.round(us)));
 }
 
-/** Records one value; with expectedIntervalUs > 0 also the samples coordinated omission hid. */
-export function recordUs(h: Histogram, us: number, expectedIntervalUs = 0): void {
-  if (expectedIntervalUs > 0) h.recordValueWithExpectedInterval(clamp(us), expectedIntervalUs);
-  else h.recordValue(clamp(us));
+/**
+ * Records one real sample, once. No synthetic back-fill (`recordValueWithExpectedInterval`):
+ * that is for closed-loop clients that skip the sends a stall made late; framebench's paced
+ * producers send every late frame and the consumer measures it from its scheduled send time, so
+ * each delayed frame already carries its own delay (docs/architecture.md, "Latency").
+ */
+export function recordUs(h: Histogram, us: number): void {
+  h.recordValue(clamp(us));
 }
 
 export function encode(h: Histogram): string {

@@ -40,6 +40,17 @@ const CalibrationSchema = Type.Object({
   samples: Int,
   bufferSetBytes: Num,
   method: Str,
+  llcBytes: Type.Optional(Num),
+  llcSource: Type.Optional(Type.Union([Type.Literal('sysfs'), Type.Literal('getconf'), Type.Literal('default')])),
+  setLimitedBy: Type.Optional(Type.Union([Type.Literal('cache'), Type.Literal('cap'), Type.Literal('time')])),
+  thp: Type.Optional(Str),
+  hugePageBytes: Type.Optional(Num),
+  prefaultMs: Type.Optional(Num),
+  faultsWhileTiming: Type.Optional(Num),
+  hotMemcpyUsPerFrame: Type.Optional(Num),
+  halfSetMemcpyUsPerFrame: Type.Optional(Num),
+  cpu: Type.Optional(Str),
+  noise: Type.Optional(NoiseSchema),
 });
 
 const CaseSchema = Type.Object({
@@ -79,6 +90,7 @@ const CaseSchema = Type.Object({
   intervals: Type.Record(Str, IntervalSchema),
   rounds: Type.Array(CaseRoundSchema, { minItems: 1 }),
   noisyRounds: Int,
+  noise: Type.Optional(NoiseSchema),
 });
 
 export const RunResultSchema = Type.Object({

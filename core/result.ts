@@ -15,7 +15,8 @@ export type ResultSchema = (typeof READABLE_SCHEMAS)[number];
  * machine incomparable with earlier results (what is counted, how rounds fold, where latency
  * starts); `bench compare` and the gate warn when two results differ in it.
  * 1: one window per case (results@1). 2: interleaved rounds, medians with order-statistic
- * intervals, paired ratios, latency from the scheduled send time without back-fill.
+ * intervals, paired ratios, latency from the scheduled send time without back-fill, and by default
+ * every consumer reads every payload byte once to check the frame's checksum (docs/checksum.md).
  */
 export const METHODOLOGY_VERSION = 2;
 
@@ -37,8 +38,31 @@ export interface Calibration {
   /** Bandwidth of that memcpy (bytes read + written counted once: frameBytes / time), GB/s. */
   memcpyGBps: number;
   samples: number;
+  /** The buffer set the cold copies rotate over, bytes (allocated and touched before timing). */
   bufferSetBytes: number;
   method: string;
+  /** Last-level cache size the set was sized from, bytes, and where it came from. */
+  llcBytes?: number;
+  /** 'sysfs' (/sys/devices/system/cpu/cpu0/cache), 'getconf' (LEVEL3_CACHE_SIZE: CPUID, as the hypervisor reports it) or 'default' (32 MiB). */
+  llcSource?: 'sysfs' | 'getconf' | 'default';
+  /** What limited the set: 'cache' (2x the LLC, at least 128 MiB), 'cap' (1 GiB) or 'time' (touching it took the time budget). */
+  setLimitedBy?: 'cache' | 'cap' | 'time';
+  /** Transparent huge pages mode (/sys/kernel/mm/transparent_hugepage/enabled): 'always', 'madvise', 'never'. */
+  thp?: string;
+  /** Bytes of the calibration process's memory in huge pages (AnonHugePages) while it measured. */
+  hugePageBytes?: number;
+  /** Time to allocate and touch the buffer set, ms: the cost of first-touch page faults on this host. */
+  prefaultMs?: number;
+  /** Page faults during the timed copies (0 when the set was resident, as it should be). */
+  faultsWhileTiming?: number;
+  /** Copy of the first frame size between two buffers only (cache-resident when the LLC holds two frames), µs: how cold "cold" was. */
+  hotMemcpyUsPerFrame?: number;
+  /** Copy of the first frame size rotating over half the set, µs: equal to memcpyUsPerFrame when the set is past the cache. */
+  halfSetMemcpyUsPerFrame?: number;
+  /** CPU vendor, family, model and stepping (/proc/cpuinfo): host.cpuModel may say only "AMD EPYC". */
+  cpu?: string;
+  /** Steal and other processes' CPU on the host while the calibration ran. */
+  noise?: RoundNoise;
 }
 
 export interface PerSide {
@@ -106,6 +130,8 @@ export interface CaseResult {
   rounds?: CaseRound[];
   /** Rounds whose window the host's noise flagged (steal, other processes' CPU). */
   noisyRounds?: number;
+  /** This window's host noise (a case folded over rounds has each round's in rounds[i].noise instead). */
+  noise?: RoundNoise;
 }
 
 /** CPU and steal on the whole host during one window, from /proc/stat, beside what the case itself used. */
@@ -168,7 +194,8 @@ export interface RunResult {
     durationS: number;
     warmupS: number;
     producers: number;
-    verify: 'sample' | 'full';
+    /** The consumer's content check: 'checksum' (the default; earlier results defaulted to 'sample'), 'sample' or 'full'. */
+    verify: 'checksum' | 'sample' | 'full';
     source: string;
     copyAccounting: boolean;
     /** Backpressure policy (@2). */
@@ -178,7 +205,7 @@ export interface RunResult {
     /** Profilers attached to the measured processes (@2): 'perf', 'v8' or none. */
     profiling?: string | null;
     /** Present only when a test injected a regression on purpose (FRAMEBENCH_TEST_INJECT). */
-    inject?: Record<string, { extraCopy?: boolean; busyUs?: number }>;
+    inject?: Record<string, { extraCopy?: boolean; busyUs?: number; flipByte?: boolean; consumerStallMs?: number }>;
   };
   /** Transports of an 'all' selection that cannot run here, and why. */
   skipped: Array<{ transport: string; reason: string }>;

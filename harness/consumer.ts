@@ -1,22 +1,26 @@
 import { getTransport } from '../transports/registry';
 import type { HostChannel, Receiver } from '../transports/types';
-import type { FrameVerifier } from '../sources/source';
 import { nowNs, sleep } from '../core/clock';
 import { FRAME_MAGIC, FRAME_VERSION, HEADER_BYTES, emptyHeader, readHeader } from '../core/frame';
 import { encode, newHistogram, recordUs } from '../core/histogram';
 import type { CaseSpec, ConsumerReport } from '../core/case';
-import { makeVerifier } from '../sources/select';
+import { makeConsumerVerifier, type ConsumerVerifier } from './checksum-verifier';
 import { threadCpu } from '../measure/thread-stats';
 import { MeasureWindow } from '../measure/window';
 
+/** The stall injection (inject.consumerStallMs) blocks on the window's frame of this index (0-based). */
+const STALL_AT_FRAME = 10;
+
 /**
  * The consumer process: creates the receiver, and for every frame checks the header,
- * the order per producer and the content (every page touched), then records the latency
- * from the producer's send start to this moment (verified).
+ * the order per producer and the content (harness/checksum-verifier.ts: by default every
+ * payload byte against the header's checksum), then records the latency
+ * from the frame's scheduled send time (paced) or send start (saturate) to this moment
+ * (verified); see onFrame and docs/architecture.md, "Latency".
  */
 export class Consumer {
   private receiver!: Receiver;
-  private readonly verifier: FrameVerifier;
+  private readonly verifier: ConsumerVerifier;
   private readonly header = emptyHeader();
   private readonly nextSeq: number[];
   readonly received: number[];
@@ -28,16 +32,19 @@ export class Consumer {
   private window: MeasureWindow | null = null;
   private windowStart = Infinity;
   private windowEnd = Infinity;
-  private readonly intervalUs: number;
+  /** Latency samples recorded (frames of the window); the stall injection counts them. */
+  private windowSamples = 0;
+  /** Test-only (inject.consumerStallMs): ms to block, once, at frame STALL_AT_FRAME of the window. */
+  private stallMs: number;
   fatal: Error | null = null;
   private onFatal: ((e: Error) => void) | null = null;
 
   /** `host`: the channel to the producers this process hosts (hosted topologies), see harness/child.ts. */
   constructor(private readonly spec: CaseSpec, private readonly host?: HostChannel) {
-    this.verifier = makeVerifier(spec);
+    this.verifier = makeConsumerVerifier(spec);
     this.nextSeq = new Array(spec.producers).fill(0);
     this.received = new Array(spec.producers).fill(0);
-    this.intervalUs = spec.pacing === 'fps' ? 1e6 / spec.fps : 0;
+    this.stallMs = spec.inject?.consumerStallMs ?? 0;
   }
 
   async open(): Promise<string> {
@@ -75,6 +82,7 @@ export class Consumer {
     this.window = new MeasureWindow(this.windowStart, this.windowEnd, {
       ...(inProcess ? { cpu: threadCpu, noCopies: true } : {}),
       serverPid: this.receiver.serverPid,
+      hostCpu: true, // the case's reference window: the host's noise is read here (measure/host-noise.ts)
     });
   }
 
@@ -105,11 +113,28 @@ export class Consumer {
     const bad = this.verifier.verify(frame, p, h.seq);
     this.received[p]++;
     if (bad) return this.problem(`producer ${p} seq ${h.seq}: ${bad}`);
+    // Latency (docs/architecture.md, "Latency"). The clock starts at the frame's scheduled send
+    // time when it has one (paced: the pacer's slot, so a stall's delay shows in every frame it
+    // held up, each once, with no synthetic back-fill), else at its send start (saturate: stamped
+    // before the frame is filled). It stops here: the frame has passed the header, order and
+    // content checks above and is not yet released back to the transport. Frames whose clock
+    // started inside the measurement window are recorded.
+    const startNs = h.scheduledNs > 0 ? h.scheduledNs : h.sendTimeNs;
+    const inWindow = startNs >= this.windowStart && startNs < this.windowEnd;
+    if (inWindow && this.stallMs > 0 && this.windowSamples === STALL_AT_FRAME) this.stall();
     const now = nowNs();
-    if (h.sendTimeNs >= this.windowStart && h.sendTimeNs < this.windowEnd) {
-      recordUs(this.hist, (now - h.sendTimeNs) / 1e3, this.intervalUs);
+    if (inWindow) {
+      recordUs(this.hist, (now - startNs) / 1e3);
+      this.windowSamples++;
     }
     this.window?.frame();
+  }
+
+  /** Test-only (inject.consumerStallMs): blocks this thread, without spinning, once. */
+  private stall(): void {
+    const ms = this.stallMs;
+    this.stallMs = 0;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   }
 
   /** Waits until every accepted frame arrived (or the timeout), then reports. */
@@ -132,7 +157,7 @@ export class Consumer {
       firstProblem: this.firstProblem,
       histogram: encode(this.hist),
       window: (this.window ?? new MeasureWindow(0, 0)).figures(),
-      transportStats: this.receiver.stats(),
+      transportStats: { ...this.receiver.stats(), ...this.verifier.stats() },
       drained,
     };
   }

@@ -8,7 +8,7 @@ import { fbError } from '../core/errors';
 import { memcpyUsFor } from '../measure/figures';
 import { HEADER_BYTES, payloadBytesFor, type PixelFormat } from '../core/frame';
 import { hostInfo } from '../measure/host';
-import type { CaseSpec } from '../core/case';
+import { VERIFY_MODES, type CaseSpec, type VerifyMode } from '../core/case';
 import { METHODOLOGY_VERSION, RESULT_SCHEMA, type Calibration, type CaseResult, type RunResult } from '../core/result';
 import { median } from '../core/robust-stats';
 import { aggregateRounds, pairedCpuRatios } from '../measure/aggregate';
@@ -27,7 +27,7 @@ export interface RunSettings {
   durationS: number;
   warmupS: number;
   producers: number;
-  verify: 'sample' | 'full';
+  verify: VerifyMode;
   source: string;
   copyAccounting: boolean;
   policy: 'block' | 'drop';
@@ -46,7 +46,9 @@ export interface RunSettings {
 
 /**
  * Parses FRAMEBENCH_TEST_INJECT: `<transport>:extraCopy` (one more copy of each frame in
- * the send path) or `<transport>:busyUs=N` (N µs of busy loop per frame); comma-separated.
+ * the send path), `<transport>:busyUs=N` (N µs of busy loop per frame) or
+ * `<transport>:flipByte` (one payload byte changed in every frame from seq 5 on, after the
+ * frame is filled and checksummed); comma-separated.
  */
 export function parseInject(env: string | undefined): RunSettings['inject'] {
   if (!env) return undefined;
@@ -55,7 +57,10 @@ export function parseInject(env: string | undefined): RunSettings['inject'] {
     const [t, what] = item.split(':');
     const cur = (out[t] = out[t] ?? {});
     if (what === 'extraCopy') cur.extraCopy = true;
+    else if (what === 'flipByte') cur.flipByte = true;
     else if (what?.startsWith('busyUs=')) cur.busyUs = Number(what.slice(7));
+    // `<transport>:consumerStallMs=N`: the consumer blocks N ms once, on its window's 11th frame
+    else if (what?.startsWith('consumerStallMs=')) cur.consumerStallMs = Number(what.slice('consumerStallMs='.length));
     else throw fbError('FB_ERR_USAGE', `FRAMEBENCH_TEST_INJECT: cannot parse '${item}'`);
   }
   return out;
@@ -77,6 +82,10 @@ export interface RawSettings {
   transportOptions: Record<string, Record<string, unknown>>;
   /** Interleaved rounds (default 1). */
   rounds?: number;
+}
+
+function isVerifyMode(v: string): v is VerifyMode {
+  return (VERIFY_MODES as readonly string[]).includes(v);
 }
 
 function checkNumber(name: string, v: number, min: number, max: number, strictMin = false): number {
@@ -116,7 +125,7 @@ export function resolveSettings(input: RawSettings): RunSettings {
   if (!Number.isInteger(rounds)) throw fbError('FB_ERR_BAD_NUMBER', `--rounds must be a whole number, got ${rounds}`);
   const verify = raw.verify;
   const policy = raw.policy;
-  if (verify !== 'sample' && verify !== 'full') throw fbError('FB_ERR_USAGE', `--verify must be 'sample' or 'full', got '${verify}'`);
+  if (!isVerifyMode(verify)) throw fbError('FB_ERR_USAGE', `--verify must be one of ${VERIFY_MODES.map((m) => `'${m}'`).join(', ')}, got '${verify}'`);
   if (policy !== 'block' && policy !== 'drop') throw fbError('FB_ERR_USAGE', `--policy must be 'block' or 'drop', got '${policy}'`);
   for (const f of formats) frameSpec(f, width, height); // I420 needs even sizes
 
@@ -206,13 +215,15 @@ function medianCalibration(cals: Calibration[]): Calibration {
   if (cals.length === 1) return cals[0];
   const byBytes: Record<string, number> = {};
   for (const k of Object.keys(cals[0].memcpyUsByFrameBytes)) byBytes[k] = median(cals.map((c) => c.memcpyUsByFrameBytes[k]));
+  // the other fields (cache size, set, paging, noise) are those of the median round
+  const mid = [...cals].sort((a, b) => a.memcpyUsPerFrame - b.memcpyUsPerFrame)[(cals.length - 1) >> 1];
   return {
-    ...cals[0],
+    ...mid,
     memcpyUsPerFrame: median(cals.map((c) => c.memcpyUsPerFrame)),
     memcpyUsByFrameBytes: byBytes,
     memcpyGBps: median(cals.map((c) => c.memcpyGBps)),
     samples: cals.reduce((a, c) => a + c.samples, 0),
-    method: `${cals[0].method}; median of ${cals.length} rounds`,
+    method: `${mid.method}; median of ${cals.length} rounds`,
   };
 }
 

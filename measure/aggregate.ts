@@ -1,14 +1,16 @@
 import { encode, merge, percentiles } from '../core/histogram';
 import { medianInterval, pairedRatio, type Interval } from '../core/robust-stats';
 import { groupKey } from '../core/cost';
-import type { CaseResult, CaseRound, RatioFigure, RoundNoise } from '../core/result';
+import type { CaseResult, CaseRound, RatioFigure } from '../core/result';
 
 /**
  * Folds the rounds of one case into its figures: every per-frame figure is the median over the
  * rounds whose window completed ('ok'), with its order-statistic interval in `intervals` (keyed by
  * the figure's dotted path); counts (frames sent, received, dropped, corrupt) are summed over all
  * rounds, so integrity covers the whole run; latency percentiles come from the rounds' histograms
- * merged (every real sample once), and the per-round p50/p99 keep their own intervals.
+ * merged (every real sample once), and the per-round p50/p99 keep their own intervals. Each
+ * round keeps its window's host noise (CaseResult.noise, measure/figures.ts) in rounds[i].noise;
+ * noisyRounds counts the flagged ones. A noisy round is flagged, never dropped: it still counts.
  */
 
 /** The per-frame figures that get a median and an interval over rounds. */
@@ -39,8 +41,8 @@ function set(o: Record<string, unknown>, dotted: string, value: number): void {
 
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 
-/** One case's figures over its rounds (in round order); `noise[i]` is round i's window noise. */
-export function aggregateRounds(rounds: CaseResult[], noise: Array<RoundNoise | undefined> = []): CaseResult {
+/** One case's figures over its rounds (in round order). */
+export function aggregateRounds(rounds: CaseResult[]): CaseResult {
   if (rounds.length === 0) throw new Error('aggregateRounds: no rounds');
   const ok = rounds.filter((r) => r.status === 'ok');
   const base = structuredClone(ok[0] ?? rounds[0]) as CaseResult;
@@ -87,9 +89,10 @@ export function aggregateRounds(rounds: CaseResult[], noise: Array<RoundNoise | 
     fps: r.fps,
     latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99, count: r.latencyUs.count },
     frames: r.window.consumerFrames,
-    ...(noise[i] ? { noise: noise[i] } : {}),
+    ...(r.noise ? { noise: r.noise } : {}),
   }));
   base.noisyRounds = base.rounds.filter((r) => r.noise?.noisy).length;
+  delete base.noise; // per window: each round's is in rounds[i].noise
   if (failed) {
     base.status = failed.status;
     base.error = `round ${rounds.indexOf(failed) + 1} of ${rounds.length}: ${failed.error ?? failed.status}`;

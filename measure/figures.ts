@@ -1,7 +1,8 @@
 import { merge, percentiles } from '../core/histogram';
 import type { CaseSpec, ConsumerReport, ProducerReport } from '../core/case';
-import type { CaseResult, CopyFigures } from '../core/result';
+import type { CaseResult, CopyFigures, RoundNoise } from '../core/result';
 import { payloadBytesFor } from '../core/frame';
+import { hostNoise } from './host-noise';
 
 /** `inProcess: true` for a transport whose ends are threads of one process, else nothing. */
 function inProcessMark(inProcess: boolean): { inProcess?: true } {
@@ -41,6 +42,20 @@ export function failedResult(spec: Omit<CaseSpec, 'runDir'>, status: CaseResult[
 }
 
 /**
+ * The host's noise over the case's window (the consumer's): /proc/stat deltas minus the CPU this
+ * case's own processes (producers, consumer, server) used over their windows. Absent when the
+ * consumer read no /proc/stat (not Linux). In-process transports measure their threads only, so
+ * the rest of their process (main thread, GC) counts as "other".
+ */
+export function caseNoise(producers: ProducerReport[], consumer: ConsumerReport): RoundNoise | undefined {
+  const d = consumer.window.hostCpuTicks;
+  if (!d) return undefined;
+  const cpu = (w: ProducerReport['window']): number => w.proc.userUs + w.proc.systemUs;
+  const own = producers.reduce((a, p) => a + cpu(p.window), 0) + cpu(consumer.window) + (consumer.window.serverCpuUs ?? 0);
+  return hostNoise(d, consumer.window.seconds, own);
+}
+
+/**
  * Turns what the processes measured into the case's figures. Per-frame figures divide
  * each side's window deltas by the frames that side completed in its own window.
  */
@@ -64,6 +79,7 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
   const accepted = producers.reduce((a, p) => a + p.framesAccepted, 0);
   const fps = consumer.window.seconds > 0 ? cFrames / consumer.window.seconds : 0;
   const lat = percentiles(merge([consumer.histogram]));
+  const noise = caseNoise(producers, consumer);
 
   let copies: CopyFigures | null = null;
   const pc = producers.map((p) => p.window.copies);
@@ -136,5 +152,6 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
     transportStats: { producer: producers[0]?.transportStats ?? {}, consumer: consumer.transportStats },
     status,
     ...(error ? { error } : {}),
+    ...(noise ? { noise } : {}),
   };
 }

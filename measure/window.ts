@@ -3,6 +3,8 @@ import type { WindowFigures } from '../core/case';
 import { delta, snapshot, type ProcSnapshot } from './proc-stats';
 import { processCpuUs } from './thread-stats';
 import { profileWindow } from '../profile/profile-window';
+import { diffTicks, readHostTicks } from './host-noise';
+import type { HostCpuTicks } from '../core/case';
 
 export interface WindowOptions {
   /** Where CPU time and kernel bytes come from (default: this process); live mode measures
@@ -12,6 +14,8 @@ export interface WindowOptions {
   noCopies?: boolean;
   /** Also measure the CPU of this process (a transport's server). */
   serverPid?: number;
+  /** Also read the whole host's CPU ticks (/proc/stat) at the edges: the case's reference window (the consumer's). */
+  hostCpu?: boolean;
 }
 
 type Copies = NonNullable<WindowFigures['copies']>;
@@ -35,7 +39,8 @@ function diffCopies(a: Copies, b: Copies): Copies {
 
 /**
  * The measurement window of one process: snapshots of CPU, kernel bytes and copy
- * counters at its start and end (taken by timers at the agreed monotonic times), and
+ * counters (and, in the consumer's window, the host's /proc/stat CPU ticks, for the
+ * window's noise) at its start and end (taken by timers at the agreed monotonic times), and
  * the frames this process completed in between. Warm-up falls before the start.
  */
 export class MeasureWindow {
@@ -53,12 +58,16 @@ export class MeasureWindow {
   private readonly serverPid?: number;
   private serverStart = NaN;
   private serverEnd = NaN;
+  private readonly hostCpu: boolean;
+  private hostStart: HostCpuTicks | null = null;
+  private hostEnd: HostCpuTicks | null = null;
 
   /** @param opts a function alone is `opts.cpu` (live mode) */
   constructor(openAtNs: number, closeAtNs: number, opts?: WindowOptions | WindowOptions['cpu']) {
     const o: WindowOptions = typeof opts === 'function' ? { cpu: opts } : (opts ?? {});
     this.cpu = o.cpu;
     this.serverPid = o.serverPid;
+    this.hostCpu = o.hostCpu === true;
     this.readCopies = o.noCopies ? null : copyReader();
     const now = nowNs();
     this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
@@ -79,6 +88,8 @@ export class MeasureWindow {
     // --flame: the profiler starts before the first reading and stops after the last, so
     // starting, stopping and writing the profile are never counted in the window's figures
     profileWindow('enable');
+    // the host's reading goes outermost (first here, last at the close), around this process's own
+    if (this.hostCpu) this.hostStart = readHostTicks();
     this.startCopies = this.readCopies ? this.readCopies() : null;
     if (this.serverPid) this.serverStart = processCpuUs(this.serverPid);
     this.startSnap = this.snap();
@@ -93,6 +104,7 @@ export class MeasureWindow {
     this.endSnap = this.snap();
     if (this.serverPid) this.serverEnd = processCpuUs(this.serverPid);
     this.endCopies = this.readCopies ? this.readCopies() : null;
+    if (this.hostCpu) this.hostEnd = readHostTicks();
     this.state = 'closed';
     profileWindow('disable');
   }
@@ -120,6 +132,7 @@ export class MeasureWindow {
       proc: delta(endSnap, startSnap),
       copies: this.startCopies && this.endCopies ? diffCopies(this.endCopies, this.startCopies) : null,
       ...(this.serverPid ? { serverCpuUs: Number.isFinite(this.serverEnd - this.serverStart) ? this.serverEnd - this.serverStart : 0 } : {}),
+      ...(this.hostStart && this.hostEnd ? { hostCpuTicks: diffTicks(this.hostEnd, this.hostStart) } : {}),
     };
   }
 }

@@ -90,9 +90,9 @@ export function kernelSeen(c: CaseResult, side: 'producer' | 'consumer'): boolea
   return c.kernelBytesMeasured?.[side] !== false;
 }
 
-/** Kernel bytes per frame of one side, or 'n/m' where the kernel's copies cannot be seen. */
-export function kernelText(c: CaseResult, side: 'producer' | 'consumer'): string {
-  return kernelSeen(c, side) ? fmtBytes(c.kernelBytesPerFrame[side]) : 'n/m';
+/** Kernel bytes per frame of one side (in the caller's byte format), or 'n/m' where the kernel's copies cannot be seen. */
+export function kernelText(c: CaseResult, side: 'producer' | 'consumer', fmt: (b: number) => string = fmtBytes): string {
+  return kernelSeen(c, side) ? fmt(c.kernelBytesPerFrame[side]) : 'n/m';
 }
 
 /** Passes of one side; '≥x' where the kernel's copies are not counted (user-space copies only: a lower bound). */

@@ -49,7 +49,7 @@ function row(run: RunResult, r: CaseResult, mark: string, reference: string | nu
     ...ratioCol,
     withSpread(r.copyEquivalents.toFixed(2), intervalOf(r, 'copyEquivalents')),
     passes(r),
-    `${kernelText(r, 'producer')}/${kernelText(r, 'consumer')}`,
+    `${kernelText(r, 'producer', fmtBytes)}/${kernelText(r, 'consumer', fmtBytes)}`,
     withSpread(fmtNum(r.fps, 1), intervalOf(r, 'fps')),
     r.gbps.toFixed(2),
     percentileSupported(r, 'p50') ? withSpread(fmtUs(r.latencyUs.p50), intervalOf(r, 'latencyUs.p50')) : fmtPercentile(r, 'p50', fmtUs),

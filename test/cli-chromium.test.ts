@@ -35,8 +35,9 @@ describe('frames from Chromium through the harness', () => {
   });
 
   it('live mode: Chromium is the ws producer; frames verified, fragments and browser CPU reported', async () => {
+    // Chromium launches after the start barrier; on a loaded 2-core machine that takes seconds: the warm-up covers it
     const out = path.join(tmp, 'live');
-    const r = await runCli(['run', '--rounds', '1', '--source', 'chromium', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '2', '--out', out]);
+    const r = await runCli(['run', '--rounds', '1', '--source', 'chromium', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '6', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const c = readResult(out).results[0];
     expect(c.status).toBe('ok');

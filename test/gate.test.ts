@@ -80,7 +80,8 @@ describe('bench gate (real runs)', () => {
   }, 120_000);
 
   it('a busy loop per frame fails on CPU (copy-equivalents)', async () => {
-    const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'tcp:busyUs=10000' } });
+    // 25 ms of a 33 ms slot: far outside the copy-eq noise of a loaded machine (bench gate --against, #14, will pair runs)
+    const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'tcp:busyUs=25000' } });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/REGRESSION: tcp copyEquivalents/);
   }, 120_000);
