@@ -93,6 +93,10 @@ export interface WindowFigures {
   copies: { calls: number; bytes: number; bucketCalls: number[]; bucketBytes: number[] } | null;
   /** CPU (µs, all threads) of the transport's server process over this window (redis). */
   serverCpuUs?: number;
+  /** Bytes the kernel copied for that server process (/proc/<pid>/io rchar + wchar delta). */
+  serverKernelBytes?: number;
+  /** Copy counters delta of that server process (its own page), when copy accounting is on. */
+  serverCopies?: { calls: number; bytes: number; bucketCalls: number[]; bucketBytes: number[] };
   /**
    * The whole host's CPU time over this window: deltas of /proc/stat's aggregate `cpu` line, in
    * USER_HZ ticks (measure/host-noise.ts). Read by the consumer only (its window is the case's).

@@ -77,6 +77,7 @@ const CaseSchema = Type.Object({
     userBytesPerFrame: PerSide,
     framePasses: PerSide,
     maskedBytesPerFrame: Num,
+    server: Type.Optional(Type.Object({ memcpyCallsPerFrame: Num, userBytesPerFrame: Num, kernelBytesPerFrame: Num, framePasses: Num })),
   })]),
   latencyUs: Type.Object({ p50: Num, p90: Num, p99: Num, p999: Num, max: Num, mean: Num, count: Int }),
   rssPeakBytes: PerSide,

@@ -79,6 +79,11 @@ export interface CopyFigures {
   framePasses: PerSide;
   /** Bytes masked by the WebSocket protocol as seen on the wire by the consumer, per frame. */
   maskedBytesPerFrame: number;
+  /**
+   * A transport's server process (redis), counted as its own side (its own copy-count page and
+   * /proc/<pid>/io), per frame the consumer completed: never folded into the consumer's figures.
+   */
+  server?: { memcpyCallsPerFrame: number; userBytesPerFrame: number; kernelBytesPerFrame: number; framePasses: number };
 }
 
 export interface CaseResult {

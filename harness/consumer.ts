@@ -7,6 +7,7 @@ import type { CaseSpec, ConsumerReport } from '../core/case';
 import { makeConsumerVerifier, type ConsumerVerifier } from './checksum-verifier';
 import { threadCpu } from '../measure/thread-stats';
 import { MeasureWindow } from '../measure/window';
+import { SERVER_PAGE_ENV } from './copy-hooks';
 
 /** The stall injection (inject.consumerStallMs) blocks on the window's frame of this index (0-based). */
 const STALL_AT_FRAME = 10;
@@ -49,6 +50,7 @@ export class Consumer {
 
   async open(): Promise<string> {
     const t = getTransport(this.spec.transport);
+    const serverPage = process.env[SERVER_PAGE_ENV];
     this.receiver = await t.createReceiver({
       runDir: this.spec.runDir,
       maxFrameBytes: this.spec.maxFrameBytes,
@@ -56,6 +58,8 @@ export class Consumer {
       policy: this.spec.policy,
       options: this.spec.transportOptions,
       host: this.host,
+      // with copy accounting, a server the receiver starts counts into its own page (harness/copy-hooks.ts)
+      ...(serverPage ? { serverEnv: { FRAMEBENCH_COPYCOUNT: serverPage } } : {}),
     });
     this.receiver.onError((e) => {
       this.fatal = this.fatal ?? e;
@@ -82,6 +86,7 @@ export class Consumer {
     this.window = new MeasureWindow(this.windowStart, this.windowEnd, {
       ...(inProcess ? { cpu: threadCpu, noCopies: true } : {}),
       serverPid: this.receiver.serverPid,
+      serverCopyPage: process.env[SERVER_PAGE_ENV],
       hostCpu: true, // the case's reference window: the host's noise is read here (measure/host-noise.ts)
     });
   }

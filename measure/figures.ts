@@ -96,6 +96,16 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
       },
       maskedBytesPerFrame: Math.round(perFrame(masked, consumer.framesReceived)),
     };
+    const sc = consumer.window.serverCopies;
+    if (sc) {
+      const sKernel = consumer.window.serverKernelBytes ?? 0;
+      copies.server = {
+        memcpyCallsPerFrame: round(perFrame(sc.calls, cFrames)),
+        userBytesPerFrame: Math.round(perFrame(sc.bytes, cFrames)),
+        kernelBytesPerFrame: Math.round(perFrame(sKernel, cFrames)),
+        framePasses: round(perFrame(sc.bytes + sKernel, cFrames) / frameBytes, 3),
+      };
+    }
   }
 
   let status: CaseResult['status'] = 'ok';

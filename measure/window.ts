@@ -1,6 +1,7 @@
 import { nowNs } from '../core/clock';
 import type { WindowFigures } from '../core/case';
-import { delta, snapshot, type ProcSnapshot } from './proc-stats';
+import { readFileSync } from 'node:fs';
+import { delta, parseProcIo, snapshot, type ProcSnapshot } from './proc-stats';
 import { processCpuUs } from './thread-stats';
 import { profileWindow } from '../profile/profile-window';
 import { diffTicks, readHostTicks } from './host-noise';
@@ -14,6 +15,8 @@ export interface WindowOptions {
   noCopies?: boolean;
   /** Also measure the CPU of this process (a transport's server). */
   serverPid?: number;
+  /** The copy-count page of that server (its own, see ReceiverOptions.serverEnv): its copies are its own side. */
+  serverCopyPage?: string;
   /** Also read the whole host's CPU ticks (/proc/stat) at the edges: the case's reference window (the consumer's). */
   hostCpu?: boolean;
 }
@@ -21,11 +24,20 @@ export interface WindowOptions {
 type Copies = NonNullable<WindowFigures['copies']>;
 
 /** Reads this process's copy counters when the copy-accounting interposer is loaded. */
-function copyReader(): (() => Copies) | null {
-  const page = process.env.FRAMEBENCH_COPYCOUNT;
+function copyReader(page = process.env.FRAMEBENCH_COPYCOUNT): (() => Copies) | null {
   if (!page) return null;
   const cc = require('./copycount') as { readCopyCounters(p: string): Copies };
   return () => cc.readCopyCounters(page);
+}
+
+/** rchar + wchar of a server process (0 when it is gone or unreadable). */
+function serverIo(pid: number): number {
+  try {
+    const io = parseProcIo(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return io.rchar + io.wchar;
+  } catch {
+    return 0;
+  }
 }
 
 function diffCopies(a: Copies, b: Copies): Copies {
@@ -53,11 +65,16 @@ export class MeasureWindow {
   private startCopies: Copies | null = null;
   private endCopies: Copies | null = null;
   private readonly readCopies: (() => Copies) | null;
+  private readonly readServerCopies: (() => Copies) | null;
+  private serverCopiesStart: Copies | null = null;
+  private serverCopiesEnd: Copies | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cpu?: WindowOptions['cpu'];
   private readonly serverPid?: number;
   private serverStart = NaN;
   private serverEnd = NaN;
+  private serverIoStart = 0;
+  private serverIoEnd = 0;
   private readonly hostCpu: boolean;
   private hostStart: HostCpuTicks | null = null;
   private hostEnd: HostCpuTicks | null = null;
@@ -69,6 +86,7 @@ export class MeasureWindow {
     this.serverPid = o.serverPid;
     this.hostCpu = o.hostCpu === true;
     this.readCopies = o.noCopies ? null : copyReader();
+    this.readServerCopies = o.serverCopyPage ? copyReader(o.serverCopyPage) : null;
     const now = nowNs();
     this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
     this.timers.push(setTimeout(() => this.close(), Math.max(0, (closeAtNs - now) / 1e6)));
@@ -91,7 +109,11 @@ export class MeasureWindow {
     // the host's reading goes outermost (first here, last at the close), around this process's own
     if (this.hostCpu) this.hostStart = readHostTicks();
     this.startCopies = this.readCopies ? this.readCopies() : null;
-    if (this.serverPid) this.serverStart = processCpuUs(this.serverPid);
+    this.serverCopiesStart = this.readServerCopies ? this.readServerCopies() : null;
+    if (this.serverPid) {
+      this.serverStart = processCpuUs(this.serverPid);
+      this.serverIoStart = serverIo(this.serverPid);
+    }
     this.startSnap = this.snap();
     this.startNs = nowNs();
     this.state = 'open';
@@ -102,8 +124,12 @@ export class MeasureWindow {
     if (this.state === 'closed') return;
     this.endNs = nowNs();
     this.endSnap = this.snap();
-    if (this.serverPid) this.serverEnd = processCpuUs(this.serverPid);
+    if (this.serverPid) {
+      this.serverEnd = processCpuUs(this.serverPid);
+      this.serverIoEnd = serverIo(this.serverPid);
+    }
     this.endCopies = this.readCopies ? this.readCopies() : null;
+    this.serverCopiesEnd = this.readServerCopies ? this.readServerCopies() : null;
     if (this.hostCpu) this.hostEnd = readHostTicks();
     this.state = 'closed';
     profileWindow('disable');
@@ -131,7 +157,9 @@ export class MeasureWindow {
       frames: this.frames,
       proc: delta(endSnap, startSnap),
       copies: this.startCopies && this.endCopies ? diffCopies(this.endCopies, this.startCopies) : null,
+      ...(this.serverCopiesStart && this.serverCopiesEnd ? { serverCopies: diffCopies(this.serverCopiesEnd, this.serverCopiesStart) } : {}),
       ...(this.serverPid ? { serverCpuUs: Number.isFinite(this.serverEnd - this.serverStart) ? this.serverEnd - this.serverStart : 0 } : {}),
+      ...(this.serverIoStart && this.serverIoEnd ? { serverKernelBytes: this.serverIoEnd - this.serverIoStart } : {}),
       ...(this.hostStart && this.hostEnd ? { hostCpuTicks: diffTicks(this.hostEnd, this.hostStart) } : {}),
     };
   }

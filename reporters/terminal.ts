@@ -77,7 +77,8 @@ function group(run: RunResult, cases: CaseResult[]): string {
 
   const frames = rows.reduce((a, r) => a + r.framesReceived, 0);
   const samples = rows.reduce((a, r) => a + r.latencyUs.count, 0);
-  const servers = rows.filter((r) => r.cpuUsPerFrame.server !== undefined).map((r) => `; ${r.transport}: its server's CPU ${fmtNum(r.cpuUsPerFrame.server ?? 0)} µs/f (counted in total)`);
+  const servers = rows.filter((r) => r.cpuUsPerFrame.server !== undefined).map((r) => `; ${r.transport}: its server's CPU ${fmtNum(r.cpuUsPerFrame.server ?? 0)} µs/f (counted in total)` +
+    `${r.copies?.server ? `, its own copies ${r.copies.server.framePasses.toFixed(2)} passes/f` : ''}`);
   const footer = [`  ${rows.length} transport(s), ${fmtNum(frames)} frames received, ${fmtNum(samples)} latency samples; ▼ least CPU/frame, ▲ most` +
     `${crossCount < rows.length ? ' (cross-process only)' : ''}${servers.join('')}`];
   const rounds = roundsFooter(rows, '±');

@@ -60,7 +60,16 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
       expect(c.cpuUsPerFrame.server !== undefined, c.transport).toBe(c.transport === 'redis');
       expect(Boolean(c.inProcess), c.transport).toBe(c.transport === 'worker-sab');
     }
-    for (const c of file.results.filter((x) => x.transport === 'redis')) expect(c.cpuUsPerFrame.server).toBeGreaterThan(0);
+    for (const c of file.results.filter((x) => x.transport === 'redis')) {
+      expect(c.cpuUsPerFrame.server).toBeGreaterThan(0);
+      // the server is its own side in the copy counts: it moves every frame in and out (>= 1 pass of its
+      // own), and none of that lands in the consumer's, which reads each frame from its socket (~2 passes)
+      expect(c.copies?.server?.framePasses, 'redis server passes').toBeGreaterThan(1);
+      expect(c.copies!.framePasses.consumer, 'redis consumer passes').toBeLessThan(3);
+    }
+    // zeromq (send/recv) and node-ipc's receiving end (recvmsg): kernel copies /proc cannot see, said so
+    for (const c of file.results.filter((x) => x.transport === 'zeromq')) expect(c.kernelBytesMeasured).toEqual({ producer: false, consumer: false });
+    for (const c of file.results.filter((x) => x.transport === 'node-ipc')) expect(c.kernelBytesMeasured).toEqual({ producer: true, consumer: false });
     for (const t of ['pipe', 'zeromq', 'redis', 'node-ipc']) expect(r.stderr).toMatch(new RegExp(`^${t}\\b`, 'm'));
     expect(r.stderr).toMatch(/^worker-sab \(in-process\)/m);
     expect(r.stderr).toMatch(/redis: its server's CPU/);

@@ -312,7 +312,10 @@ export const redisTransport = defineTransport({
       '--daemonize', 'no', '--dir', opts.runDir, '--loglevel', 'warning', '--databases', '1',
       '--proto-max-bulk-len', String(maxBulk),
     ];
-    const server = spawn('sh', ['-c', WATCHDOG, 'fb-redis-watchdog', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const server = spawn('sh', ['-c', WATCHDOG, 'fb-redis-watchdog', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.serverEnv },
+    });
     let err = '';
     server.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-1000)));
     const fail = async (why: string): Promise<never> => {

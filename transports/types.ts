@@ -161,6 +161,12 @@ export interface ReceiverOptions {
    * (harness/child.ts, the conformance kit, the torture receiver).
    */
   host?: HostChannel;
+  /**
+   * Environment for any server process the receiver starts (capabilities.needsServer): the
+   * harness gives a server its own copy-count page here, so its copies are counted as its own
+   * side, not folded into the consumer's.
+   */
+  serverEnv?: Record<string, string>;
 }
 
 export interface SenderOptions {
