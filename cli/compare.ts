@@ -164,8 +164,23 @@ function sideLine(s: Side): string {
   return `${s.label}: ${files} — ${s.hosts.join(' + ')} — ${reps}${s.hosts.length > 1 ? ' — WARNING: this side mixes hosts' : ''}`;
 }
 
+/** The methodology versions of a side's runs (results@1 files are version 1). */
+export function methodologies(s: Side): number[] {
+  return [...new Set(s.runs.map((r) => r.methodology ?? 1))].sort((x, y) => x - y);
+}
+
+/** A warning when the runs compared were measured by different methodology versions, else null. */
+export function methodologyWarning(sides: Side[]): string | null {
+  const all = [...new Set(sides.flatMap(methodologies))];
+  if (all.length < 2) return null;
+  const per = sides.map((s) => `${s.label}: ${methodologies(s).join(', ')}`).join('; ');
+  return `WARNING: these results were measured by different methodology versions (${per}); figures can differ because the measurement changed, not the code (see core/result.ts METHODOLOGY_VERSION).`;
+}
+
 export function comparisonNotes(c: Comparison): string[] {
   const notes = [sideLine(c.a), sideLine(c.b)];
+  const mixed = methodologyWarning([c.a, c.b]);
+  if (mixed) notes.push(mixed);
   if (!c.sameHost) {
     notes.push(`Different hosts: compared in copy-equivalents and passes only (CPU µs, latency and throughput depend on the machine; copy-equivalents are CPU in units of each host's own memcpy).`);
   }
@@ -230,6 +245,8 @@ export async function compareCommand(argv: string[], io: CliIo = processIo): Pro
     if (all.length < 2) throw fbError('FB_ERR_USAGE', `bench compare needs at least two results files, got ${all.length}\n${COMPARE_HELP}`);
     const runs = new Map(all.map((f) => [f, loadRunResult(f)] as const));
     const sides = planSides(before, afterFiles, runs);
+    const mixed = methodologyWarning(sides);
+    if (mixed) io.err(`${mixed}\n`);
     if (sides.length === 1) {
       io.out(renderRepeats(sides[0]!, format));
       return 0;

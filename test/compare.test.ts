@@ -102,3 +102,15 @@ describe('bench compare', () => {
     }
   });
 });
+
+describe('methodology versions', () => {
+  it('comparing an @1 run with an @2 run warns on stderr that the measurement differs', async () => {
+    const F2 = (n: string) => join(__dirname, 'fixtures-results', n);
+    const r = await compare([F2('sample-run.json'), '--vs', F2('run2-sample.json')]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/different methodology versions/);
+    expect(r.out).toMatch(/different methodology versions/);
+    const same = await compare([F2('repeat-a1.json'), F2('repeat-a2.json')]);
+    expect(same.err).not.toMatch(/methodology/);
+  });
+});
