@@ -1,11 +1,9 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fromRoot } from '../core/paths';
+import { addonPath, loadAddon } from '../core/addon';
 import { checksumInto } from '../core/checksum';
 
 /**
- * Thin loader for the native payload checksum (native/src/checksum.c, exposed as `checksum` by
- * the same addon as the shared-memory ring: framebench_shm.node). The consumer checks every
+ * The native payload checksum (native/src/checksum.c, exposed as `checksum` by the same addon as
+ * the shared-memory ring, loaded by core/addon.ts). The consumer checks every
  * byte of every frame with it; the JavaScript reference (core/checksum.ts) computes the same
  * value and stands in only when the addon cannot be loaded. Which one ran is recorded.
  * `FRAMEBENCH_SHM_ADDON=/abs/path.node` overrides the addon's location (as for the ring);
@@ -22,16 +20,11 @@ export interface PayloadChecksum {
 }
 
 type NativeFn = (bytes: Uint8Array, out: Uint32Array) => void;
-const ADDON = 'framebench_shm.node';
 let cached: PayloadChecksum | null = null;
 
 function loadNative(): NativeFn {
-  const file = process.env.FRAMEBENCH_SHM_ADDON ? path.resolve(process.env.FRAMEBENCH_SHM_ADDON) : fromRoot('native', 'build', 'Release', ADDON);
-  if (!fs.existsSync(file)) throw new Error(`${file} not found (run \`npm run build:native\`)`);
-  const m = { exports: {} as Record<string, unknown> };
-  process.dlopen(m, file);
-  const fn = m.exports.checksum;
-  if (typeof fn !== 'function') throw new Error(`${file} has no checksum function (rebuild it: npm run build:native)`);
+  const fn = loadAddon().checksum;
+  if (typeof fn !== 'function') throw new Error(`${addonPath()} has no checksum function (rebuild it: npm run build:native)`);
   return fn as NativeFn;
 }
 

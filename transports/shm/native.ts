@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import { fromRoot } from '../../core/paths';
-import * as path from 'node:path';
+import { addonPath, loadAddon } from '../../core/addon';
 import { fbError } from '../../core/errors';
 
 /**
- * Thin loader for the native addon (native/src/shm.cc, built by `npm run build:native`).
+ * The ring's view of the native addon (native/src/shm.cc; loaded by core/addon.ts).
  * The addon only maps memory, waits, wakes and checks pids; the ring protocol is in TS.
  * If it cannot be loaded, every caller gets one FB_ERR_NATIVE_UNAVAILABLE saying why.
  * `FRAMEBENCH_SHM_ADDON=/abs/path.node` overrides the location (used by the ASan build).
@@ -31,29 +29,13 @@ export interface ShmNative {
   layout(): Record<string, number>;
 }
 
-const ADDON = 'framebench_shm.node';
 let cached: ShmNative | null = null;
 let failure: string | null = null;
 
-function candidates(): string[] {
-  const env = process.env.FRAMEBENCH_SHM_ADDON;
-  if (env) return [path.resolve(env)];
-  return [fromRoot('native', 'build', 'Release', ADDON)];
-}
-
 function load(): ShmNative {
-  const tried = candidates();
-  const file = tried.find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`${ADDON} not found (run \`npm run build:native\`); looked in ${tried.join(', ')}`);
-  const m = { exports: {} as Record<string, unknown> };
-  try {
-    process.dlopen(m, file);
-  } catch (e) {
-    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    throw new Error(`${file} does not load: ${first}`, { cause: e });
-  }
-  if (typeof m.exports.futexWait !== 'function') throw new Error(`${file} is not the framebench shm addon`);
-  return m.exports as unknown as ShmNative;
+  const m = loadAddon();
+  if (typeof m.futexWait !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
+  return m as unknown as ShmNative;
 }
 
 /** The addon, or throws FB_ERR_NATIVE_UNAVAILABLE with the reason. */
