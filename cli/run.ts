@@ -10,6 +10,7 @@ import { computeCost, costHeadline, DEFAULT_COST_MODEL, fmtUsd, type CostModelCo
 import { findFlameLinks } from './report';
 import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
+import { checkAxes, parseAxes, withFragment } from '../harness/plan';
 import { resolutionLabel } from '../core/spec';
 import { renderRun } from '../reporters/registry';
 import { clearProgress, info, isTTY, progress } from './output';
@@ -19,16 +20,16 @@ export const RUN_OPTIONS: OptionDef[] = [
   { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports to measure (default from bench.config.ts: all that can run here)' },
   { name: 'scenario', type: 'list', arg: 'realtime|saturate|multi-producer|variable-size|all', help: 'scenarios (default: realtime,saturate)' },
   { name: 'format', type: 'list', arg: 'i420,rgba', help: 'pixel formats (default: i420,rgba)' },
-  { name: 'resolution', type: 'string', arg: '1080p|720p|4k|360p|WxH', help: 'frame size (default: 1080p)' },
-  { name: 'fps', type: 'number', arg: 'N', help: 'frame rate of paced scenarios (default: 30)' },
+  { name: 'resolution', type: 'list', arg: '1080p|720p|4k|360p|WxH,...', help: 'frame size; a list sweeps every size (default: 1080p)' },
+  { name: 'fps', type: 'list', arg: 'N,...', help: 'frame rate of paced scenarios; a list sweeps (default: 30)' },
   { name: 'duration', type: 'number', arg: 'S', help: 'measurement window per case and round, seconds (default: 1.2)' },
   { name: 'rounds', type: 'number', arg: 'N', help: 'interleaved rounds; figures are medians over rounds with 95% intervals (default: 5)' },
   { name: 'warmup', type: 'number', arg: 'S', help: 'warm-up before each window, seconds, not counted (default: 0.4)' },
-  { name: 'producers', type: 'number', arg: 'N', help: 'producer processes of multi-producer (default: 4)' },
+  { name: 'producers', type: 'list', arg: 'N,...', help: 'producer processes of multi-producer; a list sweeps (default: 4)' },
   { name: 'verify', type: 'string', arg: 'checksum|sample|full', help: 'consumer check: every byte against the header checksum, one word per 4 KiB page, or every byte against the source (default: checksum)' },
   { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME', help: 'where frames come from (default: synthetic)' },
   { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
-  { name: 'fragment-bytes', type: 'number', arg: 'N', help: 'ws: largest WebSocket frame, 0 = unfragmented (default: 131000)' },
+  { name: 'fragment-bytes', type: 'list', arg: 'N,...', help: 'ws: largest WebSocket frame, 0 = unfragmented; a list sweeps (default: 131000)' },
   { name: 'flame', type: 'boolean', help: 'profile every process with perf; flame graphs in <out>/flame/ (linked from index.html)' },
   { name: 'no-copy-accounting', type: 'boolean', help: 'do not count memcpy/memmove with the LD_PRELOAD interposer' },
   { name: 'out', type: 'string', arg: 'DIR', help: 'where results.json goes (default: reports/latest)' },
@@ -86,27 +87,26 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}' (see bench run --help)`);
   const cfg = loadConfig(typeof values.config === 'string' ? values.config : defaultConfigPath());
   const pick = <T>(k: string, fallback: T): T => (values[k] !== undefined ? (values[k] as unknown as T) : fallback);
-  const transportOptions = structuredClone(cfg.transportOptions);
-  if (values['fragment-bytes'] !== undefined) {
-    for (const t of ['ws', 'ws-nomask']) transportOptions[t] = { ...transportOptions[t], fragmentBytes: values['fragment-bytes'] };
-  }
+  const axes = parseAxes({ resolution: pick('resolution', cfg.resolution), fps: pick('fps', cfg.fps), producers: pick('producers', cfg.producers), fragmentBytes: values['fragment-bytes'] });
+  const transportOptions = withFragment(cfg.transportOptions, axes.fragmentBytes[0] ?? null);
   const raw: RawSettings = {
     transports: pick('transport', cfg.transports),
     scenarios: pick('scenario', cfg.scenarios),
     formats: pick('format', cfg.formats),
-    resolution: pick('resolution', cfg.resolution),
-    fps: pick('fps', cfg.fps),
+    resolution: axes.resolutions[0],
+    fps: axes.fps[0],
     durationS: pick('duration', cfg.durationS),
     rounds: pick('rounds', cfg.rounds),
     warmupS: pick('warmup', cfg.warmupS),
-    producers: pick('producers', cfg.producers),
+    producers: axes.producers[0],
     verify: pick('verify', cfg.verify),
     source: pick('source', cfg.source),
     copyAccounting: values['no-copy-accounting'] ? false : cfg.copyAccounting,
     policy: pick('policy', cfg.policy),
     transportOptions,
   };
-  const settings = { ...resolveSettings(raw), argv: ['run', ...argv], profiling: values.flame ? 'flame' : null };
+  checkAxes(raw, axes, resolveSettings);
+  const settings = { ...resolveSettings(raw), axes, argv: ['run', ...argv], profiling: values.flame ? 'flame' : null };
   const out = path.resolve(pick('out', cfg.out));
   checkWritable(out);
 

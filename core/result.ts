@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors';
 import type { Interval } from './robust-stats';
+import type { SweepSummary } from './sweep';
 
 /**
  * The versioned result file (`<out>/results.json`). Other tools read these names:
@@ -137,6 +138,19 @@ export interface CaseResult {
   noisyRounds?: number;
   /** This window's host noise (a case folded over rounds has each round's in rounds[i].noise instead). */
   noise?: RoundNoise;
+  /** Sweeps over --fps: the frame rate this paced case was asked for (docs/sweeps.md). */
+  targetFps?: number;
+  /** Sweeps over --fragment-bytes: the WebSocket fragment size of this case. */
+  fragmentBytes?: number;
+}
+
+/** The values of a sweep's axes (docs/sweeps.md): every combination is measured. */
+export interface SweepAxes {
+  resolutions: string[];
+  fps: number[];
+  producers: number[];
+  /** Empty: not swept (the transport options' own). */
+  fragmentBytes: number[];
 }
 
 /** CPU and steal on the whole host during one window, from /proc/stat, beside what the case itself used. */
@@ -209,6 +223,8 @@ export interface RunResult {
     transportOptions?: Record<string, Record<string, unknown>>;
     /** Profilers attached to the measured processes (@2): 'perf', 'v8' or none. */
     profiling?: string | null;
+    /** The axes of a sweep (a list in --resolution, --fps, --producers or --fragment-bytes). */
+    sweep?: SweepAxes;
     /** Present only when a test injected a regression on purpose (FRAMEBENCH_TEST_INJECT). */
     inject?: Record<string, { extraCopy?: boolean; busyUs?: number; flipByte?: boolean; consumerStallMs?: number }>;
   };
@@ -219,4 +235,6 @@ export interface RunResult {
   /** Each round's own calibration, in round order (@2). */
   calibrationRounds?: Calibration[];
   results: CaseResult[];
+  /** A sweep's points, fitted cost laws and crossing points (core/sweep.ts), when the run swept an axis. */
+  sweep?: SweepSummary;
 }

@@ -14,6 +14,9 @@ import { median } from '../core/robust-stats';
 import { aggregateRounds, pairedCpuRatios } from '../measure/aggregate';
 import { provenance } from '../measure/provenance';
 import { frameSpec, parseFormat, parseResolution } from '../core/spec';
+import { isSweep, planSweep, ratiosBySweepPoint, sweepFields } from './plan';
+import { analyzeSweep } from '../core/sweep';
+import type { SweepAxes } from '../core/result';
 
 /** Everything one `bench run` needs, validated. */
 export interface RunSettings {
@@ -42,6 +45,8 @@ export interface RunSettings {
   skipped: Array<{ transport: string; reason: string }>;
   /** Test-only regressions per transport (FRAMEBENCH_TEST_INJECT), to prove the gate sees them. */
   inject?: Record<string, NonNullable<CaseSpec['inject']>>;
+  /** A sweep's axes (harness/plan.ts): every combination is planned; resolution, fps and producers above are the first values. */
+  axes?: SweepAxes;
 }
 
 /**
@@ -169,8 +174,12 @@ function sizesFor(s: RunSettings, sc: Scenario): Array<[number, number]> {
   return sc.sizes === 'cycle' ? CYCLE_RESOLUTIONS.map((r) => parseResolution(r)) : [[s.width, s.height]];
 }
 
-/** The cases of a run, transport innermost so comparable rows sit together. */
+/** The cases of a run (every combination of a sweep's axes, harness/plan.ts), transport innermost so comparable rows sit together. */
 export function planCases(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
+  return planSweep(s, planOne);
+}
+
+function planOne(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
   const out: Array<Omit<CaseSpec, 'runDir'>> = [];
   let n = 0;
   for (const sc of s.scenarios) {
@@ -264,9 +273,9 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
       hooks.onCaseEnd?.(step++, total, res, r);
     }
   }
-  const results = perCase.filter((rs) => rs.length > 0).map((rs) => aggregateRounds(rs));
+  const results = perCase.flatMap((rs, i) => (rs.length > 0 ? [{ ...aggregateRounds(rs), ...sweepFields(cases[i], s.axes) }] : []));
   const prov = provenance(s.argv ?? process.argv.slice(2));
-  return {
+  const run: RunResult = {
     schema: RESULT_SCHEMA,
     methodology: METHODOLOGY_VERSION,
     framebenchVersion: packageVersion(),
@@ -282,13 +291,16 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
       source: s.source, copyAccounting: s.copyAccounting, policy: s.policy, transportOptions: s.transportOptions,
       profiling: s.profiling ?? null,
       ...(s.inject ? { inject: s.inject } : {}),
+      ...(isSweep(s.axes) ? { sweep: s.axes } : {}),
     },
     skipped: s.skipped,
     calibration: medianCalibration(calibrations.length ? calibrations : [await calibrate([...sizes])]),
     calibrationRounds: calibrations,
-    ratios: pairedCpuRatios(results),
+    ratios: ratiosBySweepPoint(results, s.axes, pairedCpuRatios),
     results,
   };
+  if (isSweep(s.axes)) run.sweep = analyzeSweep(run);
+  return run;
 }
 
 export { transportNames };
