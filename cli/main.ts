@@ -3,6 +3,7 @@ import { info } from './output';
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
   run: { help: 'measure transports (bench run --help)', run: (a) => require('./run').runCommand(a) },
+  sweep: { help: 'preset sweeps over frame size, producers, fps: fitted cost laws (bench sweep --help)', run: (a) => require('./sweep').sweepCommand(a) },
   list: { help: 'list transports and scenarios', run: () => require('./list').listCommand() },
   gate: { help: 'CI regression gate on CPU and copies per frame (bench gate --help)', run: (a) => require('./gate').gateCommand(a) },
   torture: { help: 'kill, signal, stall, malformed input and soak every transport (bench torture --help)', run: (a) => require('./torture').tortureCommand(a) },

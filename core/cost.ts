@@ -1,5 +1,6 @@
 import { payloadBytesFor } from './frame';
 import type { CaseResult, RunResult } from './result';
+import { lawCpuUsPerFrame } from './cost-law';
 
 /**
  * What moving frames would cost at fleet scale, from one run's per-frame figures.
@@ -190,7 +191,7 @@ export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_
       continue;
     }
     const source = sourceOf(c, cfg, frameBytes);
-    const cpuUsPerFrame = c.cpuUsPerFrame.total * (source.scaled ? frameBytes / c.frameBytes : 1);
+    const cpuUsPerFrame = lawCpuUsPerFrame(run, c, frameBytes, source) ?? c.cpuUsPerFrame.total * (source.scaled ? frameBytes / c.frameBytes : 1);
     const coresPerStream = (cpuUsPerFrame * cfg.fps) / 1e6;
     const totalCores = coresPerStream * streams;
     const usdPerYear = totalCores * HOURS_PER_YEAR * cfg.vcpuHourUsd;

@@ -92,6 +92,43 @@ const CaseSchema = Type.Object({
   rounds: Type.Array(CaseRoundSchema, { minItems: 1 }),
   noisyRounds: Int,
   noise: Type.Optional(NoiseSchema),
+  targetFps: Type.Optional(Num),
+  fragmentBytes: Type.Optional(Num),
+});
+
+/** A figure that may be NaN in memory: JSON writes it as null. */
+const NumOrNull = Type.Union([Num, Type.Null()]);
+const Pair = Type.Array(NumOrNull, { minItems: 2, maxItems: 2 });
+const BandSchema = Type.Object({ median: NumOrNull, lo: NumOrNull, hi: NumOrNull });
+const SeriesFields = {
+  scenario: Str, format: Str, producers: Int,
+  targetFps: Type.Optional(Num), fragmentBytes: Type.Optional(Num), frameBytes: Type.Optional(Num),
+};
+const LineFitSchema = Type.Object({
+  fixed: Num, slope: Num, fixedIv: Pair, slopeIv: Pair, level: Num, points: Int, rounds: Int, draws: Int, linear: Type.Boolean(),
+  residuals: Type.Array(Type.Object({ x: Num, y: Num, lo: NumOrNull, hi: NumOrNull, fitted: Num, residual: Num, within: Type.Boolean() })),
+});
+
+/** A sweep's points, fitted laws and crossings (core/sweep.ts; docs/sweeps.md). */
+const SweepSchema = Type.Object({
+  method: Str,
+  memcpyUsPerMiB: NumOrNull,
+  points: Type.Array(Type.Object({
+    transport: Str, scenario: Str, format: Str, width: Int, height: Int, frameBytes: Num, producers: Int,
+    targetFps: Type.Optional(Num), fragmentBytes: Type.Optional(Num), inProcess: Type.Optional(Type.Boolean()), status: Str,
+    cpuUsPerFrame: Type.Object({ total: BandSchema, producer: BandSchema, consumer: BandSchema }), fps: BandSchema,
+  })),
+  sizeLaws: Type.Array(Type.Object({
+    transport: Str, ...SeriesFields, side: Type.Union([Type.Literal('total'), Type.Literal('producer'), Type.Literal('consumer')]),
+    fit: LineFitSchema, perMiBUs: Num, perMiBIv: Pair, perByteCopyEq: NumOrNull, perByteCopyEqIv: Pair, fixedCopyEqMiB: NumOrNull,
+    perByteSpread: NumOrNull, bytesRange: Pair,
+  })),
+  crossings: Type.Array(Type.Object({
+    ...SeriesFields, a: Str, b: Str, bytes: NumOrNull, bytesIv: Pair, crossShare: Num, cheaperBelow: Str, inRange: Type.Boolean(), sentence: Str,
+  })),
+  fpsLaws: Type.Array(Type.Object({
+    transport: Str, ...SeriesFields, fit: LineFitSchema, idleUsPerSecond: Num, idleIv: Pair, perFrameUs: Num, perFrameIv: Pair,
+  })),
 });
 
 export const RunResultSchema = Type.Object({
@@ -124,6 +161,7 @@ export const RunResultSchema = Type.Object({
     transportOptions: Type.Record(Str, Type.Record(Str, Type.Unknown())),
     profiling: Type.Union([Str, Type.Null()]),
     inject: Type.Optional(Type.Record(Str, Type.Unknown())),
+    sweep: Type.Optional(Type.Object({ resolutions: Type.Array(Str), fps: Type.Array(Num), producers: Type.Array(Int), fragmentBytes: Type.Array(Num) })),
   }),
   skipped: Type.Array(Type.Object({ transport: Str, reason: Str })),
   calibration: CalibrationSchema,
@@ -132,6 +170,7 @@ export const RunResultSchema = Type.Object({
     group: Str, metric: Str, a: Str, b: Str, n: Int, median: Num, lo: Num, hi: Num, level: Num,
   })),
   results: Type.Array(CaseSchema),
+  sweep: Type.Optional(SweepSchema),
 }, {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://framebench.dev/schema/run@2.schema.json',
