@@ -6,6 +6,7 @@ import { figureParts, fmtLevel, roundsFooter } from './intervals';
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { IN_PROCESS_LABEL } from './ranking';
 import { fmtBytes, fmtNum, fmtPasses, passesSideText, summaryRows, type SummaryRow } from './rows';
+import { renderSweepHtml, SWEEP_PAGE_JS } from './sweep-charts';
 
 /**
  * One self-contained HTML report: the headline ratios, environment, summary table (figures with their interval
@@ -214,6 +215,7 @@ export function renderHtml(run: RunResult, opts: HtmlOptions = {}): string {
     `<h2>Charts</h2><label>Scenario and format: <select id="fb-group"></select></label> <span id="fb-excluded" class="note"></span>` +
       `<div class="grid">${CHART_IDS.map((id) => `<div class="chart"><canvas class="fb-chart" id="${id}"></canvas></div>`).join('')}</div>` +
       `<p id="fb-render-status" class="err" data-charts="0" data-painted="0" data-whiskers="0" data-errors="[]"></p>`,
+    renderSweepHtml(run),
     `<h2>Cases</h2>${caseStatus(rows, links)}`,
     opts.cost ? `<h2>Fleet cost</h2>${costSection(opts.cost)}` : '',
     Object.keys(links).length ? `<h2>Flame graphs</h2>${flameSection(links)}` : '',
@@ -229,6 +231,7 @@ ${sections.filter(Boolean).join('\n')}
 <script type="application/json" id="fb-chart-data">${jsonForScript(chartData(run))}</script>
 <script>${chartJsSource()}</script>
 <script>${CHART_PAGE_JS}</script>
+<script>${SWEEP_PAGE_JS}</script>
 </body></html>
 `;
 }

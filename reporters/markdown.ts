@@ -5,6 +5,7 @@ import { fmtLevel, roundsFooter, withRange } from './intervals';
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { IN_PROCESS_LABEL } from './ranking';
 import { fmtBytes, fmtNum, fmtPasses, kernelSeen, markLabel, passesSideText, summaryRows, type SummaryRow } from './rows';
+import { renderSweepMarkdown } from './sweep';
 
 /**
  * Markdown summary of a run, fit for a CI job summary or a PR comment: the headline ratios, one row per
@@ -161,6 +162,7 @@ export function renderMarkdown(run: RunResult, cost?: CostSummary): string {
   else out.push(...caseTables(rows));
   out.push(...footer(run, rows));
   out.push(...ratiosSection(run));
+  out.push(...renderSweepMarkdown(run));
   if (cost) out.push(...costSection(cost));
   return out.join('\n') + '\n';
 }

@@ -8,6 +8,7 @@ import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentil
 import { crossProcessFirst, IN_PROCESS_LABEL, rankGroup } from './ranking';
 import { KERNEL_NOT_MEASURED_NOTE, kernelSeen, kernelText, passesSideText } from './rows';
 import { renderTable } from './table';
+import { renderSweepTerminal } from './sweep';
 
 /**
  * The run as terminal tables: one per scenario and format, one row per transport, the headline ratios on top.
@@ -100,6 +101,7 @@ export function renderTerminal(run: RunResult): string {
   const headline = headlineRatios(run);
   if (headline.length) parts.push(headline.map((h) => `${h.label}: ${h.sentence}`).join('\n'));
   parts.push(...[...groups.values()].map((g) => group(run, g)));
+  parts.push(...[renderSweepTerminal(run)].filter(Boolean));
   const cal = run.calibration;
   const calSpread = calibrationSpread(run);
   parts.push(
