@@ -107,7 +107,13 @@ export const SWEEP_PAGE_JS = `
   var data = JSON.parse(el.textContent);
   var charts = {};
   var whiskers = {};
-  function kb(x) { return x >= 1048576 ? (x / 1048576).toFixed(1) + ' MiB' : Math.round(x / 1024) + ' KiB'; }
+  // log axis labels at 1, 2 and 5 of each decade only, in decimal units (the ticks fall on decimal values)
+  function decimalTick(v, bytes) {
+    var m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+    if ([1, 2, 5].every(function (k) { return Math.abs(m - k) > 1e-6; })) return '';
+    if (!bytes) return v.toLocaleString('en-US');
+    return v >= 1e6 ? +(v / 1e6).toFixed(1) + ' MB' : v >= 1e3 ? +(v / 1e3).toFixed(1) + ' kB' : String(v);
+  }
   // error bars: datasets carrying fbRanges ([lo, hi] on y, or on x with fbAxis 'x') get whiskers with caps
   var bars = { id: 'fbSweepBars', afterDatasetsDraw: function (chart) {
     var ctx = chart.ctx, n = 0;
@@ -163,8 +169,8 @@ export const SWEEP_PAGE_JS = `
       borderColor: '#000000', backgroundColor: '#000000', fbAxis: 'x',
       data: p.crossings.map(function (c) { return { x: c.x, y: c.y }; }), fbRanges: p.crossings.map(function (c) { return [c.lo, c.hi]; }) });
     make('sweep-size', { type: 'scatter', data: { datasets: ds }, options: opts('CPU per frame against frame bytes (log axes): ' + p.label,
-      { type: 'logarithmic', title: { display: true, text: 'frame bytes' }, ticks: { callback: function (v) { return kb(v); } } },
-      { type: 'logarithmic', title: { display: true, text: 'CPU µs per frame' } }) });
+      { type: 'logarithmic', title: { display: true, text: 'frame bytes' }, ticks: { autoSkip: false, maxRotation: 0, callback: function (v) { return decimalTick(v, true); } } },
+      { type: 'logarithmic', title: { display: true, text: 'CPU µs per frame' }, ticks: { autoSkip: false, callback: function (v) { return decimalTick(v, false); } } }) });
   }
   function drawFps(p) {
     var ds = [];
