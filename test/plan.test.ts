@@ -122,4 +122,14 @@ describe('bench run with lists', () => {
     expect(f.code).toBe(2);
     expect(f.stderr).toMatch(/^FB_ERR_BAD_NUMBER: /m);
   });
+
+  it('bench sweep: an unknown preset is refused; --help names the presets and their commands', async () => {
+    const r = await runCli(['sweep', 'bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^FB_ERR_USAGE: unknown sweep 'bogus'/m);
+    const h = await runCli(['sweep', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('bench run --transport ws,unix,tcp,shm --scenario realtime --format i420 --resolution 360p,720p,1080p,4k');
+    expect(h.stdout).toContain('--fragment-bytes');
+  });
 });
