@@ -6,8 +6,8 @@ import { median, medianInterval } from './robust-stats';
  *
  * - Each point is one case measured in every round: `ys[r]` is round r's figure (NaN when that round
  *   failed). The point's value is the median over rounds, its interval the order-statistic interval.
- * - Weights are 1 / s², s the point's spread over rounds (1.4826 × MAD, floored at 1% of its value and at
- *   1e-9): a noisy point pulls the line less.
+ * - Weights are n / s², n the point's good rounds and s its spread over them (1.4826 × MAD, at least 1% of
+ *   its value; with fewer than 3 rounds the others' pooled relative spread): a noisy point pulls the line less.
  * - Intervals: draw R round indices with replacement, take every point's median over the drawn rounds,
  *   refit; repeat B times; the 2.5th and 97.5th percentiles of the refits. Every point of a draw uses the
  *   SAME rounds, so drift of the machine that hits a whole round hits every point alike (the sweep's
@@ -112,11 +112,26 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (i - lo);
 }
 
-function spreadOf(ys: number[]): number {
+/** 1.4826 × MAD of a point's finite rounds, and how many there are. */
+function scaleOf(ys: number[]): { n: number; m: number; scale: number } {
   const ok = ys.filter(Number.isFinite);
   const m = median(ok);
-  const mad = median(ok.map((y) => Math.abs(y - m))) * 1.4826;
-  return Math.max(mad, Math.abs(m) * 0.01, 1e-9);
+  return { n: ok.length, m, scale: median(ok.map((y) => Math.abs(y - m))) * 1.4826 };
+}
+
+/**
+ * Weights n / s² (the variance of a median shrinks with its rounds). A point with fewer than 3 good rounds
+ * cannot show its own spread: it gets the pooled relative spread of the others (median of their MAD / median;
+ * 5% without any), so one lucky round never counts as a precise point. Every s is at least 1% of the point.
+ */
+export function weightsOf(points: FitPoint[]): number[] {
+  const sc = points.map((p) => scaleOf(p.ys));
+  const rel = sc.filter((x) => x.n >= 3 && Math.abs(x.m) > 0).map((x) => x.scale / Math.abs(x.m));
+  const pooled = rel.length ? median(rel) : 0.05;
+  return sc.map((x) => {
+    const s = Math.max(x.scale, x.n < 3 ? pooled * Math.abs(x.m) : 0, Math.abs(x.m) * 0.01, 1e-9);
+    return x.n / (s * s);
+  });
 }
 
 /** The weighted line through the points, with bootstrap intervals drawn by `plan` (pass one plan to pair fits). */
@@ -124,7 +139,7 @@ export function fitLine(points: FitPoint[], plan: BootstrapPlan = bootstrapPlan(
   const pts = points.filter((p) => p.ys.some(Number.isFinite));
   if (new Set(pts.map((p) => p.x)).size < 2) return null;
   const xs = pts.map((p) => p.x);
-  const ws = pts.map((p) => 1 / spreadOf(p.ys) ** 2);
+  const ws = weightsOf(pts);
   const meds = pts.map((p) => median(p.ys.filter(Number.isFinite)));
   const best = wls(xs, meds, ws);
   if (!best) return null;

@@ -229,7 +229,7 @@ function crossings(laws: SizeLaw[], draws: Map<SizeLaw, FitWithDraws>): SweepCro
         const sentence = crosses
           ? `below ~${fmtKiB(x.x)} per frame${iv} ${below} is cheaper than ${above}; above it ${above}${x.inRange ? '' : ' (outside the measured sizes: an extrapolation)'}` +
             (x.crossShare < 0.95 ? `; the lines cross in only ${Math.round(x.crossShare * 100)}% of the draws` : '')
-          : `${below} is cheaper than ${above} at every frame size${x.crossShare > 0.05 ? ` (the lines cross at a positive size in ${Math.round(x.crossShare * 100)}% of the draws)` : ''}`;
+          : `${below} is cheaper than ${above} at every frame size${x.crossShare > 0.05 ? ` by the fitted lines (yet they cross at a positive size in ${Math.round(x.crossShare * 100)}% of the draws: unsure)` : ''}`;
         out.push({ ...key, a: a.transport, b: b.transport, bytes: x.x, bytesIv: x.xIv, crossShare: x.crossShare, cheaperBelow: below, inRange: x.inRange, sentence });
       }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapPlan, crossAt, crossing, fitLine, slopeSpread, wls, type FitPoint } from '../core/fit';
+import { bootstrapPlan, crossAt, crossing, fitLine, slopeSpread, weightsOf, wls, type FitPoint } from '../core/fit';
 
 /** A seeded normal generator (Box-Muller over mulberry32), so the tests draw the same noise every run. */
 function gauss(seed: number): () => number {
@@ -126,5 +126,19 @@ describe('crossing points', () => {
     expect(x.crossShare).toBeLessThan(0.05);
     expect(x.cheaperBelow).toBe('a');
     expect(x.xIv.every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('weights', () => {
+  it('a point with one good round does not count as precise', () => {
+    const pts: FitPoint[] = [
+      { x: 1, ys: [100, 110, 90, 105, 95] },
+      { x: 2, ys: [200, 220, 180, 210, 190] },
+      { x: 4, ys: [NaN, NaN, 400, NaN, NaN] },
+    ];
+    const w = weightsOf(pts);
+    // the lone round gets the others' relative spread (~7%) and a fifth of the rounds: far less weight than a 1% floor would give
+    expect(w[2]).toBeLessThan(w[1]);
+    expect(w[2]).toBeLessThan(1 / (400 * 0.01) ** 2 / 10);
   });
 });
