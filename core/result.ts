@@ -17,8 +17,10 @@ export type ResultSchema = (typeof READABLE_SCHEMAS)[number];
  * 1: one window per case (results@1). 2: interleaved rounds, medians with order-statistic
  * intervals, paired ratios, latency from the scheduled send time without back-fill, and by default
  * every consumer reads every payload byte once to check the frame's checksum (docs/checksum.md).
+ * 3: the warm-up lasts until the case's processes stop faulting in fresh memory (measure/steady.ts),
+ * where version 2 opened every window 0.4 s after start, inside the processes' start-up transient.
  */
-export const METHODOLOGY_VERSION = 2;
+export const METHODOLOGY_VERSION = 3;
 
 export interface HostInfo {
   cpuModel: string;
