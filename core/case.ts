@@ -36,6 +36,11 @@ export interface ProcDelta {
   rchar: number;
   wchar: number;
   maxRssBytes: number;
+  /** Minor page faults (process.resourceUsage), this process's. */
+  minorFaults?: number;
+  /** Context switches: voluntary (it waited) and involuntary (it was preempted). */
+  volCtxSwitches?: number;
+  involCtxSwitches?: number;
 }
 
 export type VerifyMode = 'checksum' | 'sample' | 'full';
@@ -64,6 +69,12 @@ export interface CaseSpec {
   fps: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * Set: the warm-up lasts at least warmupMs and until the case's processes stop faulting in fresh
+   * memory (measure/steady.ts), at most this long; the coordinator then announces the window
+   * ('window' message). Unset: the window opens at t0 + warmupMs on every side.
+   */
+  steadyWarmupMaxMs?: number;
   producers: number;
   /**
    * The consumer's content check: 'checksum' reads every payload byte against the header's
@@ -102,6 +113,8 @@ export interface WindowFigures {
    * USER_HZ ticks (measure/host-noise.ts). Read by the consumer only (its window is the case's).
    */
   hostCpuTicks?: HostCpuTicks;
+  /** V8 garbage-collection pauses of this process that started in the window (measure/gc-log.ts). */
+  gc?: { count: number; us: number };
 }
 
 /** /proc/stat `cpu` line fields (USER_HZ ticks, summed over all CPUs); guest time is inside user/nice. */

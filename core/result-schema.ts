@@ -22,6 +22,15 @@ export const IntervalSchema = Type.Object({
 
 const NoiseSchema = Type.Object({ stealPct: Num, otherCpuPct: Num, noisy: Type.Boolean(), reason: Type.Optional(Str) });
 
+const RuntimeSide = Type.Object({ gcUs: Num, gcPauses: Num, minorFaults: Num, volCtxSwitches: Num, involCtxSwitches: Num });
+const RuntimeSchema = Type.Object({ producer: RuntimeSide, consumer: RuntimeSide }, {
+  description: 'per frame, each side: V8 GC pause time and count, minor page faults, context switches (where the CPU went besides the work; what makes windows differ)',
+});
+
+const WarmupSchema = Type.Object({ ms: Num, ended: Type.Union([Type.Literal('steady'), Type.Literal('plateau'), Type.Literal('cap')]), faultPct: Type.Optional(Num) }, {
+  description: 'a steady warm-up: how long it took and how it ended (steady, plateau: still faulting but no longer falling, cap)',
+});
+
 const CaseRoundSchema = Type.Object({
   round: Int,
   status: Str,
@@ -31,6 +40,8 @@ const CaseRoundSchema = Type.Object({
   latencyUs: Type.Object({ p50: Num, p99: Num, count: Int }),
   frames: Int,
   noise: Type.Optional(NoiseSchema),
+  runtimePerFrame: Type.Optional(RuntimeSchema),
+  warmup: Type.Optional(WarmupSchema),
 });
 
 const CalibrationSchema = Type.Object({
@@ -82,6 +93,8 @@ const CaseSchema = Type.Object({
   latencyUs: Type.Object({ p50: Num, p90: Num, p99: Num, p999: Num, max: Num, mean: Num, count: Int }),
   rssPeakBytes: PerSide,
   window: Type.Object({ seconds: Num, producerFrames: Int, consumerFrames: Int }),
+  runtimePerFrame: Type.Optional(RuntimeSchema),
+  warmup: Type.Optional(WarmupSchema),
   inProcess: Type.Optional(Type.Boolean()),
   masking: Type.Optional(Str),
   transportStats: Type.Object({ producer: Type.Record(Str, Type.Unknown()), consumer: Type.Record(Str, Type.Unknown()) }),
@@ -153,6 +166,7 @@ export const RunResultSchema = Type.Object({
     fps: Num,
     durationS: Num,
     warmupS: Num,
+    warmupMaxS: Type.Optional(Num),
     producers: Int,
     verify: Str,
     source: Str,

@@ -18,8 +18,10 @@ export type ResultSchema = (typeof READABLE_SCHEMAS)[number];
  * 1: one window per case (results@1). 2: interleaved rounds, medians with order-statistic
  * intervals, paired ratios, latency from the scheduled send time without back-fill, and by default
  * every consumer reads every payload byte once to check the frame's checksum (docs/checksum.md).
+ * 3: the warm-up lasts until the case's processes stop faulting in fresh memory (measure/steady.ts),
+ * where version 2 opened every window 0.4 s after start, inside the processes' start-up transient.
  */
-export const METHODOLOGY_VERSION = 2;
+export const METHODOLOGY_VERSION = 3;
 
 export interface HostInfo {
   cpuModel: string;
@@ -121,6 +123,10 @@ export interface CaseResult {
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; count: number };
   rssPeakBytes: PerSide;
   window: { seconds: number; producerFrames: number; consumerFrames: number };
+  /** Where CPU went besides the work (GC, page faults, context switches), per frame and side. */
+  runtimePerFrame?: RuntimeFigures;
+  /** The warm-up this window had (a steady warm-up: measure/steady.ts); absent for a fixed one. */
+  warmup?: WarmupFigures;
   /** Producer and consumer were threads of one process (worker-sab): label it in every table. */
   inProcess?: boolean;
   /** Which masking implementation ran (ws): 'bufferutil', 'js' or 'none'. */
@@ -163,6 +169,31 @@ export interface RoundNoise {
   reason?: string;
 }
 
+/** Per frame, one side: where CPU went besides the work itself (measure/gc-log.ts, process.resourceUsage). */
+export interface RuntimeSide {
+  /** V8 GC pause time, µs per frame. */
+  gcUs: number;
+  gcPauses: number;
+  minorFaults: number;
+  /** The process waited (futex, poll, a blocking read). */
+  volCtxSwitches: number;
+  /** The process was preempted: something else wanted its core. */
+  involCtxSwitches: number;
+}
+
+export interface RuntimeFigures {
+  producer: RuntimeSide;
+  consumer: RuntimeSide;
+}
+
+/** How a steady warm-up ended (measure/steady.ts): after `ms` from the flow's start, and why. */
+export interface WarmupFigures {
+  ms: number;
+  ended: 'steady' | 'plateau' | 'cap';
+  /** Bytes faulted in as % of bytes moved through the kernel over the last span read. */
+  faultPct?: number;
+}
+
 /** One round of one case. */
 export interface CaseRound {
   round: number;
@@ -173,6 +204,8 @@ export interface CaseRound {
   latencyUs: { p50: number; p99: number; count: number };
   frames: number;
   noise?: RoundNoise;
+  runtimePerFrame?: RuntimeFigures;
+  warmup?: WarmupFigures;
 }
 
 /** A paired ratio of one figure between two transports of the same group (scenario/format/size). */
@@ -212,6 +245,8 @@ export interface RunResult {
     fps: number;
     durationS: number;
     warmupS: number;
+    /** Steady warm-up cap (s): the warm-up lasted from warmupS until the processes were steady, at most this (0: fixed). */
+    warmupMaxS?: number;
     producers: number;
     /** The consumer's content check: 'checksum' (the default; earlier results defaulted to 'sample'), 'sample' or 'full'. */
     verify: 'checksum' | 'sample' | 'full';

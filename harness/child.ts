@@ -94,6 +94,9 @@ async function onMessage(msg: ToChild): Promise<void> {
       else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
       else if (live) send({ t: 'done', producer: await runLiveProducer(live.spec, live.producerId, live.address, msg.t0Ns) });
       return;
+    case 'window':
+      if (role instanceof Consumer || role instanceof Producer) role.setWindow(msg.openNs, msg.closeNs);
+      return;
     case 'host':
       host = host ?? new ProducerHost(send, channel);
       host.start(msg.launch);

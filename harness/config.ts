@@ -23,8 +23,13 @@ export interface BenchConfig {
   durationS: number;
   /** Interleaved rounds: every case is measured once per round; figures are medians over rounds with intervals. */
   rounds: number;
-  /** Warm-up before the window, seconds (measured separately, never counted). */
+  /** Warm-up before the window, seconds (measured separately, never counted): at least this long... */
   warmupS: number;
+  /**
+   * ...and until the case's processes stop faulting in fresh memory (a young process grows its
+   * heaps for seconds; measure/steady.ts), at most this long. 0: the warm-up is warmupS, fixed.
+   */
+  warmupMaxS?: number;
   /** Producers of the multi-producer scenario. */
   producers: number;
   /**
@@ -58,6 +63,7 @@ export const BUILTIN_CONFIG: BenchConfig = {
   durationS: 1.2,
   rounds: 5,
   warmupS: 0.4,
+  warmupMaxS: 3,
   producers: 4,
   verify: 'checksum',
   source: 'synthetic',

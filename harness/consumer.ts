@@ -79,8 +79,18 @@ export class Consumer {
   }
 
   start(t0Ns: number): void {
-    this.windowStart = t0Ns + this.spec.warmupMs * 1e6;
-    this.windowEnd = this.windowStart + this.spec.durationMs * 1e6;
+    // a steady warm-up: the coordinator announces the window ('window' message, setWindow)
+    if (this.spec.steadyWarmupMaxMs === undefined) {
+      const open = t0Ns + this.spec.warmupMs * 1e6;
+      this.setWindow(open, open + this.spec.durationMs * 1e6);
+    }
+  }
+
+  /** Opens the measurement window at openNs, closes it at closeNs (monotonic). */
+  setWindow(openNs: number, closeNs: number): void {
+    if (this.window) return;
+    this.windowStart = openNs;
+    this.windowEnd = closeNs;
     // in-process transports: this thread's CPU, not the process's (the producers are threads of it)
     const inProcess = getTransport(this.spec.transport).capabilities.inProcess;
     this.window = new MeasureWindow(this.windowStart, this.windowEnd, {

@@ -7,6 +7,7 @@ import { HostedProc } from './hosted-proc';
 import { nowNs } from '../core/clock';
 import { fbError, FbError, toFbError } from '../core/errors';
 import { caseFigures, failedResult } from '../measure/figures';
+import { waitSteady, type SteadyOutcome } from '../measure/steady';
 import type { CaseSpec, ConsumerReport, ProducerReport } from '../core/case';
 import type { CaseResult } from '../core/result';
 
@@ -57,6 +58,8 @@ export interface CaseOptions {
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/** A window announced after a steady warm-up opens this long after the announcement (ms). */
+const WINDOW_LEAD_MS = 30;
 const DRAIN_TIMEOUT_MS = 10_000;
 
 /** Waits for p, failing early on `failure` or after ms; never leaves a timer behind. */
@@ -110,6 +113,7 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     return c;
   };
   const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => guarded(p, failure, ms, what);
+  let stopped = false;
 
   try {
     const consumer = spawn('consumer');
@@ -131,7 +135,20 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     const done = producers.map((p) => p.waitFor('done'));
     consumer.send({ t: 'start', t0Ns });
     for (const p of producers) p.send({ t: 'start', t0Ns });
-    const runMs = spec.warmupMs + spec.durationMs + 100;
+    let runMs = spec.warmupMs + spec.durationMs + 100;
+    let warmup: SteadyOutcome | null = null;
+    if (spec.steadyWarmupMaxMs !== undefined) {
+      // the warm-up goes on until the processes are steady (measure/steady.ts); then every side
+      // opens the same window, announced a little ahead so that it reaches them in time
+      const pids = (): number[] => [consumer.pid, ...producers.map((p) => p.pid)].filter((pid) => pid > 0);
+      const maxMs = Math.max(spec.warmupMs, spec.steadyWarmupMaxMs);
+      warmup = await guard(waitSteady(pids, t0Ns, spec.warmupMs, maxMs, () => stopped), maxMs + 30_000, 'warm-up');
+      const openNs = nowNs() + WINDOW_LEAD_MS * 1e6;
+      const closeNs = openNs + spec.durationMs * 1e6;
+      consumer.send({ t: 'window', openNs, closeNs });
+      for (const p of producers) p.send({ t: 'window', openNs, closeNs });
+      runMs = WINDOW_LEAD_MS + spec.durationMs + 100;
+    }
     const pReports: ProducerReport[] = [];
     for (let i = 0; i < producers.length; i++) {
       const m = await guard(done[i], runMs + 30_000, `producer ${i}`);
@@ -141,6 +158,10 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     consumer.send({ t: 'drain', expected: pReports.map((r) => r.framesAccepted), timeoutMs: DRAIN_TIMEOUT_MS });
     const cReport = (await guard(cDone, DRAIN_TIMEOUT_MS + 10_000, 'consumer')).consumer as ConsumerReport;
     const result = caseFigures(spec, pReports, cReport, opts.memcpyUs, caps.inProcess);
+    if (warmup) {
+      result.warmup = { ms: Math.round(warmup.warmupMs), ended: warmup.ended };
+      if (Number.isFinite(warmup.faultPct)) result.warmup.faultPct = Math.round(warmup.faultPct * 100) / 100;
+    }
     const seen = caps.kernelCopiesVisible;
     if (seen && !(seen.sender && seen.receiver)) result.kernelBytesMeasured = { producer: seen.sender, consumer: seen.receiver };
     return result;
@@ -148,6 +169,7 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     const err = toFbError(e);
     return failedResult(spec, err.code, err.message, caps.inProcess);
   } finally {
+    stopped = true;
     opts.abort?.removeEventListener('abort', onAbort);
     for (const c of children) c.onFailure(() => undefined);
     // hosted producers first: their host (the consumer) relays their exit

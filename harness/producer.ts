@@ -48,6 +48,9 @@ function busyWait(us: number): void {
 export class Producer {
   private sender!: Sender;
   private fatal: Error | null = null;
+  private window: MeasureWindow | null = null;
+  private windowStart = Infinity;
+  private stopAt = Infinity;
 
   /** `host`: in a hosted thread, what the consumer shared with it (harness/child.ts). */
   constructor(private readonly spec: CaseSpec, private readonly producerId: number, private readonly host?: HostChannel) {}
@@ -70,10 +73,10 @@ export class Producer {
   async run(t0Ns: number): Promise<ProducerReport> {
     const spec = this.spec;
     const sources = makeSources(spec, this.producerId);
-    const windowStart = t0Ns + spec.warmupMs * 1e6;
-    const stopAt = windowStart + spec.durationMs * 1e6;
-    const inProcess = getTransport(spec.transport).capabilities.inProcess;
-    const window = new MeasureWindow(windowStart, stopAt, inProcess ? { cpu: threadCpu, noCopies: true } : undefined);
+    if (spec.steadyWarmupMaxMs === undefined) {
+      const open = t0Ns + spec.warmupMs * 1e6;
+      this.setWindow(open, open + spec.durationMs * 1e6);
+    }
     const useLoan = typeof this.sender.loan === 'function' && !spec.inject?.extraCopy;
     const maxBytes = Math.max(...sources.map((s) => s.spec.totalBytes));
     const pool = useLoan ? [] : Array.from({ length: POOL }, () => Buffer.alloc(maxBytes));
@@ -97,7 +100,7 @@ export class Producer {
       let scheduled = 0;
       if (intervalNs > 0) {
         scheduled = t0Ns + seq * intervalNs;
-        if (scheduled >= stopAt) break;
+        if (scheduled >= this.stopAt) break;
         if (scheduled > nowNs()) {
           await sleepUntilNs(scheduled);
           lastYield = nowNs();
@@ -112,7 +115,7 @@ export class Producer {
         lastYield = nowNs();
       }
       if (this.fatal) throw this.fatal;
-      if (nowNs() >= stopAt) break;
+      if (nowNs() >= this.stopAt) break;
       const source = sources[seq % sources.length];
       const bytes = source.spec.totalBytes;
       const sendStart = nowNs();
@@ -144,7 +147,8 @@ export class Producer {
         pending[slot] = this.sender.send(buf).then(onSent, onFail);
       }
       generated++;
-      if (window.isOpen && sendStart >= windowStart) window.frame();
+      const window = this.window;
+      if (window?.isOpen && sendStart >= this.windowStart) window.frame();
     }
     await Promise.all(pending.filter(Boolean));
     if (this.fatal) throw this.fatal;
@@ -153,9 +157,21 @@ export class Producer {
       framesGenerated: generated,
       framesAccepted: accepted,
       framesDroppedByPolicy: dropped,
-      window: window.figures(),
+      window: (this.window ?? new MeasureWindow(0, 0)).figures(),
       transportStats: this.sender.stats(),
     };
+  }
+
+  /**
+   * The measurement window: opens at openNs, and the producer stops at closeNs. Until it is set
+   * (a steady warm-up: the coordinator's 'window' message) the producer keeps warming up.
+   */
+  setWindow(openNs: number, closeNs: number): void {
+    if (this.window) return;
+    this.windowStart = openNs;
+    this.stopAt = closeNs;
+    const inProcess = getTransport(this.spec.transport).capabilities.inProcess;
+    this.window = new MeasureWindow(openNs, closeNs, inProcess ? { cpu: threadCpu, noCopies: true } : undefined);
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,11 @@ export type ToChild =
   | { t: 'relay'; label: string; msg: ToChild }
   | { t: 'init'; role: 'producer'; spec: CaseSpec; producerId: number; address: string }
   | { t: 'start'; t0Ns: number }
+  /**
+   * The measurement window, when the coordinator decides it (CaseSpec.steadyWarmupMaxMs: after the
+   * warm-up reached a steady state). Without it each side opens at t0 + warmupMs.
+   */
+  | { t: 'window'; openNs: number; closeNs: number }
   | { t: 'drain'; expected: number[]; timeoutMs: number }
   | { t: 'exit' };
 

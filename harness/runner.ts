@@ -29,6 +29,8 @@ export interface RunSettings {
   fps: number;
   durationS: number;
   warmupS: number;
+  /** Steady warm-up cap, s (measure/steady.ts); 0: the warm-up is warmupS, fixed. */
+  warmupMaxS: number;
   producers: number;
   verify: VerifyMode;
   source: string;
@@ -79,6 +81,8 @@ export interface RawSettings {
   fps: number;
   durationS: number;
   warmupS: number;
+  /** Steady warm-up cap, s; absent or 0: a fixed warm-up of warmupS. */
+  warmupMaxS?: number;
   producers: number;
   verify: string;
   source: string;
@@ -124,6 +128,7 @@ export function resolveSettings(input: RawSettings): RunSettings {
   const fps = checkNumber('--fps', raw.fps, 0, 1000, true);
   const durationS = checkNumber('--duration', raw.durationS, 0, 86400, true);
   const warmupS = checkNumber('--warmup', raw.warmupS, 0, 3600);
+  const warmupMaxS = checkNumber('--warmup-max', raw.warmupMaxS ?? 0, 0, 3600);
   const producers = checkNumber('--producers', raw.producers, 1, 64);
   if (!Number.isInteger(producers)) throw fbError('FB_ERR_BAD_NUMBER', `--producers must be a whole number, got ${producers}`);
   const rounds = checkNumber('--rounds', raw.rounds ?? 1, 1, 1000);
@@ -154,7 +159,7 @@ export function resolveSettings(input: RawSettings): RunSettings {
   }
   if (transports.length === 0) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `no transport can run here: ${skipped.map((s) => `${s.transport}: ${s.reason}`).join('; ')}`);
   return {
-    transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, producers,
+    transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, warmupMaxS, producers,
     verify, source: raw.source, copyAccounting: raw.copyAccounting, policy,
     transportOptions: raw.transportOptions, rounds, skipped, inject: parseInject(process.env.FRAMEBENCH_TEST_INJECT),
   };
@@ -191,6 +196,8 @@ function planOne(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
           caseId: `${++n}`,
           transport, scenario: sc.name, pacing: sc.pacing, format, sizes,
           fps: s.fps, warmupMs: s.warmupS * 1000, durationMs: s.durationS * 1000,
+          // the browser is the producer in live mode: its warm-up stays fixed
+          ...(s.warmupMaxS > 0 && !s.source.startsWith('chromium') ? { steadyWarmupMaxMs: Math.max(s.warmupS, s.warmupMaxS) * 1000 } : {}),
           producers: sc.producers === 'many' ? s.producers : 1,
           verify: s.verify, source: s.source,
           maxFrameBytes: Math.max(largest, Number(s.transportOptions[transport]?.maxFrameBytes ?? 0)),
@@ -287,7 +294,7 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
     rounds,
     settings: {
       transports: s.transports, scenarios: s.scenarios.map((x) => x.name), formats: s.formats, resolution: s.resolution,
-      fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, producers: s.producers, verify: s.verify,
+      fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, warmupMaxS: s.warmupMaxS, producers: s.producers, verify: s.verify,
       source: s.source, copyAccounting: s.copyAccounting, policy: s.policy, transportOptions: s.transportOptions,
       profiling: s.profiling ?? null,
       ...(s.inject ? { inject: s.inject } : {}),

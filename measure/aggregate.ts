@@ -22,6 +22,8 @@ export const ROUND_FIGURES = [
   'copies.memcpyCallsPerFrame.producer', 'copies.memcpyCallsPerFrame.consumer',
   'copies.userBytesPerFrame.producer', 'copies.userBytesPerFrame.consumer',
   'copies.framePasses.producer', 'copies.framePasses.consumer', 'copies.maskedBytesPerFrame',
+  ...(['producer', 'consumer'] as const).flatMap((side) =>
+    (['gcUs', 'gcPauses', 'minorFaults', 'volCtxSwitches', 'involCtxSwitches'] as const).map((k) => `runtimePerFrame.${side}.${k}` as const)),
 ] as const;
 
 function get(o: unknown, dotted: string): number | undefined {
@@ -90,7 +92,10 @@ export function aggregateRounds(rounds: CaseResult[]): CaseResult {
     latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99, count: r.latencyUs.count },
     frames: r.window.consumerFrames,
     ...(r.noise ? { noise: r.noise } : {}),
+    ...(r.runtimePerFrame ? { runtimePerFrame: r.runtimePerFrame } : {}),
+    ...(r.warmup ? { warmup: r.warmup } : {}),
   }));
+  delete base.warmup; // per window: each round's is in rounds[i].warmup
   base.noisyRounds = base.rounds.filter((r) => r.noise?.noisy).length;
   delete base.noise; // per window: each round's is in rounds[i].noise
   if (failed) {

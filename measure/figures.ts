@@ -1,6 +1,7 @@
 import { merge, percentiles } from '../core/histogram';
 import type { CaseSpec, ConsumerReport, ProducerReport } from '../core/case';
-import type { CaseResult, CopyFigures, RoundNoise } from '../core/result';
+import type { CaseResult, CopyFigures, RoundNoise, RuntimeFigures, RuntimeSide } from '../core/result';
+import type { WindowFigures } from '../core/case';
 import { payloadBytesFor } from '../core/frame';
 import { hostNoise } from './host-noise';
 
@@ -55,6 +56,25 @@ export function caseNoise(producers: ProducerReport[], consumer: ConsumerReport)
   return hostNoise(d, consumer.window.seconds, own);
 }
 
+/** Per-frame GC, page faults and context switches of one side (summed over its processes); absent when not measured. */
+function runtimeSide(windows: WindowFigures[], frames: number): RuntimeSide | undefined {
+  if (windows.some((w) => w.proc.minorFaults === undefined || !w.gc)) return undefined;
+  const sum = (f: (w: WindowFigures) => number): number => round(perFrame(windows.reduce((a, w) => a + f(w), 0), frames), 3);
+  return {
+    gcUs: round(perFrame(windows.reduce((a, w) => a + (w.gc?.us ?? 0), 0), frames), 1),
+    gcPauses: sum((w) => w.gc?.count ?? 0),
+    minorFaults: sum((w) => w.proc.minorFaults ?? 0),
+    volCtxSwitches: sum((w) => w.proc.volCtxSwitches ?? 0),
+    involCtxSwitches: sum((w) => w.proc.involCtxSwitches ?? 0),
+  };
+}
+
+export function runtimeFigures(producers: ProducerReport[], consumer: ConsumerReport, pFrames: number): RuntimeFigures | undefined {
+  const producer = runtimeSide(producers.map((p) => p.window), pFrames);
+  const cons = runtimeSide([consumer.window], consumer.window.frames);
+  return producer && cons ? { producer, consumer: cons } : undefined;
+}
+
 /**
  * Turns what the processes measured into the case's figures. Per-frame figures divide
  * each side's window deltas by the frames that side completed in its own window.
@@ -80,6 +100,7 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
   const fps = consumer.window.seconds > 0 ? cFrames / consumer.window.seconds : 0;
   const lat = percentiles(merge([consumer.histogram]));
   const noise = caseNoise(producers, consumer);
+  const runtime = runtimeFigures(producers, consumer, pFrames);
 
   let copies: CopyFigures | null = null;
   const pc = producers.map((p) => p.window.copies);
@@ -157,6 +178,7 @@ export function caseFigures(spec: CaseSpec, producers: ProducerReport[], consume
       consumer: consumer.window.proc.maxRssBytes,
     },
     window: { seconds: round(consumer.window.seconds, 3), producerFrames: pFrames, consumerFrames: cFrames },
+    ...(runtime ? { runtimePerFrame: runtime } : {}),
     ...inProcessMark(inProcess),
     masking: producers[0]?.transportStats.masking,
     transportStats: { producer: producers[0]?.transportStats ?? {}, consumer: consumer.transportStats },

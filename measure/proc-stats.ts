@@ -12,6 +12,9 @@ export interface ProcSnapshot {
   rchar: number;
   wchar: number;
   maxRssBytes: number;
+  minorFaults: number;
+  volCtxSwitches: number;
+  involCtxSwitches: number;
 }
 
 export type { ProcDelta };
@@ -39,7 +42,9 @@ export function snapshot(): ProcSnapshot {
   // read /proc first so the read's own bytes land before the CPU sample
   const io = readSelfIo();
   const ru = process.resourceUsage();
-  return { userUs: ru.userCPUTime, systemUs: ru.systemCPUTime, rchar: io.rchar, wchar: io.wchar, maxRssBytes: ru.maxRSS * 1024 };
+  return { userUs: ru.userCPUTime, systemUs: ru.systemCPUTime, rchar: io.rchar, wchar: io.wchar, maxRssBytes: ru.maxRSS * 1024,
+    minorFaults: ru.minorPageFault, volCtxSwitches: ru.voluntaryContextSwitches, involCtxSwitches: ru.involuntaryContextSwitches,
+  };
 }
 
 export function delta(after: ProcSnapshot, before: ProcSnapshot): ProcDelta {
@@ -49,5 +54,8 @@ export function delta(after: ProcSnapshot, before: ProcSnapshot): ProcDelta {
     rchar: after.rchar - before.rchar,
     wchar: after.wchar - before.wchar,
     maxRssBytes: after.maxRssBytes,
+    minorFaults: after.minorFaults - before.minorFaults,
+    volCtxSwitches: after.volCtxSwitches - before.volCtxSwitches,
+    involCtxSwitches: after.involCtxSwitches - before.involCtxSwitches,
   };
 }

@@ -5,6 +5,7 @@ import { delta, parseProcIo, snapshot, type ProcSnapshot } from './proc-stats';
 import { processCpuUs } from './thread-stats';
 import { profileWindow } from '../profile/profile-window';
 import { diffTicks, readHostTicks } from './host-noise';
+import { gcBetween, gcClockMs, startGcLog } from './gc-log';
 import type { HostCpuTicks } from '../core/case';
 
 export interface WindowOptions {
@@ -78,6 +79,8 @@ export class MeasureWindow {
   private readonly hostCpu: boolean;
   private hostStart: HostCpuTicks | null = null;
   private hostEnd: HostCpuTicks | null = null;
+  private gcFromMs = NaN;
+  private gcToMs = NaN;
 
   /** @param opts a function alone is `opts.cpu` (live mode) */
   constructor(openAtNs: number, closeAtNs: number, opts?: WindowOptions | WindowOptions['cpu']) {
@@ -87,6 +90,7 @@ export class MeasureWindow {
     this.hostCpu = o.hostCpu === true;
     this.readCopies = o.noCopies ? null : copyReader();
     this.readServerCopies = o.serverCopyPage ? copyReader(o.serverCopyPage) : null;
+    startGcLog();
     const now = nowNs();
     this.timers.push(setTimeout(() => this.open(), Math.max(0, (openAtNs - now) / 1e6)));
     this.timers.push(setTimeout(() => this.close(), Math.max(0, (closeAtNs - now) / 1e6)));
@@ -115,6 +119,7 @@ export class MeasureWindow {
       this.serverIoStart = serverIo(this.serverPid);
     }
     this.startSnap = this.snap();
+    this.gcFromMs = gcClockMs();
     this.startNs = nowNs();
     this.state = 'open';
   }
@@ -123,6 +128,7 @@ export class MeasureWindow {
     if (this.state === 'before') this.open();
     if (this.state === 'closed') return;
     this.endNs = nowNs();
+    this.gcToMs = gcClockMs();
     this.endSnap = this.snap();
     if (this.serverPid) {
       this.serverEnd = processCpuUs(this.serverPid);
@@ -161,6 +167,8 @@ export class MeasureWindow {
       ...(this.serverPid ? { serverCpuUs: Number.isFinite(this.serverEnd - this.serverStart) ? this.serverEnd - this.serverStart : 0 } : {}),
       ...(this.serverIoStart && this.serverIoEnd ? { serverKernelBytes: this.serverIoEnd - this.serverIoStart } : {}),
       ...(this.hostStart && this.hostEnd ? { hostCpuTicks: diffTicks(this.hostEnd, this.hostStart) } : {}),
+      // pauses are reported after they end: by now (the window's report is due) they are in the log
+      ...(this.cpu ? {} : { gc: gcBetween(this.gcFromMs, this.gcToMs) }),
     };
   }
 }

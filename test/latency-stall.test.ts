@@ -44,7 +44,7 @@ describe('latency under a consumer stall (real processes)', () => {
     const out = path.join(tmp, 'run');
     const r = await runCli([
       'run', '--rounds', '1', '--transport', 'unix', '--scenario', 'realtime', '--format', 'i420', '--resolution', '320x240',
-      '--fps', String(FPS), '--duration', '2', '--warmup', '0', '--out', out, '--json',
+      '--fps', String(FPS), '--duration', '2', '--warmup', '0', '--warmup-max', '0', '--out', out, '--json',
     ], { env: { FRAMEBENCH_TEST_INJECT: `unix:consumerStallMs=${STALL_MS}` } });
     expect(r.code, r.stderr).toBe(0);
     const run = readResult(out);
