@@ -26,7 +26,8 @@ export type AbWindows = Record<string, { base: CaseResult[]; head: CaseResult[] 
  * Measures the base and head trees in the same interleaved rounds on this machine. Each round
  * calibrates memcpy once (both sides of a pair share that denominator), then visits every
  * transport in a rotated order and, for each, runs one window of each tree back to back, the
- * tree that goes first alternating by round and transport. The coordinator (this tree) computes
+ * tree that goes first alternating by round and transport (a pair with a failed window is run once
+ * more). The coordinator (this tree) computes
  * every figure; only the producer and consumer processes come from each tree.
  */
 export async function measureAb(s: RunSettings, base: AbTree, head: AbTree, hooks: ProcessHooks | undefined, onWindow?: (p: AbProgress) => void): Promise<AbWindows> {
@@ -41,10 +42,19 @@ export async function measureAb(s: RunSettings, base: AbTree, head: AbTree, hook
     for (const i of roundOrder(cases.length, s.rounds, r)) {
       const c = cases[i];
       const order = (r + i) % 2 === 0 ? [base, head] : [head, base];
-      for (const t of order) {
-        onWindow?.({ round: r, rounds: s.rounds, transport: c.transport, side: t.label });
-        const res = await runCase(c, { memcpyUs: memcpyUsFor(c, calibration.memcpyUsByFrameBytes), hooks: hooksFor(t) });
-        out[c.transport][t.label].push(res);
+      // a pair with a failed window (a neighbour's burst starved it) is measured once more, both sides, to stay paired
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const pair: Partial<Record<AbTree['label'], CaseResult>> = {};
+        for (const t of order) {
+          onWindow?.({ round: r, rounds: s.rounds, transport: c.transport, side: t.label });
+          pair[t.label] = await runCase(c, { memcpyUs: memcpyUsFor(c, calibration.memcpyUsByFrameBytes), hooks: hooksFor(t) });
+        }
+        const ok = pair.base?.status === 'ok' && pair.head?.status === 'ok';
+        if (ok || attempt === 1) {
+          out[c.transport].base.push(pair.base as CaseResult);
+          out[c.transport].head.push(pair.head as CaseResult);
+          break;
+        }
       }
     }
   }
