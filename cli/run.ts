@@ -151,9 +151,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (!settings.copyAccounting) run.settings.copyAccounting = false;
   else run.settings.copyAccounting = copyHooks.hooks !== null;
+  const costCfg: CostModelConfig = { ...DEFAULT_COST_MODEL, ...(cfg.cost as Partial<CostModelConfig> | undefined) };
+  run.costModel = costCfg; // recorded: bench report and compare re-price with the model the run was priced with
   const file = path.join(out, 'results.json');
   writeFileSync(file, renderRun(run, 'json'));
-  const costCfg: CostModelConfig = { ...DEFAULT_COST_MODEL, ...(cfg.cost as Partial<CostModelConfig> | undefined) };
   const cost = computeCost(run, costCfg);
   writeFileSync(path.join(out, 'index.html'), renderRun(run, 'html', { cost, flameLinks: findFlameLinks(file, out) }));
   writeFileSync(path.join(out, 'summary.md'), renderRun(run, 'md', { cost }));
