@@ -330,7 +330,7 @@ export function costTrace(t: TransportCost, s: CostSummary): string {
   const m = t.memory;
   const n = (x: number | null, d = 0): string => (x === null ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: d }));
   const mem = m.streamsPerHostMemoryBound === null ? 'no copies' : `${n(m.streamsPerHostMemoryBound, 1)} (memory: ${m.passesPerFrame.toFixed(2)} passes x ${(s.frameBytes / 1e6).toFixed(2)} MB x ${s.model.fps} fps = ${n(m.bytesPerSecondPerStream / 1e6)} MB/s per stream against ${(m.hostMemcpyBytesPerSecond / 1e9).toFixed(1)} GB/s ${m.bandwidthFrom})`;
-  return `${t.transport}: ${t.cpuUsPerFrame.toFixed(0)} µs/frame x ${s.model.fps} fps = ${t.coresPerStream.toFixed(4)} vCPU/stream; a ${m.hostCores}-core host carries ${n(m.streamsPerHostCpuBound, 1)} streams (CPU) or ${mem}; limited by ${m.limitedBy}; ` +
+  return `${t.transport}: ${n(t.cpuUsPerFrame)} µs/frame x ${s.model.fps} fps = ${t.coresPerStream.toFixed(4)} vCPU/stream; a ${m.hostCores}-core host carries ${n(m.streamsPerHostCpuBound, 1)} streams (CPU) or ${mem}; limited by ${m.limitedBy}; ` +
     `${n(s.streams)} streams x ${t.coresPerStream.toFixed(4)} = ${n(t.totalCores)} vCPUs x ${HOURS_PER_YEAR.toLocaleString('en-US')} h x $${+s.model.vcpuHourUsd.toFixed(5)} = ${fmtUsd(t.usdPerYear)}/yr`;
 }
 
