@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { fbError, toFbError } from '../core/errors';
 import type { CaseResult, RunResult } from '../core/result';
-import { caseKey } from '../core/cost';
+import { caseKey, computeCost } from '../core/cost';
 import { fmtNum, fmtPasses } from '../reporters/markdown';
 import { renderTable } from '../reporters/table';
 import { parseOptions, renderHelp, type OptionDef } from './options';
@@ -225,7 +225,10 @@ function withChanges(c: Comparison, failAbove: number | null): { c: Comparison; 
   const keys = [...new Set(rows.map((r) => r.key))];
   const table = renderTable(['case', ...metrics.map((m) => `Δ ${m}`)], keys.map((k) => [k, ...metrics.map((m) => changeText(rows.find((r) => r.key === k && r.metric === m)?.change ?? null))]));
   const paired = rows.some((r) => r.change?.paired);
-  const text = `Changes ${c.a.label} → ${c.b.label}, median [interval]: ${paired ? 'paired round by round where both runs have the same rounds' : 'unpaired'}; ~ = unpaired (the widest ratio of the two sides' median intervals).\n${table}\n`;
+  const costs = [c.a, c.b].map((side) => ({ side, cost: side.runs[0] ? computeCost(side.runs[0]) : null }));
+  const costText = costs.map(({ side, cost }) => (cost ? `Fleet cost of ${side.label} (its recorded model): ${cost.headline}` : '')).filter(Boolean).join('\n');
+  const [ma, mb] = costs.map(({ cost }) => cost && JSON.stringify(cost.model));
+  const text = `Changes ${c.a.label} → ${c.b.label}, median [interval]: ${paired ? 'paired round by round where both runs have the same rounds' : 'unpaired'}; ~ = unpaired (the widest ratio of the two sides' median intervals).\n${table}\n${costText}\n${ma && mb && ma !== mb ? 'WARNING: the two sides were priced with different cost models (results.json costModel).\n' : ''}`;
   return { c, text, failed, json: { a: { label: c.a.label, files: c.a.files, hosts: c.a.hosts }, b: { label: c.b.label, files: c.b.files, hosts: c.b.hosts }, sameHost: c.sameHost, failAbovePct: failAbove, changes: rows, failed } };
 }
 

@@ -209,6 +209,19 @@ export function copyBytesPerFrame(c: CaseResult): number {
   return u + c.kernelBytesPerFrame.producer + c.kernelBytesPerFrame.consumer;
 }
 
+/**
+ * The model from the config's `cost` block over the defaults. A price given without its source is recorded
+ * as the config's, not with the default's source and instance (which would then describe another price).
+ */
+export function resolveCostModel(fromConfig: Partial<CostModelConfig> | undefined): CostModelConfig {
+  const own = fromConfig ?? {};
+  const priced = own.vcpuHourUsd !== undefined && own.vcpuHourUsd !== DEFAULT_COST_MODEL.vcpuHourUsd;
+  const base: CostModelConfig = priced ? { ...DEFAULT_COST_MODEL, priceSource: 'bench.config.ts cost.vcpuHourUsd', instance: undefined } : { ...DEFAULT_COST_MODEL };
+  const out = { ...base, ...own };
+  if (out.instance === undefined) delete out.instance;
+  return out;
+}
+
 /** The model a run records (results.json costModel), else the built-in one (older results). */
 export function recordedModel(run: RunResult): CostModelConfig {
   return run.costModel ?? DEFAULT_COST_MODEL;

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeCost, copyBytesPerFrame, costTrace, DEFAULT_COST_MODEL, HOST_PROFILE_SCHEMA, type HostProfile } from '../core/cost';
+import { computeCost, copyBytesPerFrame, costTrace, DEFAULT_COST_MODEL, HOST_PROFILE_SCHEMA, resolveCostModel, type HostProfile } from '../core/cost';
 import type { RunResult } from '../core/result';
 import { renderRun } from '../reporters/registry';
 import { runCli } from './support/cli';
@@ -73,6 +73,29 @@ describe('the recorded cost model', () => {
     }
     expect(there.transports.find((t) => t.transport === 'ws')!.cpuUsPerFrame).toBeGreaterThan(here.transports.find((t) => t.transport === 'ws')!.cpuUsPerFrame);
     expect(there.headline).toContain('Priced as if on there (Other CPU, 8 cores)');
+  });
+});
+
+describe('the model from the config', () => {
+  it('a price given without its source is recorded as the config\'s, not under the default instance', () => {
+    expect(resolveCostModel(undefined)).toEqual({ ...DEFAULT_COST_MODEL });
+    const own = resolveCostModel({ vcpuHourUsd: 0.02 });
+    expect(own.vcpuHourUsd).toBe(0.02);
+    expect(own.priceSource).toBe('bench.config.ts cost.vcpuHourUsd');
+    expect(own.instance).toBeUndefined();
+    expect(resolveCostModel({ vcpuHourUsd: 0.02, instance: 'm7g.large', priceSource: 'spot, eu-west-1' })).toMatchObject({ instance: 'm7g.large', priceSource: 'spot, eu-west-1' });
+  });
+  it('bench compare prints each side\'s cost with its own recorded model and warns when they differ', async () => {
+    const a = path.join(tmp, 'a.json');
+    const b = path.join(tmp, 'b.json');
+    writeFileSync(a, JSON.stringify({ ...sample(), costModel: MODEL }));
+    writeFileSync(b, JSON.stringify({ ...sample(), costModel: { ...MODEL, vcpuHourUsd: 0.2 } }));
+    const r = await runCli(['compare', a, b]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Fleet cost of A (its recorded model): ');
+    expect(r.stdout).toContain('$0.1 per vCPU-hour');
+    expect(r.stdout).toContain('$0.2 per vCPU-hour');
+    expect(r.stdout).toContain('priced with different cost models');
   });
 });
 
