@@ -61,6 +61,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
   if (values.resolution !== undefined) g.resolution = values.resolution as string;
   if (values.duration !== undefined) g.durationS = values.duration as number;
   if (!Number.isInteger(g.repeats) || g.repeats < 2) throw fbError('FB_ERR_BAD_NUMBER', `--repeats must be a whole number >= 2 (noise needs repeats), got ${g.repeats}`);
+  if (typeof values.against === 'string' && (values.update || values.append)) throw fbError('FB_ERR_USAGE', '--against measures two trees; --update and --append work on the baseline');
   if (typeof values.against === 'string') g.againstRounds = values.repeats === undefined ? g.againstRounds : g.repeats;
   const baselineFile = path.resolve(typeof values.baseline === 'string' ? values.baseline : fromRoot('bench', 'baseline.json'));
   const baseline = loadBaseline(baselineFile);
