@@ -106,7 +106,7 @@ const commit = (msg: string): void => {
 };
 
 describe('bench gate --against (real trees)', () => {
-  beforeAll(() => makeClone(), 120_000);
+  beforeAll(() => makeClone(), 300_000);
 
   it('an unknown ref is FB_ERR_GATE_REF, exit 2', async () => {
     const r = await bench(['gate', '--against', 'no-such-ref', '--transport', 'unix']);
