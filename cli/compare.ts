@@ -1,11 +1,12 @@
 import { basename } from 'node:path';
 import { fbError, toFbError } from '../core/errors';
 import type { CaseResult, RunResult } from '../core/result';
-import { caseKey } from '../core/cost';
+import { caseKey, computeCost } from '../core/cost';
 import { fmtNum, fmtPasses } from '../reporters/markdown';
 import { renderTable } from '../reporters/table';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 import { loadRunResult } from '../core/validate';
+import { caseChanges, changeText, COMPARE_SCHEMA, failsAbove } from '../core/compare';
 import { processIo, type CliIo } from './report';
 import { parseReportFormat } from '../reporters/registry';
 
@@ -215,13 +216,31 @@ export function renderRepeats(s: Side, format: 'md' | 'terminal'): string {
     `|---|${header.slice(1).map(() => '---:').join('|')}|`, ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`), ''].join('\n');
 }
 
+/** The changes with intervals of one comparison, the ones that fail --fail-above, and its JSON. */
+function withChanges(c: Comparison, failAbove: number | null): { c: Comparison; text: string; failed: string[]; json: unknown } {
+  const rows = caseChanges(c.a.runs, c.b.runs, c.sameHost, caseKey);
+  const cpu = c.sameHost ? 'cpuUsPerFrame.total' : 'copyEquivalents';
+  const failed = failAbove === null ? [] : rows.filter((r) => r.metric === cpu && failsAbove(r.change, failAbove / 100)).map((r) => `${r.key} ${r.metric} ${changeText(r.change)} (limit +${failAbove}%)`);
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  const keys = [...new Set(rows.map((r) => r.key))];
+  const table = renderTable(['case', ...metrics.map((m) => `Δ ${m}`)], keys.map((k) => [k, ...metrics.map((m) => changeText(rows.find((r) => r.key === k && r.metric === m)?.change ?? null))]));
+  const paired = rows.some((r) => r.change?.paired);
+  const costs = [c.a, c.b].map((side) => ({ side, cost: side.runs[0] ? computeCost(side.runs[0]) : null }));
+  const costText = costs.map(({ side, cost }) => (cost ? `Fleet cost of ${side.label} (its recorded model): ${cost.headline}` : '')).filter(Boolean).join('\n');
+  const [ma, mb] = costs.map(({ cost }) => cost && JSON.stringify(cost.model));
+  const text = `Changes ${c.a.label} → ${c.b.label}, median [interval]: ${paired ? 'paired round by round where both runs have the same rounds' : 'unpaired'}; ~ = unpaired (the widest ratio of the two sides' median intervals).\n${table}\n${costText}\n${ma && mb && ma !== mb ? 'WARNING: the two sides were priced with different cost models (results.json costModel).\n' : ''}`;
+  return { c, text, failed, json: { a: { label: c.a.label, files: c.a.files, hosts: c.a.hosts }, b: { label: c.b.label, files: c.b.files, hosts: c.b.hosts }, sameHost: c.sameHost, failAbovePct: failAbove, changes: rows, failed } };
+}
+
 const OPTIONS: OptionDef[] = [
   { name: 'format', type: 'string', arg: 'md|terminal', help: 'output format (default: terminal)' },
+  { name: 'json', type: 'boolean', help: 'print the changes with their intervals as JSON on stdout (schema framebench/compare@1)' },
+  { name: 'fail-above', type: 'number', arg: 'PCT', help: 'exit 1 when a CPU-per-frame change lies wholly above 0 with its median above PCT %' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
 export const COMPARE_HELP = renderHelp(
-  'Usage: bench compare <a.json> <b.json> [more.json ...] [--vs <c.json> ...] [--format md|terminal]',
+  'Usage: bench compare <a.json> <b.json> [more.json ...] [--vs <c.json> ...] [--format md|terminal] [--json] [--fail-above PCT]',
   'Change in CPU per frame, copy-equivalents, passes, latency p99 and throughput per transport, scenario and format.\n' +
     'Files of the same host are repeats (median and spread). Files after --vs are compared against those before it.\n' +
     'Results from different hosts are compared in copy-equivalents and passes only.',
@@ -251,9 +270,13 @@ export async function compareCommand(argv: string[], io: CliIo = processIo): Pro
       io.out(renderRepeats(sides[0]!, format));
       return 0;
     }
-    const parts = sides.slice(1).map((s) => renderComparison(compareSides(sides[0]!, s), format));
-    io.out(parts.join('\n'));
-    return 0;
+    const failAbove = opts['fail-above'] === undefined ? null : Number(opts['fail-above']);
+    if (failAbove !== null && !(failAbove >= 0)) throw fbError('FB_ERR_BAD_NUMBER', `--fail-above must be a percentage >= 0, got ${opts['fail-above']}`);
+    const done = sides.slice(1).map((s) => withChanges(compareSides(sides[0]!, s), failAbove));
+    if (opts.json) io.out(JSON.stringify({ schema: COMPARE_SCHEMA, methodologyWarning: mixed, comparisons: done.map((d) => d.json) }, null, 2) + '\n');
+    else io.out(done.map((d) => `${renderComparison(d.c, format)}\n${d.text}`).join('\n'));
+    for (const d of done) for (const f of d.failed) io.err(`REGRESSION: ${f}\n`);
+    return done.some((d) => d.failed.length) ? 1 : 0;
   } catch (e) {
     const err = toFbError(e);
     io.err(err.toLine() + '\n');

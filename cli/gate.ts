@@ -4,15 +4,18 @@ import { defaultConfigPath, loadConfig } from '../harness/config';
 import { fromRoot } from '../core/paths';
 import { copyAccountingHooks } from '../harness/copy-hooks';
 import { fbError } from '../core/errors';
-import { appendSamples, collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../core/gate';
+import { appendSamples, collectMetrics, compareToBaseline, confirmOutcome, DEFAULT_GATE, withoutSkipped, GATE_BASELINE_SCHEMA, GATE_OUTCOME_SCHEMA, type GateBaseline, type GateOutcome, type GateSettings } from '../core/gate';
 import { hostInfo } from '../measure/host';
 import type { RunResult } from '../core/result';
 import { resolveSettings, runBench } from '../harness/runner';
 import { renderGateMarkdown, renderGateTerminal } from '../reporters/gate';
 import { clearProgress, info, progress } from './output';
+import { gateAgainst } from './gate-against';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
 export const GATE_OPTIONS: OptionDef[] = [
+  { name: 'against', type: 'string', arg: 'REF', help: 'measure this tree and git REF (built in a temporary worktree) in the same paired rounds, instead of a baseline' },
+  { name: 'require', type: 'boolean', help: 'a transport that cannot run here is a failure (exit 2), not skipped' },
   { name: 'baseline', type: 'string', arg: 'FILE', help: 'baseline to compare with (default: bench/baseline.json)' },
   { name: 'update', type: 'boolean', help: 'measure and rewrite the baseline, printing the difference' },
   { name: 'append', type: 'boolean', help: 'measure and add the samples to the baseline (run at other times: its spread then holds run-to-run drift)' },
@@ -27,7 +30,7 @@ export const GATE_OPTIONS: OptionDef[] = [
 ];
 
 export const GATE_HELP = renderHelp(
-  'Usage: bench gate [--baseline FILE] [--update | --append] [options]',
+  'Usage: bench gate [--against REF | --baseline FILE] [--update | --append] [options]',
   'Runs the gate matrix (repeated) and compares copy passes and CPU per frame (copy-equivalents)\nwith the baseline. Exit 0 pass, 1 regression, 2 could not measure.',
   GATE_OPTIONS,
 );
@@ -58,10 +61,12 @@ export async function gateCommand(argv: string[]): Promise<number> {
   if (values.resolution !== undefined) g.resolution = values.resolution as string;
   if (values.duration !== undefined) g.durationS = values.duration as number;
   if (!Number.isInteger(g.repeats) || g.repeats < 2) throw fbError('FB_ERR_BAD_NUMBER', `--repeats must be a whole number >= 2 (noise needs repeats), got ${g.repeats}`);
+  if (typeof values.against === 'string' && (values.update || values.append)) throw fbError('FB_ERR_USAGE', '--against measures two trees; --update and --append work on the baseline');
+  if (typeof values.against === 'string') g.againstRounds = values.repeats === undefined ? g.againstRounds : g.repeats;
   const baselineFile = path.resolve(typeof values.baseline === 'string' ? values.baseline : fromRoot('bench', 'baseline.json'));
   const baseline = loadBaseline(baselineFile);
   if (values.append && !baseline) throw fbError('FB_ERR_CONFIG', `--append needs an existing baseline at ${baselineFile} (start with --update)`);
-  if (!baseline && !values.update) {
+  if (!baseline && !values.update && typeof values.against !== 'string') {
     info(`FB_ERR_CONFIG: no baseline at ${baselineFile}; create one with: bench gate --update`);
     return 2;
   }
@@ -76,6 +81,12 @@ export async function gateCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const hooks = copy.hooks;
+  const out = path.resolve(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
+  if (typeof values.against === 'string') return gateAgainst({ ref: values.against, settings, gate: g, hooks, outDir: out, json: Boolean(values.json), require: Boolean(values.require) });
+  if (values.require && settings.skipped.length) {
+    info(`gate could not measure: ${settings.skipped.map((s) => `${s.transport}: ${s.reason}`).join('; ')} (--require)`);
+    return 2;
+  }
   /** The gate matrix, repeated; a repeat with a failed case is run once more before giving up. */
   const measure = async (transports: string[], label: string): Promise<GateBaseline['metrics'] | string> => {
     const runs: RunResult[] = [];
@@ -102,7 +113,6 @@ export async function gateCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const fresh: GateBaseline = { schema: GATE_BASELINE_SCHEMA, createdAt: new Date().toISOString(), host: hostInfo(), settings: g, metrics };
-  const out = path.resolve(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
   mkdirSync(out, { recursive: true });
 
   if (values.append) {
@@ -119,7 +129,9 @@ export async function gateCommand(argv: string[]): Promise<number> {
     info(`baseline written: ${baselineFile}`);
     return 0;
   }
-  let outcome: GateOutcome = compareToBaseline(baseline as GateBaseline, metrics, g);
+  for (const sk of settings.skipped) info(`gate: skipped (cannot run here): ${sk.transport}: ${sk.reason}`);
+  const gated = withoutSkipped(baseline as GateBaseline, settings.skipped);
+  let outcome: GateOutcome = compareToBaseline(gated, metrics, g);
   if (outcome.failed.length && g.confirm) {
     const again = [...new Set(outcome.failed.map((r) => r.transport))];
     info(`gate: ${outcome.failed.length} regression(s) in ${again.join(', ')}; confirming with a fresh measurement`);
@@ -128,16 +140,16 @@ export async function gateCommand(argv: string[]): Promise<number> {
       info(`gate could not measure: ${second}`);
       return 2;
     }
-    const onlyThese: GateBaseline = { ...(baseline as GateBaseline), metrics: Object.fromEntries(again.map((t) => [t, (baseline as GateBaseline).metrics[t]])) };
+    const onlyThese: GateBaseline = { ...gated, metrics: Object.fromEntries(again.map((t) => [t, gated.metrics[t]])) };
     outcome = confirmOutcome(outcome, compareToBaseline(onlyThese, second, g));
   }
   const hostNote = (baseline as GateBaseline).host.cpuModel !== fresh.host.cpuModel ? `baseline from another CPU (${(baseline as GateBaseline).host.cpuModel}); copy-equivalents and passes are meant to carry across` : '';
   const md = renderGateMarkdown(outcome, g, hostNote);
   writeFileSync(path.join(out, 'gate.md'), md);
-  writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ settings: g, outcome, current: metrics }, null, 2) + '\n');
+  writeFileSync(path.join(out, 'gate.json'), JSON.stringify({ schema: GATE_OUTCOME_SCHEMA, settings: g, skipped: settings.skipped, outcome, current: metrics }, null, 2) + '\n');
   if (process.env.GITHUB_STEP_SUMMARY) writeFileSync(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });
   info(renderGateTerminal(outcome, hostNote));
-  if (values.json) process.stdout.write(JSON.stringify({ outcome, current: metrics }, null, 2) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify({ schema: GATE_OUTCOME_SCHEMA, skipped: settings.skipped, outcome, current: metrics }, null, 2) + '\n');
   if (outcome.unmeasured.length) return 2;
   return outcome.failed.length ? 1 : 0;
 }

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   torture: { help: 'kill, signal, stall, malformed input and soak every transport (bench torture --help)', run: (a) => require('./torture').tortureCommand(a) },
   report: { help: 're-render a saved results.json (terminal, md, html, json)', run: (a) => require('./report').reportCommand(a) },
   compare: { help: 'compare saved results', run: (a) => require('./compare').compareCommand(a) },
+  calibrate: { help: 'measure this host\'s copy speeds into a host profile (for report --price-host)', run: (a) => require('./calibrate').calibrateCommand(a) },
   capture: { help: 'capture frames from headless Chromium into a fixture set', run: (a) => require('./capture').captureCommand(a) },
 };
 

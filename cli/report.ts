@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { loadRunResult } from '../core/validate';
+import { computeCost, costLines, recordedModel } from '../core/cost';
+import { loadHostProfile } from './calibrate';
 import { fbError, toFbError } from '../core/errors';
 import { flameLabelFromFile } from '../profile/flame';
 import { formatForPath, parseReportFormat, renderRun, REPORT_FORMATS, type ReportFormat } from '../reporters/registry';
@@ -20,6 +22,7 @@ export const processIo: CliIo = {
 const OPTIONS: OptionDef[] = [
   { name: 'format', type: 'string', arg: REPORT_FORMATS.join('|'), help: 'output format (default: from --out\'s extension, else terminal)' },
   { name: 'out', type: 'string', arg: 'FILE', help: 'write the report to FILE instead of stdout' },
+  { name: 'price-host', type: 'string', arg: 'PROFILE', help: 'price as if on the host of PROFILE (bench calibrate): copy bytes re-timed at its copy speed' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -57,7 +60,8 @@ export async function reportCommand(argv: string[], io: CliIo = processIo): Prom
     const format: ReportFormat = typeof values.format === 'string' ? parseReportFormat(values.format) : formatForPath(out);
     const run = loadRunResult(src);
     const links = format === 'html' ? findFlameLinks(src, out ? dirname(resolve(out)) : process.cwd()) : {};
-    const text = renderRun(run, format, { flameLinks: links });
+    const cost = computeCost(run, recordedModel(run), typeof values['price-host'] === 'string' ? loadHostProfile(values['price-host']) : undefined);
+    const text = renderRun(run, format, { flameLinks: links, cost }) + (format === 'terminal' ? `${costLines(cost)}\n` : '');
     if (!out) {
       io.out(text);
       return 0;

@@ -6,7 +6,7 @@ import { combineHooks } from '../harness/coordinator';
 import { copyAccountingHooks } from '../harness/copy-hooks';
 import { flameHooks } from '../harness/flame-hooks';
 import { renderFlameHtml } from '../reporters/html-flame';
-import { computeCost, costHeadline, DEFAULT_COST_MODEL, fmtUsd, type CostModelConfig } from '../core/cost';
+import { computeCost, costHeadline, fmtUsd, resolveCostModel, type CostModelConfig } from '../core/cost';
 import { findFlameLinks } from './report';
 import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
@@ -153,9 +153,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (!settings.copyAccounting) run.settings.copyAccounting = false;
   else run.settings.copyAccounting = copyHooks.hooks !== null;
+  const costCfg: CostModelConfig = resolveCostModel(cfg.cost as Partial<CostModelConfig> | undefined);
+  run.costModel = costCfg; // recorded: bench report and compare re-price with the model the run was priced with
   const file = path.join(out, 'results.json');
   writeFileSync(file, renderRun(run, 'json'));
-  const costCfg: CostModelConfig = { ...DEFAULT_COST_MODEL, ...(cfg.cost as Partial<CostModelConfig> | undefined) };
   const cost = computeCost(run, costCfg);
   writeFileSync(path.join(out, 'index.html'), renderRun(run, 'html', { cost, flameLinks: findFlameLinks(file, out) }));
   writeFileSync(path.join(out, 'summary.md'), renderRun(run, 'md', { cost }));

@@ -1,5 +1,5 @@
 import { payloadBytesFor } from './frame';
-import type { CaseResult, RunResult } from './result';
+import type { CaseResult, RecordedCostModel, RunResult } from './result';
 import { lawCpuUsPerFrame } from './cost-law';
 
 /**
@@ -13,17 +13,29 @@ import { lawCpuUsPerFrame } from './cost-law';
  *   gives how many streams one host carries before memory bandwidth, not CPU, is the limit.
  * Every figure says which case it came from.
  */
-export interface CostModelConfig {
-  /** On-demand price of one vCPU for one hour, USD. */
-  vcpuHourUsd: number;
-  /** Frame bytes moved per second across the fleet. */
-  fleetBytesPerSecond: number;
-  fps: number;
-  /** Transport the savings are measured against. */
-  baseline: string;
-  format: 'i420' | 'rgba';
-  width: number;
-  height: number;
+/** vcpuHourUsd: price of one vCPU for one hour, USD (an assumption); fleetBytesPerSecond: frame bytes moved per second across the fleet; baseline: transport the savings are measured against. Recorded in results.json (costModel). */
+export type CostModelConfig = RecordedCostModel;
+
+/**
+ * A host to price on (`bench calibrate` writes it): its cores and copy speeds. `--price-host` re-times a
+ * run's measured copy bytes at this host's single-core speed (the rest of the CPU stays as measured) and
+ * takes its memory limit from its all-core bandwidth and its core count.
+ */
+export const HOST_PROFILE_SCHEMA = 'framebench/host-profile@1';
+export interface HostProfile {
+  schema: typeof HOST_PROFILE_SCHEMA;
+  hostname: string;
+  cpuModel: string;
+  /** Vendor, family, model, stepping (/proc/cpuinfo), when known. */
+  cpu?: string;
+  cores: number;
+  /** Cache-cold copy of one frame on one core, GB/s (frame bytes counted once). */
+  singleCoreGBps: number;
+  /** The same with every core copying at once, summed, GB/s. */
+  allCoreGBps: number;
+  /** The frame size those were measured with, bytes. */
+  frameBytes: number;
+  measuredAt: string;
 }
 
 /**
@@ -36,6 +48,8 @@ export const C7I_LARGE_VCPUS = 2;
 
 export const DEFAULT_COST_MODEL: Readonly<CostModelConfig> = Object.freeze({
   vcpuHourUsd: C7I_LARGE_USD_PER_HOUR / C7I_LARGE_VCPUS,
+  priceSource: 'AWS EC2 on-demand list price, us-east-1, Linux (2025): $0.08925/h for 2 vCPUs',
+  instance: 'c7i.large',
   fleetBytesPerSecond: 1e12,
   fps: 30,
   baseline: 'ws',
@@ -68,8 +82,12 @@ export interface MemoryTraffic {
   passesFrom: 'framePasses' | 'copyEquivalents';
   /** Bytes of memory copy traffic one stream of the model's frame causes per second. */
   bytesPerSecondPerStream: number;
-  /** calibration.memcpyGBps of the run, as bytes/s. */
+  /** The host's copy bandwidth the memory limit uses, bytes/s. */
   hostMemcpyBytesPerSecond: number;
+  /** Which bandwidth that is: every core copying at once (the run's, or --price-host's) or, in older results, one core's. */
+  bandwidthFrom: 'all-core' | 'single-core' | 'price-host';
+  /** Cores of the host priced (the run's, or --price-host's). */
+  hostCores: number;
   /** Streams one host carries before memory bandwidth is spent; null when the transport makes no copies. */
   streamsPerHostMemoryBound: number | null;
   /** Streams one host (host.cores of the run) carries before CPU is spent; null when CPU per frame is 0. */
@@ -94,6 +112,10 @@ export interface TransportCost {
   savingsPct: number | null;
   /** The 95% interval of savingsPct from the paired ratio's interval (absent without rounds). */
   savingsPctInterval?: { lo: number; hi: number; n: number; level: number };
+  /** usdPerYear's interval from the rounds' CPU-per-frame interval (absent without rounds). */
+  usdPerYearInterval?: { lo: number; hi: number; n: number; level: number };
+  /** With --price-host: the copy time re-timed at that host's speed, µs per frame (measured here → there). */
+  copyRetimed?: { copyBytesPerFrame: number; hereUs: number; thereUs: number };
   memory: MemoryTraffic;
 }
 
@@ -110,6 +132,8 @@ export interface CostSummary {
   skipped: { transport: string; reason: string }[];
   /** One sentence for report headers. */
   headline: string;
+  /** Present when priced as if on another host (--price-host). */
+  pricedOn?: { hostname: string; cpuModel: string; cores: number; singleCoreGBps: number; allCoreGBps: number };
 }
 
 /** Pixel bytes of one model frame (3,110,400 for 1080p I420). */
@@ -146,12 +170,15 @@ function passesOf(c: CaseResult): { passes: number; from: MemoryTraffic['passesF
   return { passes: c.copyEquivalents, from: 'copyEquivalents' };
 }
 
-function memoryTraffic(c: CaseResult, run: RunResult, cfg: CostModelConfig, frameBytes: number, coresPerStream: number): MemoryTraffic {
+function memoryTraffic(c: CaseResult, run: RunResult, cfg: CostModelConfig, frameBytes: number, coresPerStream: number, on?: HostProfile): MemoryTraffic {
   const { passes, from } = passesOf(c);
   const bytesPerSecondPerStream = passes * frameBytes * cfg.fps;
-  const hostMemcpyBytesPerSecond = run.calibration.memcpyGBps * 1e9;
+  const allCore = run.calibration.allCoreMemcpyGBps;
+  const bandwidthFrom: MemoryTraffic['bandwidthFrom'] = on ? 'price-host' : allCore ? 'all-core' : 'single-core';
+  const hostMemcpyBytesPerSecond = (on ? on.allCoreGBps : allCore ?? run.calibration.memcpyGBps) * 1e9;
+  const hostCores = on ? on.cores : run.host.cores;
   const memBound = bytesPerSecondPerStream > 0 ? hostMemcpyBytesPerSecond / bytesPerSecondPerStream : null;
-  const cpuBound = coresPerStream > 0 ? run.host.cores / coresPerStream : null;
+  const cpuBound = coresPerStream > 0 ? hostCores / coresPerStream : null;
   let limitedBy: MemoryTraffic['limitedBy'] = 'none';
   if (memBound !== null && (cpuBound === null || memBound < cpuBound)) limitedBy = 'memory';
   else if (cpuBound !== null) limitedBy = 'cpu';
@@ -160,6 +187,8 @@ function memoryTraffic(c: CaseResult, run: RunResult, cfg: CostModelConfig, fram
     passesFrom: from,
     bytesPerSecondPerStream,
     hostMemcpyBytesPerSecond,
+    bandwidthFrom,
+    hostCores,
     streamsPerHostMemoryBound: memBound,
     streamsPerHostCpuBound: cpuBound,
     limitedBy,
@@ -175,7 +204,31 @@ function sourceOf(c: CaseResult, cfg: CostModelConfig, frameBytes: number): Cost
   return { scenario: c.scenario, format: c.format, width: c.width, height: c.height, frameBytes: c.frameBytes, caseKey: caseKey(c), scaled, note };
 }
 
-export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_MODEL): CostSummary {
+/** Bytes copied per frame, user space and kernel, every side (what --price-host re-times). */
+export function copyBytesPerFrame(c: CaseResult): number {
+  const u = c.copies ? c.copies.userBytesPerFrame.producer + c.copies.userBytesPerFrame.consumer + (c.copies.server?.userBytesPerFrame ?? 0) + (c.copies.server?.kernelBytesPerFrame ?? 0) : 0;
+  return u + c.kernelBytesPerFrame.producer + c.kernelBytesPerFrame.consumer;
+}
+
+/**
+ * The model from the config's `cost` block over the defaults. A price given without its source is recorded
+ * as the config's, not with the default's source and instance (which would then describe another price).
+ */
+export function resolveCostModel(fromConfig: Partial<CostModelConfig> | undefined): CostModelConfig {
+  const own = fromConfig ?? {};
+  const priced = own.vcpuHourUsd !== undefined && own.vcpuHourUsd !== DEFAULT_COST_MODEL.vcpuHourUsd;
+  const base: CostModelConfig = priced ? { ...DEFAULT_COST_MODEL, priceSource: 'bench.config.ts cost.vcpuHourUsd', instance: undefined } : { ...DEFAULT_COST_MODEL };
+  const out = { ...base, ...own };
+  if (out.instance === undefined) delete out.instance;
+  return out;
+}
+
+/** The model a run records (results.json costModel), else the built-in one (older results). */
+export function recordedModel(run: RunResult): CostModelConfig {
+  return run.costModel ?? DEFAULT_COST_MODEL;
+}
+
+export function computeCost(run: RunResult, cfg: CostModelConfig = recordedModel(run), on?: HostProfile): CostSummary {
   const frameBytes = modelFrameBytes(cfg);
   const streams = cfg.fleetBytesPerSecond / (frameBytes * cfg.fps);
   const transports: TransportCost[] = [];
@@ -191,14 +244,27 @@ export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_
       continue;
     }
     const source = sourceOf(c, cfg, frameBytes);
-    const cpuUsPerFrame = lawCpuUsPerFrame(run, c, frameBytes, source) ?? c.cpuUsPerFrame.total * (source.scaled ? frameBytes / c.frameBytes : 1);
+    // a size that was not measured: the fitted cost law of a size sweep, when the run has one
+    const law = lawCpuUsPerFrame(run, c, frameBytes, source);
+    const scale = source.scaled ? frameBytes / c.frameBytes : 1;
+    // --price-host: the copy bytes measured here take that host's copy time; the rest of the CPU stays as measured
+    const copyBytes = copyBytesPerFrame(c);
+    const retimed = law === null && on && run.calibration.memcpyGBps > 0 && on.singleCoreGBps > 0
+      ? { copyBytesPerFrame: copyBytes, hereUs: copyBytes / (run.calibration.memcpyGBps * 1e3), thereUs: copyBytes / (on.singleCoreGBps * 1e3) }
+      : undefined;
+    const measured = retimed ? Math.max(0, c.cpuUsPerFrame.total - retimed.hereUs + retimed.thereUs) : c.cpuUsPerFrame.total;
+    const cpuUsPerFrame = law ?? measured * scale;
     const coresPerStream = (cpuUsPerFrame * cfg.fps) / 1e6;
     const totalCores = coresPerStream * streams;
     const usdPerYear = totalCores * HOURS_PER_YEAR * cfg.vcpuHourUsd;
+    const iv = c.intervals?.['cpuUsPerFrame.total'];
+    const usdAt = (cpu: number): number => (usdPerYear * cpu) / (c.cpuUsPerFrame.total || 1);
     transports.push({
       transport, inProcess: Boolean(c.inProcess), source, cpuUsPerFrame, coresPerStream, totalCores, usdPerYear,
       savingsUsdPerYear: null, savingsPct: null,
-      memory: memoryTraffic(c, run, cfg, frameBytes, coresPerStream),
+      ...(iv && iv.n > 1 && !retimed ? { usdPerYearInterval: { lo: usdAt(iv.lo), hi: usdAt(iv.hi), n: iv.n, level: iv.level } } : {}),
+      ...(retimed ? { copyRetimed: retimed } : {}),
+      memory: memoryTraffic(c, run, cfg, frameBytes, coresPerStream, on),
     });
   }
 
@@ -222,6 +288,7 @@ export function computeCost(run: RunResult, cfg: CostModelConfig = DEFAULT_COST_
   const summary: CostSummary = {
     model: { ...cfg }, frameBytes, streams, baseline: cfg.baseline,
     baselineUsdPerYear: base ? base.usdPerYear : null, transports, skipped, headline: '',
+    ...(on ? { pricedOn: { hostname: on.hostname, cpuModel: on.cpuModel, cores: on.cores, singleCoreGBps: on.singleCoreGBps, allCoreGBps: on.allCoreGBps } } : {}),
   };
   summary.headline = costHeadline(summary);
   return summary;
@@ -252,9 +319,38 @@ export function costHeadline(s: CostSummary): string {
   if (!base) {
     return `${head} the cheapest transport is ${cheapest.transport}: ${Math.round(cheapest.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(cheapest.usdPerYear)}/yr (baseline '${s.baseline}' has no usable result).`;
   }
-  const baseText = `${base.transport} costs ${Math.round(base.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(base.usdPerYear)}/yr`;
-  if (cheapest.transport === base.transport) return `${head} ${baseText}; no transport here is cheaper.`;
+  const biv = base.usdPerYearInterval;
+  const baseText = `${base.transport} costs ${Math.round(base.totalCores).toLocaleString('en-US')} vCPUs = ${fmtUsd(base.usdPerYear)}/yr${biv ? ` (${fmtUsd(biv.lo)}-${fmtUsd(biv.hi)} over ${biv.n} rounds)` : ''}`;
+  const tail = ` ${priceAssumption(s)}`;
+  if (cheapest.transport === base.transport) return `${head} ${baseText}; no transport here is cheaper.${tail}`;
   const iv = cheapest.savingsPctInterval;
   const range = iv && iv.n > 1 ? `, ${Math.round(iv.lo)}-${Math.round(iv.hi)}% over ${iv.n} paired rounds` : '';
-  return `${head} ${baseText}; ${cheapest.transport} saves ${fmtUsd(cheapest.savingsUsdPerYear ?? 0)}/yr (${Math.round(cheapest.savingsPct ?? 0)}%${range}).`;
+  return `${head} ${baseText}; ${cheapest.transport} saves ${fmtUsd(cheapest.savingsUsdPerYear ?? 0)}/yr (${Math.round(cheapest.savingsPct ?? 0)}%${range}).${tail}`;
+}
+
+/** "Price: an assumption, $0.0446 per vCPU-hour (c7i.large, <source>)." and, with --price-host, the host priced on. */
+export function priceAssumption(s: CostSummary): string {
+  const m = s.model;
+  const where = [m.instance, m.priceSource].filter(Boolean).join(', ');
+  const on = s.pricedOn ? ` Priced as if on ${s.pricedOn.hostname} (${s.pricedOn.cpuModel}, ${s.pricedOn.cores} cores): copy bytes re-timed at its ${s.pricedOn.singleCoreGBps} GB/s, the rest of the CPU as measured here.` : '';
+  return `Price: an assumption, $${+m.vcpuHourUsd.toFixed(5)} per vCPU-hour${where ? ` (${where})` : ''}.${on}`;
+}
+
+/**
+ * One transport's figures per stream and per host, so the fleet total can be checked by hand:
+ * "ws: 312 µs/frame x 30 fps = 0.0094 vCPU/stream; a 2-core host carries 213 streams (CPU) or 96 (memory:
+ * 2.0 passes x 3.11 MB x 30 fps = 187 MB/s per stream against 18 GB/s all-core), so memory limits it;
+ * 10,717 streams x 0.0094 = 101 vCPUs x 8,760 h x $0.0446 = $39k/yr".
+ */
+export function costTrace(t: TransportCost, s: CostSummary): string {
+  const m = t.memory;
+  const n = (x: number | null, d = 0): string => (x === null ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: d }));
+  const mem = m.streamsPerHostMemoryBound === null ? 'no copies' : `${n(m.streamsPerHostMemoryBound, 1)} (memory: ${m.passesPerFrame.toFixed(2)} passes x ${(s.frameBytes / 1e6).toFixed(2)} MB x ${s.model.fps} fps = ${n(m.bytesPerSecondPerStream / 1e6)} MB/s per stream against ${(m.hostMemcpyBytesPerSecond / 1e9).toFixed(1)} GB/s ${m.bandwidthFrom})`;
+  return `${t.transport}: ${n(t.cpuUsPerFrame)} µs/frame x ${s.model.fps} fps = ${t.coresPerStream.toFixed(4)} vCPU/stream; a ${m.hostCores}-core host carries ${n(m.streamsPerHostCpuBound, 1)} streams (CPU) or ${mem}; limited by ${m.limitedBy}; ` +
+    `${n(s.streams)} streams x ${t.coresPerStream.toFixed(4)} = ${n(t.totalCores)} vCPUs x ${HOURS_PER_YEAR.toLocaleString('en-US')} h x $${+s.model.vcpuHourUsd.toFixed(5)} = ${fmtUsd(t.usdPerYear)}/yr`;
+}
+
+/** The cost in plain lines (terminal): headline, then each transport's per-stream and per-host trace. */
+export function costLines(s: CostSummary): string {
+  return [s.headline, ...s.transports.map((t) => `  ${costTrace(t, s)}`)].join('\n');
 }

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   FB_ERR_FIXTURE_MISSING: 'a captured fixture directory, manifest or frame file is missing (run: bench capture)',
   FB_ERR_FIXTURE_CORRUPT: 'a captured fixture file has the wrong size or fails its checksum',
   FB_ERR_BAD_RESULT_FILE: 'a saved result file that cannot be read, is not JSON or is not a framebench/run@1 result',
+  FB_ERR_GATE_REF: 'bench gate --against: the git ref does not exist, or its tree cannot be checked out or built',
+  FB_ERR_METHODOLOGY_MISMATCH: 'two trees or results measure under different methodology versions, so their figures are not comparable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

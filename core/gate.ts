@@ -12,6 +12,8 @@ import { summarize, type Summary } from './robust-stats';
  */
 export const GATE_BASELINE_SCHEMA = 'framebench/gate-baseline@1';
 export const NOISE_K = 3;
+/** The schema id of `bench gate --json` (and reports/gate/gate.json) against a baseline. */
+export const GATE_OUTCOME_SCHEMA = 'framebench/gate-outcome@1';
 
 export interface GateSettings {
   transports: string[];
@@ -31,6 +33,8 @@ export interface GateSettings {
    * a true regression repeats, a burst of noise from a neighbour rarely does twice.
    */
   confirm: boolean;
+  /** Paired rounds of `bench gate --against <ref>` (both trees measured in each). */
+  againstRounds: number;
 }
 
 export const DEFAULT_GATE: GateSettings = {
@@ -45,6 +49,7 @@ export const DEFAULT_GATE: GateSettings = {
   threshold: 0.1,
   passesTolerance: 0.25,
   confirm: true,
+  againstRounds: 6,
 };
 
 export type GateMetric = 'copyEquivalents' | 'passes.producer' | 'passes.consumer';
@@ -128,6 +133,15 @@ export function compareToBaseline(base: GateBaseline, current: GateBaseline['met
     if (!base.metrics[t]) rows.push({ transport: t, metric: 'copyEquivalents', baseline: NaN, current: current[t].copyEquivalents?.median ?? NaN, change: NaN, bound: NaN, verdict: 'new' });
   }
   return { rows, failed: rows.filter((r) => r.verdict === 'regression'), unmeasured };
+}
+
+/**
+ * The baseline without the transports that cannot run on this machine (a missing redis-server):
+ * the gate reports them as skipped and gates what it can, instead of calling the whole run unmeasured.
+ */
+export function withoutSkipped(base: GateBaseline, skipped: Array<{ transport: string }>): GateBaseline {
+  const gone = new Set(skipped.map((s) => s.transport));
+  return { ...base, metrics: Object.fromEntries(Object.entries(base.metrics).filter(([t]) => !gone.has(t))) };
 }
 
 /** Most samples a baseline keeps per metric (the newest). */

@@ -62,6 +62,8 @@ const CalibrationSchema = Type.Object({
   halfSetMemcpyUsPerFrame: Type.Optional(Num),
   cpu: Type.Optional(Str),
   noise: Type.Optional(NoiseSchema),
+  allCoreMemcpyGBps: Type.Optional(Num),
+  allCoreCopiers: Type.Optional(Int),
 });
 
 const CaseSchema = Type.Object({
@@ -180,6 +182,17 @@ export const RunResultSchema = Type.Object({
   skipped: Type.Array(Type.Object({ transport: Str, reason: Str })),
   calibration: CalibrationSchema,
   calibrationRounds: Type.Array(CalibrationSchema, { minItems: 1 }),
+  costModel: Type.Optional(Type.Object({
+    vcpuHourUsd: Num,
+    priceSource: Type.Optional(Str),
+    instance: Type.Optional(Str),
+    fleetBytesPerSecond: Num,
+    fps: Num,
+    baseline: Str,
+    format: Type.Union([Type.Literal('i420'), Type.Literal('rgba')]),
+    width: Int,
+    height: Int,
+  })),
   ratios: Type.Array(Type.Object({
     group: Str, metric: Str, a: Str, b: Str, n: Int, median: Num, lo: Num, hi: Num, level: Num,
   })),

@@ -66,6 +66,29 @@ export interface Calibration {
   cpu?: string;
   /** Steal and other processes' CPU on the host while the calibration ran. */
   noise?: RoundNoise;
+  /**
+   * Cache-cold copy bandwidth with every core copying at once (one copier process per core, frame
+   * bytes counted once), GB/s: the host's memory-traffic limit; memcpyGBps is one core's.
+   */
+  allCoreMemcpyGBps?: number;
+  /** Copier processes of that measurement (the host's cores). */
+  allCoreCopiers?: number;
+}
+
+/** The fleet cost model a run was priced with (bench.config.ts `cost`), recorded so reports re-render it as it was. */
+export interface RecordedCostModel {
+  /** Price of one vCPU for one hour, USD: an assumption. */
+  vcpuHourUsd: number;
+  /** Where the price comes from (list price, region, date). */
+  priceSource?: string;
+  /** The instance type the price is for. */
+  instance?: string;
+  fleetBytesPerSecond: number;
+  fps: number;
+  baseline: string;
+  format: 'i420' | 'rgba';
+  width: number;
+  height: number;
 }
 
 export interface PerSide {
@@ -269,6 +292,8 @@ export interface RunResult {
   calibration: Calibration;
   /** Each round's own calibration, in round order (@2). */
   calibrationRounds?: Calibration[];
+  /** The fleet cost model the run was priced with (absent in older results: the built-in model). */
+  costModel?: RecordedCostModel;
   results: CaseResult[];
   /** A sweep's points, fitted cost laws and crossing points (core/sweep.ts), when the run swept an axis. */
   sweep?: SweepSummary;

@@ -19,9 +19,9 @@ export class ChildProc {
   exited = false;
   private expectExit = false;
 
-  constructor(label: string, env: NodeJS.ProcessEnv, execArgv: string[] = [], execPath?: string) {
+  constructor(label: string, env: NodeJS.ProcessEnv, execArgv: string[] = [], execPath?: string, entry = CHILD_ENTRY) {
     this.label = label;
-    this.proc = fork(CHILD_ENTRY, [], {
+    this.proc = fork(entry, [], {
       env,
       execArgv,
       ...(execPath ? { execPath } : {}),

@@ -25,6 +25,8 @@ export interface ChildLaunch {
   execPath?: string;
   execArgv?: string[];
   cleanup?: () => void | Promise<void>;
+  /** The child module to fork instead of this tree's harness/child.js (bench gate --against: another tree's dist). */
+  entry?: string;
 }
 
 /** Several hooks as one: environments merged, the first wrapper wins, every cleanup runs. */
@@ -39,6 +41,7 @@ export function combineHooks(hooks: Array<ProcessHooks | null | undefined>): Pro
         env: Object.assign({}, ...parts.map((p) => p.env)),
         execPath: wrap?.execPath,
         execArgv: wrap ? wrap.execArgv : parts.flatMap((p) => p.execArgv ?? []),
+        entry: parts.find((p) => p.entry)?.entry,
         cleanup: async () => {
           for (const p of parts) await p.cleanup?.();
         },
@@ -96,7 +99,7 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
   const spawn = (label: string): ChildProc => {
     const h: ChildLaunch = opts.hooks?.envFor(label, base) ?? { env: {} };
     if (h.cleanup) cleanups.push(h.cleanup);
-    const c = new ChildProc(label, { ...process.env, ...h.env }, h.execArgv ?? [], h.execPath);
+    const c = new ChildProc(label, { ...process.env, ...h.env }, h.execArgv ?? [], h.execPath, h.entry);
     c.onFailure(rejectFailure);
     children.push(c);
     return c;

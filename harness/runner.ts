@@ -2,7 +2,7 @@ import { getTransport, parseTransports, transportNames, unavailableReason } from
 import { checkOptions } from '../transports/options';
 import { packageVersion } from '../core/paths';
 import { CYCLE_RESOLUTIONS, parseScenarios, type Scenario } from '../scenarios';
-import { calibrate } from '../measure/calibrate';
+import { calibrate, calibrateAllCores } from '../measure/calibrate';
 import { runCase, type ProcessHooks } from './coordinator';
 import { fbError } from '../core/errors';
 import { memcpyUsFor } from '../measure/figures';
@@ -301,7 +301,7 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
       ...(isSweep(s.axes) ? { sweep: s.axes } : {}),
     },
     skipped: s.skipped,
-    calibration: medianCalibration(calibrations.length ? calibrations : [await calibrate([...sizes])]),
+    calibration: { ...medianCalibration(calibrations.length ? calibrations : [await calibrate([...sizes])]), ...(await calibrateAllCores([...sizes])) },
     calibrationRounds: calibrations,
     ratios: ratiosBySweepPoint(results, s.axes, pairedCpuRatios),
     results,

@@ -5,6 +5,7 @@ import { fbError } from '../core/errors';
 import type { Calibration } from '../core/result';
 import type { CalibrationChildOutput } from './calibrate-child';
 import { diffTicks, hostNoise, readHostTicks } from './host-noise';
+import { allCoreBandwidth } from './calibrate-allcore';
 
 const MiB = 1024 * 1024;
 /** The buffer set: 2x the last-level cache, at least SET_MIN_BYTES, at most SET_CAP_BYTES (and what touching it costs in time: calibrate-child.ts). */
@@ -163,4 +164,18 @@ export async function calibrate(frameBytes: number[]): Promise<Calibration> {
     ...(cpu ? { cpu } : {}),
     ...(host0 && host1 ? { noise: hostNoise(diffTicks(host1, host0), seconds, r.cpuUs + own.user + own.system) } : {}),
   };
+}
+
+/**
+ * The all-core copy bandwidth (calibrate-allcore.ts) for the largest of the run's frame sizes, as
+ * Calibration fields; empty when it cannot be measured (the run goes on, the memory limit then
+ * falls back to one core's figure and the report says so).
+ */
+export async function calibrateAllCores(frameBytes: number[]): Promise<Pick<Calibration, 'allCoreMemcpyGBps' | 'allCoreCopiers'>> {
+  try {
+    const r = await allCoreBandwidth(Math.max(...frameBytes), detectLlc().bytes);
+    return { allCoreMemcpyGBps: r.allCoreMemcpyGBps, allCoreCopiers: r.allCoreCopiers };
+  } catch {
+    return {};
+  }
 }

@@ -1,5 +1,5 @@
 import type { CaseResult, RunResult } from '../core/result';
-import { fmtUsd, type CostSummary } from '../core/cost';
+import { costTrace, fmtUsd, priceAssumption, type CostSummary } from '../core/cost';
 import { CHART_PAGE_JS, ERROR_TRAP_JS, chartData, chartJsSource, jsonForScript, transportColor } from './html-charts';
 import { fmtRatio, headlineRatios, ratioRows } from './headline';
 import { figureParts, fmtLevel, roundsFooter } from './intervals';
@@ -185,8 +185,10 @@ function costSection(cost: CostSummary): string {
   return `<p class="headline" id="cost-headline">${esc(cost.headline)}</p>` +
     (rows.length ? `<div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i < 2 ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>` : '') +
     `<p class="note">${esc(`Model: ${fmtBytes(m.fleetBytesPerSecond)}/s of ${m.width}x${m.height} ${m.format} at ${m.fps} fps = ${fmtNum(cost.streams, 0)} streams; ` +
-      `$${m.vcpuHourUsd}/vCPU-hour on demand; cores = CPU µs/frame x fps / 1e6 for the transport alone (producer + consumer); $/year = cores x 8760 h x price. ` +
-      `Streams/host: memory = calibrated memcpy bandwidth / (passes x frame bytes x fps); CPU = this host's cores / vCPU per stream.`)}</p>` +
+      `cores = CPU µs/frame x fps / 1e6 for the transport alone (producer + consumer); $/year = cores x 8760 h x price. ` +
+      `Streams/host: memory = the host's copy bandwidth with every core copying / (passes x frame bytes x fps); CPU = the host's cores / vCPU per stream.`)}</p>` +
+    `<p class="note" id="cost-price">${esc(priceAssumption(cost))}</p>` +
+    `<ul class="note" id="cost-trace">${cost.transports.map((t) => `<li>${esc(costTrace(t, cost))}</li>`).join('')}</ul>` +
     (cost.transports.some((t) => t.inProcess) ? '<p class="note">In-process transports are priced from the CPU of their JS threads only, and a cross-process bot cannot switch to them: the headline never names one.</p>' : '') +
     cost.skipped.map((s) => `<p class="note">Not priced: ${esc(s.transport)}: ${esc(s.reason)}</p>`).join('');
 }

@@ -1,5 +1,5 @@
 import type { CaseResult, RunResult } from '../core/result';
-import { fmtUsd, type CostSummary } from '../core/cost';
+import { costTrace, fmtUsd, priceAssumption, type CostSummary } from '../core/cost';
 import { headlineRatios, fmtRatio, ratioRows } from './headline';
 import { fmtLevel, roundsFooter, withRange } from './intervals';
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
@@ -108,8 +108,9 @@ function costSection(cost: CostSummary): string[] {
   }
   const m = cost.model;
   out.push('', `Model: ${fmtBytes(m.fleetBytesPerSecond)}/s of ${m.width}x${m.height} ${m.format} at ${m.fps} fps = ${fmtNum(cost.streams, 0)} streams; ` +
-    `$${m.vcpuHourUsd}/vCPU-hour; CPU is the transport alone (producer + consumer). Streams/host: memory = calibrated memcpy bandwidth / ` +
-    `(passes x frame bytes x fps); CPU = host cores / vCPU per stream.`);
+    `CPU is the transport alone (producer + consumer). Streams/host: memory = the host's copy bandwidth with every core copying / ` +
+    `(passes x frame bytes x fps); CPU = host cores / vCPU per stream.`, '', priceAssumption(cost), '', 'Per stream and per host (the fleet total by hand):', '');
+  for (const t of cost.transports) out.push(`- ${costTrace(t, cost)}`);
   if (cost.transports.some((t) => t.inProcess)) {
     out.push('', 'In-process transports are priced from the CPU of their JS threads only, and a cross-process bot cannot switch to them: the headline never names one.');
   }

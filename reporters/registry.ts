@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { computeCost, DEFAULT_COST_MODEL, type CostSummary } from '../core/cost';
+import { computeCost, recordedModel, type CostSummary } from '../core/cost';
 import { fbError } from '../core/errors';
 import type { RunResult } from '../core/result';
 import { renderHtml } from './html';
@@ -46,5 +46,5 @@ export function formatForPath(file: string | undefined): ReportFormat {
 
 /** Renders `run` in `format`. */
 export function renderRun(run: RunResult, format: ReportFormat, opts: RenderOptions = {}): string {
-  return REPORTERS[format](run, { cost: opts.cost ?? computeCost(run, DEFAULT_COST_MODEL), flameLinks: opts.flameLinks ?? {} });
+  return REPORTERS[format](run, { cost: opts.cost ?? computeCost(run, recordedModel(run)), flameLinks: opts.flameLinks ?? {} });
 }

@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareCommand, deltaText, stat } from '../cli/compare';
 import type { CliIo } from '../cli/report';
+import { changeOf, changeText, COMPARE_SCHEMA } from '../core/compare';
+import type { CaseResult, RunResult } from '../core/result';
 
 const F = (f: string) => join(__dirname, 'fixtures-results', f);
 const tmp = mkdtempSync(join(tmpdir(), 'fb-compare-'));
@@ -112,5 +114,48 @@ describe('methodology versions', () => {
     expect(r.out).toMatch(/different methodology versions/);
     const same = await compare([F2('repeat-a1.json'), F2('repeat-a2.json')]);
     expect(same.err).not.toMatch(/methodology/);
+  });
+});
+
+describe('changes with intervals, --json and --fail-above', () => {
+  /** run2-sample.json with every round's CPU of one transport scaled (same rounds: paired). */
+  function scaled(transport: string, k: number): string {
+    const run = JSON.parse(readFileSync(F('run2-sample.json'), 'utf8')) as RunResult;
+    for (const c of run.results.filter((x) => x.transport === transport)) {
+      c.cpuUsPerFrame.total *= k;
+      for (const r of c.rounds ?? []) r.cpuUsPerFrame.total *= k;
+    }
+    const file = join(tmp, `scaled-${transport}-${k}.json`);
+    writeFileSync(file, JSON.stringify(run));
+    return file;
+  }
+  it('two runs with the same rounds are paired round by round: the change of a scaled transport is exact', async () => {
+    const r = await compare([F('run2-sample.json'), scaled('ws', 1.3), '--json']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { schema: string; comparisons: Array<{ changes: Array<{ key: string; metric: string; change: { median: number; lo: number; hi: number; paired: boolean } }> }> };
+    expect(j.schema).toBe(COMPARE_SCHEMA);
+    const ws = j.comparisons[0].changes.find((c) => c.key.startsWith('ws/realtime') && c.metric === 'cpuUsPerFrame.total')!;
+    expect(ws.change.paired).toBe(true);
+    expect(ws.change.median).toBeCloseTo(0.3, 6);
+    expect(ws.change.lo).toBeCloseTo(0.3, 6);
+    const shm = j.comparisons[0].changes.find((c) => c.key.startsWith('shm/realtime') && c.metric === 'cpuUsPerFrame.total')!;
+    expect(shm.change.median).toBe(0);
+  });
+  it('--fail-above PCT: exit 1 naming the case when a CPU change lies wholly above 0 with its median past PCT', async () => {
+    const r = await compare([F('run2-sample.json'), scaled('shm', 1.25), '--fail-above', '10']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/REGRESSION: shm\/realtime\/i420\/1280x720 cpuUsPerFrame\.total \+25% \[\+25%, \+25%\]/);
+    expect(r.err).not.toMatch(/REGRESSION: ws/);
+    expect(r.out).toMatch(/Changes A → B, median \[interval\]: paired/);
+    expect((await compare([F('run2-sample.json'), scaled('shm', 1.05), '--fail-above', '10'])).code).toBe(0);
+  });
+  it('unpaired sides (repeats) get a conservative interval, marked ~', () => {
+    const mk = (xs: number[]) => xs.map((x) => ({ status: 'ok', cpuUsPerFrame: { total: x }, copyEquivalents: x, latencyUs: { p99: x }, fps: x }) as unknown as CaseResult);
+    const c = changeOf(mk([10, 11, 12]), mk([12, 13, 14]), 'cpuUsPerFrame.total')!;
+    expect(c.paired).toBe(false);
+    expect(c.median).toBeCloseTo(13 / 11 - 1, 6);
+    expect(c.lo).toBeCloseTo(12 / 12 - 1, 6);
+    expect(c.hi).toBeCloseTo(14 / 10 - 1, 6);
+    expect(changeText(c)).toMatch(/ ~$/);
   });
 });

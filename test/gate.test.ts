@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendSamples, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, type GateBaseline } from '../core/gate';
+import { appendSamples, compareToBaseline, confirmOutcome, DEFAULT_GATE, GATE_BASELINE_SCHEMA, withoutSkipped, type GateBaseline } from '../core/gate';
 import { summarize } from '../core/robust-stats';
 import { runCli } from './support/cli';
 
@@ -50,6 +50,11 @@ describe('gate decisions (pure)', () => {
   });
   it('a transport missing from the current run is "could not measure"', () => {
     expect(compareToBaseline(base(10, 0.1), {}, DEFAULT_GATE).unmeasured.length).toBeGreaterThan(0);
+  });
+  it('a transport that cannot run on this machine is skipped, not "could not measure"', () => {
+    const gated = withoutSkipped(base(10, 0.1), [{ transport: 't' }]);
+    expect(compareToBaseline(gated, {}, DEFAULT_GATE).unmeasured).toEqual([]);
+    expect(withoutSkipped(base(10, 0.1), [{ transport: 'other' }]).metrics.t).toBeDefined();
   });
 });
 
