@@ -12,6 +12,7 @@ import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
 import { resolutionLabel } from '../core/spec';
 import { renderRun } from '../reporters/registry';
+import { botCostText } from '../reporters/bot';
 import { clearProgress, info, isTTY, progress } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
@@ -26,7 +27,7 @@ export const RUN_OPTIONS: OptionDef[] = [
   { name: 'warmup', type: 'number', arg: 'S', help: 'warm-up before each window, seconds, not counted (default: 0.4)' },
   { name: 'producers', type: 'number', arg: 'N', help: 'producer processes of multi-producer (default: 4)' },
   { name: 'verify', type: 'string', arg: 'checksum|sample|full', help: 'consumer check: every byte against the header checksum, one word per 4 KiB page, or every byte against the source (default: checksum)' },
-  { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME', help: 'where frames come from (default: synthetic)' },
+  { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME|chromium|chromium-bot', help: 'where frames come from (default: synthetic); chromium-bot: the bot page decodes call video with WebCodecs and sends I420 over its own WebSocket, measured against a no-send control (docs/chromium.md)' },
   { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
   { name: 'fragment-bytes', type: 'number', arg: 'N', help: 'ws: largest WebSocket frame, 0 = unfragmented (default: 131000)' },
   { name: 'flame', type: 'boolean', help: 'profile every process with perf; flame graphs in <out>/flame/ (linked from index.html)' },
@@ -160,6 +161,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   info(renderRun(run, 'terminal'));
   info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
   info(costHeadline(cost));
+  const botLine = botCostText(run, cost.model);
+  if (botLine) info(botLine);
   const hasBaseline = cost.transports.some((t) => t.transport === cost.baseline);
   for (const t of hasBaseline ? cost.transports : []) {
     if (t.transport === cost.baseline) continue;

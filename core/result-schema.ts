@@ -53,6 +53,25 @@ const CalibrationSchema = Type.Object({
   noise: Type.Optional(NoiseSchema),
 });
 
+/** `--source chromium-bot`: the bot page's own figures per round (core/bot-cost.ts BotCaseFigures). */
+const BotCaseSchema = Type.Object({
+  role: Type.Union([Type.Literal('send'), Type.Literal('control')]),
+  chromiumVersion: Str,
+  codec: Str,
+  clipFrames: Int,
+  keyEvery: Int,
+  bitrateKbps: Num,
+  encodeMs: Num,
+  stampErrors: Int,
+  rounds: Type.Array(Type.Object({ round: Int, ok: Type.Boolean(), cpuUsPerFrame: Num, pageFps: Num, latePct: Num, workMs: Num, sendMs: Num })),
+  pageFps: IntervalSchema,
+  latePct: IntervalSchema,
+  wire: Type.Optional(Type.Object({
+    fragmentsPerMessage: Num, maxFragmentsPerMessage: Num, expectedAt131000: Int, meanFragmentBytes: Num, maskedShare: Num,
+    flag: Type.Union([Str, Type.Null()]),
+  })),
+});
+
 const CaseSchema = Type.Object({
   transport: Str,
   scenario: Str,
@@ -92,6 +111,7 @@ const CaseSchema = Type.Object({
   rounds: Type.Array(CaseRoundSchema, { minItems: 1 }),
   noisyRounds: Int,
   noise: Type.Optional(NoiseSchema),
+  bot: Type.Optional(BotCaseSchema),
 });
 
 export const RunResultSchema = Type.Object({

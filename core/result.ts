@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors';
 import type { Interval } from './robust-stats';
+import type { BotCaseFigures } from './bot-cost';
 
 /**
  * The versioned result file (`<out>/results.json`). Other tools read these names:
@@ -137,6 +138,8 @@ export interface CaseResult {
   noisyRounds?: number;
   /** This window's host noise (a case folded over rounds has each round's in rounds[i].noise instead). */
   noise?: RoundNoise;
+  /** `--source chromium-bot`: the bot page's and its control's own figures per round (core/bot-cost.ts). */
+  bot?: BotCaseFigures;
 }
 
 /** CPU and steal on the whole host during one window, from /proc/stat, beside what the case itself used. */
