@@ -103,6 +103,8 @@ async function prepareBotProducer(spec: CaseSpec, producerId: number, address: s
   const [width, height] = spec.sizes[0];
   const bot: PreparedBot = await botMod.prepareBot({
     wsUrl: address, send, width, height, fps: spec.fps, producerId, chromiumPath: process.env.CHROMIUM_PATH,
+    clipDir: process.env[botMod.BOT_CLIP_DIR_ENV],
+    ...(spec.inject?.flipByte ? { flipByteFrom: 5 } : {}),
   });
   const run = async (t0Ns: number): Promise<ProducerReport> => {
     const w = windowOf(spec, t0Ns);
@@ -113,7 +115,7 @@ async function prepareBotProducer(spec: CaseSpec, producerId: number, address: s
     const stats: TransportStats = {
       producer: spec.source, chromiumVersion: bot.chromiumVersion, browserProcesses: bot.browserPids().length,
       codec: bot.clip.codec, clipFrames: bot.clip.clipFrames, keyframes: bot.clip.keyframes, keyEvery: bot.clip.keyEvery,
-      bitrateKbps: bot.clip.bitrateKbps, encodeMs: bot.clip.encodeMs, frameFormat: r.frameFormat,
+      bitrateKbps: bot.clip.bitrateKbps, encodeMs: bot.clip.encodeMs, clipCached: bot.clip.cached ? 1 : 0, frameFormat: r.frameFormat,
       framesProcessed: r.framesProcessed, framesLate: r.framesLate, framesBackpressured: r.framesBackpressured, slots: r.slots,
       windowSlots: r.windowSlots, windowFrames: r.windowFrames, windowLate: r.windowLate, stampErrors: r.stampErrors,
       waitMs: r.ms.wait, copyMs: r.ms.copy, checksumMs: r.ms.checksum, sendMs: r.ms.send, workMs: r.ms.work,

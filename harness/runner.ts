@@ -15,6 +15,9 @@ import { aggregateRounds, pairedCpuRatios } from '../measure/aggregate';
 import { provenance } from '../measure/provenance';
 import { frameSpec, parseFormat, parseResolution } from '../core/spec';
 import { BOT_SOURCE } from '../core/bot-cost';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { botCases, botFigures } from './bot-case';
 
 /** Everything one `bench run` needs, validated. */
@@ -257,7 +260,20 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
     // FB_ERR_WEBCODECS_MISSING before any case runs (exit 2), not a failed case per round
     const bot = require('../sources/chromium-bot') as typeof import('../sources/chromium-bot');
     await bot.checkWebCodecs(process.env.CHROMIUM_PATH);
+    // the clip is encoded once per run: the bot pages of every case share it (sources/chromium-bot.ts)
+    const clipDir = mkdtempSync(join(tmpdir(), 'framebench-botclip-'));
+    process.env[bot.BOT_CLIP_DIR_ENV] = clipDir;
+    try {
+      return await measureRounds(s, hooks, startedAt);
+    } finally {
+      delete process.env[bot.BOT_CLIP_DIR_ENV];
+      rmSync(clipDir, { recursive: true, force: true });
+    }
   }
+  return measureRounds(s, hooks, startedAt);
+}
+
+async function measureRounds(s: RunSettings, hooks: RunHooks, startedAt: string): Promise<RunResult> {
   const cases = planCases(s);
   const sizes = new Set<number>();
   for (const c of cases) for (const [w, h] of c.sizes) sizes.add(payloadBytesFor(c.format, w, h));

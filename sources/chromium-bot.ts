@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { launchCallPage, processTree, treeCpuUs, type LaunchedBrowser } from './browser';
 import { measureClockOffset, type ClockSync } from './chromium-live';
 import { fbError, isFbError } from '../core/errors';
@@ -35,6 +37,21 @@ export interface BotOptions {
   /** Clip length and keyframe interval, s (default 2 and 2: one keyframe per loop of the clip). */
   clipSeconds?: number;
   keyframeSeconds?: number;
+  /** Test-only: from this sequence number on, one payload byte is changed after the checksum (a corrupt frame). */
+  flipByteFrom?: number;
+  /**
+   * A directory shared by the run's bot pages (BOT_CLIP_DIR_ENV): the first page that needs a clip of a given
+   * size, fps, bitrate and keyframe interval encodes it and leaves it there; the others decode that one.
+   */
+  clipDir?: string;
+}
+
+/** The run's clip directory, set by the runner for its children (harness/runner.ts). */
+export const BOT_CLIP_DIR_ENV = 'FRAMEBENCH_BOT_CLIP_DIR';
+
+interface ClipFile {
+  encodeMs: number;
+  chunks: Array<{ type: string; timestamp: number; data: string }>;
 }
 
 /** What prepare made: the clip as encoded once. */
@@ -46,6 +63,8 @@ export interface ClipInfo {
   clipBytes: number;
   bitrateKbps: number;
   encodeMs: number;
+  /** True when this page decoded a clip another page of the run encoded. */
+  cached: boolean;
 }
 
 /** What the page reports at the end of its loop (mean ms are per processed frame). */
@@ -167,11 +186,18 @@ export async function prepareBot(opts: BotOptions): Promise<PreparedBot> {
       bitrateBps: Math.max(300_000, Math.round(((opts.bitrateBps1080p ?? 3_000_000) * pixels) / (1920 * 1080))),
       clipFrames: Math.max(1, Math.round(clipSeconds * opts.fps)), keyEvery: Math.max(1, Math.round(keySeconds * opts.fps)),
     };
-    const clip = await b.page
-      .evaluate((o) => (globalThis as unknown as { fbBot: PageBot }).fbBot.prepare(o), pageOpts)
+    const clipFile = opts.clipDir ? join(opts.clipDir, `clip-${opts.width}x${opts.height}-${opts.fps}fps-${pageOpts.bitrateBps}bps-${pageOpts.clipFrames}f-k${pageOpts.keyEvery}.json`) : null;
+    const cached = clipFile && existsSync(clipFile) ? (JSON.parse(readFileSync(clipFile, 'utf8')) as ClipFile) : null;
+    const made = await b.page
+      .evaluate((o) => (globalThis as unknown as { fbBot: PageBot }).fbBot.prepare(o), { ...pageOpts, clip: cached, exportClip: Boolean(clipFile && !cached) })
       .catch((e: unknown) => pageError(e, 'the bot page could not prepare'));
+    const { clip: exported, ...clip } = made as ClipInfo & { clip?: ClipFile };
+    if (clipFile && exported) {
+      writeFileSync(`${clipFile}.${process.pid}.tmp`, JSON.stringify(exported));
+      renameSync(`${clipFile}.${process.pid}.tmp`, clipFile);
+    }
     const start = async (w: BotWindow): Promise<BotResult> => {
-      const o = { fps: opts.fps, producerId: opts.producerId, offsetNs: clock.offsetNs, ...w };
+      const o = { fps: opts.fps, producerId: opts.producerId, offsetNs: clock.offsetNs, flipByteFrom: opts.flipByteFrom ?? -1, ...w };
       try {
         await b.page.evaluate((x) => (globalThis as unknown as { fbBot: PageBot }).fbBot.start(x), o);
         const r = await b.page.evaluate(() => (globalThis as unknown as { fbBot: PageBot }).fbBot.done());
