@@ -1,4 +1,4 @@
-import { medianInterval } from '../core/robust-stats';
+import { medianInterval, type Interval } from '../core/robust-stats';
 import { median } from '../core/robust-stats';
 import { BOT_CONTROL_SOURCE, BOT_SCENARIOS, BOT_SOURCE, type BotCaseFigures, type BotRound } from '../core/bot-cost';
 import { HEADER_BYTES } from '../core/frame';
@@ -50,6 +50,14 @@ export function judgeControl(result: CaseResult, consumer: ConsumerReport): Case
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
+/** A finite number for the result file (JSON has no NaN): 0 when the window had nothing to count. */
+const finite = (x: number): number => (Number.isFinite(x) ? x : 0);
+
+/** The median and interval of the ok rounds' values; n = 0 (all 0) when no round was ok. */
+function intervalOf(xs: number[]): Interval {
+  const iv = medianInterval(xs.filter((x) => Number.isFinite(x)));
+  return iv.n > 0 ? iv : { n: 0, median: 0, lo: 0, hi: 0, level: 0 };
+}
 
 /** The bot figures of one bot case over its rounds (in round order), from each window's page counts. */
 export function botFigures(rounds: CaseResult[]): BotCaseFigures | undefined {
@@ -63,11 +71,11 @@ export function botFigures(rounds: CaseResult[]): BotCaseFigures | undefined {
     return {
       round: i,
       ok: r.status === 'ok',
-      cpuUsPerFrame: r.cpuUsPerFrame.producer,
-      pageFps: r.window.seconds > 0 ? round(num(s.windowFrames) / r.window.seconds, 2) : NaN,
-      latePct: slots > 0 ? round((100 * num(s.windowLate)) / slots, 2) : NaN,
-      workMs: num(s.workMs),
-      sendMs: num(s.sendMs),
+      cpuUsPerFrame: finite(r.cpuUsPerFrame.producer),
+      pageFps: finite(r.window.seconds > 0 ? round(num(s.windowFrames) / r.window.seconds, 2) : NaN),
+      latePct: finite(slots > 0 ? round((100 * num(s.windowLate)) / slots, 2) : NaN),
+      workMs: finite(num(s.workMs)),
+      sendMs: finite(num(s.sendMs)),
     };
   });
   const ok = perRound.filter((r) => r.ok);
@@ -81,8 +89,8 @@ export function botFigures(rounds: CaseResult[]): BotCaseFigures | undefined {
     encodeMs: num(p.encodeMs) || 0,
     stampErrors: rounds.reduce((a, r) => a + (num(r.transportStats.producer.stampErrors) || 0), 0),
     rounds: perRound,
-    pageFps: medianInterval(ok.map((r) => r.pageFps)),
-    latePct: medianInterval(ok.map((r) => r.latePct)),
+    pageFps: intervalOf(ok.map((r) => r.pageFps)),
+    latePct: intervalOf(ok.map((r) => r.latePct)),
   };
   if (out.role === 'send') {
     const okCases = rounds.filter((r) => r.status === 'ok');

@@ -98,4 +98,14 @@ describe('the control and the per-round bot figures (harness/bot-case.ts)', () =
     expect(b.wire!.maskedShare).toBe(1);
     expect(b.wire!.flag).toMatch(/not 24 chunks/);
   });
+
+  it('a bot case whose every round failed still folds into finite numbers (the result file has no NaN)', () => {
+    const failed = {
+      status: 'FB_ERR_CORRUPT_FRAME', frameBytes: 115_200, window: { seconds: 0, producerFrames: 0, consumerFrames: 0 }, cpuUsPerFrame: { producer: NaN, consumer: 0, total: 0 },
+      transportStats: { producer: { producer: 'chromium-bot', windowSlots: 0 }, consumer: {} },
+    } as unknown as CaseResult;
+    const b = botFigures([failed])!;
+    expect(b.pageFps).toEqual({ n: 0, median: 0, lo: 0, hi: 0, level: 0 });
+    expect(JSON.parse(JSON.stringify(b))).toEqual(b);
+  });
 });
