@@ -13,6 +13,7 @@ import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
 import { checkAxes, parseAxes, withFragment } from '../harness/plan';
 import { resolutionLabel } from '../core/spec';
 import { renderRun } from '../reporters/registry';
+import { botCostText } from '../reporters/bot';
 import { clearProgress, info, isTTY, progress } from './output';
 import { parseOptions, renderHelp, type OptionDef } from './options';
 
@@ -28,7 +29,7 @@ export const RUN_OPTIONS: OptionDef[] = [
   { name: 'warmup-max', type: 'number', arg: 'S', help: 'the warm-up goes on until the processes stop faulting in fresh memory, at most S seconds; 0 = fixed (default: 3)' },
   { name: 'producers', type: 'list', arg: 'N,...', help: 'producer processes of multi-producer; a list sweeps (default: 4)' },
   { name: 'verify', type: 'string', arg: 'checksum|sample|full', help: 'consumer check: every byte against the header checksum, one word per 4 KiB page, or every byte against the source (default: checksum)' },
-  { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME', help: 'where frames come from (default: synthetic)' },
+  { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME|chromium|chromium-bot', help: 'where frames come from (default: synthetic); chromium-bot: the bot page decodes call video with WebCodecs and sends I420 over its own WebSocket, measured against a no-send control (docs/chromium.md)' },
   { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
   { name: 'fragment-bytes', type: 'list', arg: 'N,...', help: 'ws: largest WebSocket frame, 0 = unfragmented; a list sweeps (default: 131000)' },
   { name: 'flame', type: 'boolean', help: 'profile every process with perf; flame graphs in <out>/flame/ (linked from index.html)' },
@@ -163,6 +164,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   info(renderRun(run, 'terminal'));
   info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
   info(costHeadline(cost));
+  const botLine = botCostText(run, cost.model);
+  if (botLine) info(botLine);
   const hasBaseline = cost.transports.some((t) => t.transport === cost.baseline);
   for (const t of hasBaseline ? cost.transports : []) {
     if (t.transport === cost.baseline) continue;

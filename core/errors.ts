@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   FB_ERR_INTERRUPTED: 'the run was stopped by SIGINT/SIGTERM; partial results kept',
   FB_ERR_INTERNAL: 'a bug in framebench; please report it with the message',
   FB_ERR_CHROMIUM_MISSING: 'Chromium is not installed or not at the configured path (install it with: apt-get install -y chromium)',
+  FB_ERR_WEBCODECS_MISSING: 'the Chromium page has no WebCodecs (VideoEncoder/VideoDecoder) or cannot encode and decode the clip; the bot source needs it (the live source does not)',
   FB_ERR_FIXTURE_MISSING: 'a captured fixture directory, manifest or frame file is missing (run: bench capture)',
   FB_ERR_FIXTURE_CORRUPT: 'a captured fixture file has the wrong size or fails its checksum',
   FB_ERR_BAD_RESULT_FILE: 'a saved result file that cannot be read, is not JSON or is not a framebench/run@1 result',

@@ -66,6 +66,25 @@ const CalibrationSchema = Type.Object({
   allCoreCopiers: Type.Optional(Int),
 });
 
+/** `--source chromium-bot`: the bot page's own figures per round (core/bot-cost.ts BotCaseFigures). */
+const BotCaseSchema = Type.Object({
+  role: Type.Union([Type.Literal('send'), Type.Literal('control')]),
+  chromiumVersion: Str,
+  codec: Str,
+  clipFrames: Int,
+  keyEvery: Int,
+  bitrateKbps: Num,
+  encodeMs: Num,
+  stampErrors: Int,
+  rounds: Type.Array(Type.Object({ round: Int, ok: Type.Boolean(), cpuUsPerFrame: Num, pageFps: Num, latePct: Num, workMs: Num, sendMs: Num })),
+  pageFps: IntervalSchema,
+  latePct: IntervalSchema,
+  wire: Type.Optional(Type.Object({
+    fragmentsPerMessage: Num, maxFragmentsPerMessage: Num, expectedAt131000: Int, meanFragmentBytes: Num, maskedShare: Num,
+    flag: Type.Union([Str, Type.Null()]),
+  })),
+});
+
 const CaseSchema = Type.Object({
   transport: Str,
   scenario: Str,
@@ -109,6 +128,7 @@ const CaseSchema = Type.Object({
   noise: Type.Optional(NoiseSchema),
   targetFps: Type.Optional(Num),
   fragmentBytes: Type.Optional(Num),
+  bot: Type.Optional(BotCaseSchema),
 });
 
 /** A figure that may be NaN in memory: JSON writes it as null. */

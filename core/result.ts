@@ -1,6 +1,7 @@
 import type { ErrorCode } from './errors';
 import type { Interval } from './robust-stats';
 import type { SweepSummary } from './sweep';
+import type { BotCaseFigures } from './bot-cost';
 
 /**
  * The versioned result file (`<out>/results.json`). Other tools read these names:
@@ -171,6 +172,8 @@ export interface CaseResult {
   targetFps?: number;
   /** Sweeps over --fragment-bytes: the WebSocket fragment size of this case. */
   fragmentBytes?: number;
+  /** `--source chromium-bot`: the bot page's and its control's own figures per round (core/bot-cost.ts). */
+  bot?: BotCaseFigures;
 }
 
 /** The values of a sweep's axes (docs/sweeps.md): every combination is measured. */

@@ -7,7 +7,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { HostChannel } from '../transports/host-ports';
 import { toFbError } from '../core/errors';
 import { Consumer } from './consumer';
-import { runLiveProducer } from './live-producer';
+import { isChromiumSource, prepareLiveProducer, type PreparedLiveProducer } from './live-producer';
 import { Producer } from './producer';
 import { ProducerHost } from './producer-host';
 import type { FromChild, ToChild } from './protocol';
@@ -23,7 +23,7 @@ const channel = inThread ? HostChannel.adopt((workerData as { shared?: Record<st
 let host: ProducerHost | null = null;
 
 let role: Producer | Consumer | null = null;
-let live: { spec: import('../core/case').CaseSpec; producerId: number; address: string } | null = null;
+let live: PreparedLiveProducer | null = null;
 let roleName = '';
 let transportName = '';
 
@@ -52,6 +52,7 @@ async function shutdown(code: number): Promise<void> {
   const timer = setTimeout(() => process.exit(code), 3000);
   try {
     await role?.close();
+    await live?.close();
     await host?.stopAll(1500);
   } catch {
     /* closing after an error: nothing more to report */
@@ -77,9 +78,9 @@ async function onMessage(msg: ToChild): Promise<void> {
         const address = await c.open();
         c.whenFatal(fail);
         send({ t: 'ready', address });
-      } else if (msg.spec.source === 'chromium') {
-        // live mode: the browser opens the WebSocket itself at start
-        live = { spec: msg.spec, producerId: msg.producerId, address: msg.address };
+      } else if (isChromiumSource(msg.spec.source)) {
+        // Chromium is the producer: launched here, before the start barrier (harness/live-producer.ts)
+        live = await prepareLiveProducer(msg.spec, msg.producerId, msg.address);
         send({ t: 'ready' });
       } else {
         const p = new Producer(msg.spec, msg.producerId, channel);
@@ -92,7 +93,11 @@ async function onMessage(msg: ToChild): Promise<void> {
       testCrashHook(msg.t0Ns);
       if (role instanceof Consumer) role.start(msg.t0Ns);
       else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
-      else if (live) send({ t: 'done', producer: await runLiveProducer(live.spec, live.producerId, live.address, msg.t0Ns) });
+      else if (live) {
+        const report = await live.run(msg.t0Ns);
+        await live.close();
+        send({ t: 'done', producer: report });
+      }
       return;
     case 'window':
       if (role instanceof Consumer || role instanceof Producer) role.setWindow(msg.openNs, msg.closeNs);

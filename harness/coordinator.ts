@@ -10,6 +10,9 @@ import { caseFigures, failedResult } from '../measure/figures';
 import { waitSteady, type SteadyOutcome } from '../measure/steady';
 import type { CaseSpec, ConsumerReport, ProducerReport } from '../core/case';
 import type { CaseResult } from '../core/result';
+import { BOT_CONTROL_SOURCE } from '../core/bot-cost';
+import { judgeControl } from './bot-case';
+import { isChromiumSource } from './live-producer';
 
 /** Per-process hooks the runner may add (copy accounting, profilers). */
 export interface ProcessHooks {
@@ -63,6 +66,8 @@ export interface CaseOptions {
 const READY_TIMEOUT_MS = 20_000;
 /** A window announced after a steady warm-up opens this long after the announcement (ms). */
 const WINDOW_LEAD_MS = 30;
+/** A Chromium producer launches the browser (and the bot encodes its clip) before it is ready. */
+const CHROMIUM_READY_TIMEOUT_MS = 120_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 
 /** Waits for p, failing early on `failure` or after ms; never leaves a timer behind. */
@@ -130,7 +135,7 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
       if (p instanceof HostedProc) await guard(p.started, READY_TIMEOUT_MS, `producer ${i} (hosted by the consumer)`);
       const ready = p.waitFor('ready');
       p.send({ t: 'init', role: 'producer', spec, producerId: i, address });
-      await guard(ready, READY_TIMEOUT_MS, `producer ${i}`);
+      await guard(ready, isChromiumSource(spec.source) ? CHROMIUM_READY_TIMEOUT_MS : READY_TIMEOUT_MS, `producer ${i}`);
     }
     opts.onSpawn?.({ consumer: consumer.pid, producers: producers.map((p) => p.pid) });
 
@@ -160,7 +165,8 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
     const cDone = consumer.waitFor('done');
     consumer.send({ t: 'drain', expected: pReports.map((r) => r.framesAccepted), timeoutMs: DRAIN_TIMEOUT_MS });
     const cReport = (await guard(cDone, DRAIN_TIMEOUT_MS + 10_000, 'consumer')).consumer as ConsumerReport;
-    const result = caseFigures(spec, pReports, cReport, opts.memcpyUs, caps.inProcess);
+    let result = caseFigures(spec, pReports, cReport, opts.memcpyUs, caps.inProcess);
+    if (spec.source === BOT_CONTROL_SOURCE) result = judgeControl(result, cReport);
     if (warmup) {
       result.warmup = { ms: Math.round(warmup.warmupMs), ended: warmup.ended };
       if (Number.isFinite(warmup.faultPct)) result.warmup.faultPct = Math.round(warmup.faultPct * 100) / 100;

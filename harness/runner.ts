@@ -17,6 +17,11 @@ import { frameSpec, parseFormat, parseResolution } from '../core/spec';
 import { isSweep, planSweep, ratiosBySweepPoint, sweepFields } from './plan';
 import { analyzeSweep } from '../core/sweep';
 import type { SweepAxes } from '../core/result';
+import { BOT_SOURCE } from '../core/bot-cost';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { botCases, botFigures } from './bot-case';
 
 /** Everything one `bench run` needs, validated. */
 export interface RunSettings {
@@ -112,10 +117,11 @@ export function resolveSettings(input: RawSettings): RunSettings {
   const scenarios = parseScenarios(raw.scenarios.join(','));
   const formats = [...new Set(raw.formats.map(parseFormat))];
   if (formats.length === 0) throw fbError('FB_ERR_BAD_FORMAT', 'no format named');
-  if (raw.source !== 'synthetic' && raw.source !== 'chromium' && !raw.source.startsWith('fixture:')) {
-    throw fbError('FB_ERR_USAGE', `--source must be 'synthetic', 'fixture:<name>' or 'chromium', got '${raw.source}'`);
+  if (raw.source !== 'synthetic' && raw.source !== 'chromium' && raw.source !== BOT_SOURCE && !raw.source.startsWith('fixture:')) {
+    throw fbError('FB_ERR_USAGE', `--source must be 'synthetic', 'fixture:<name>', 'chromium' or '${BOT_SOURCE}', got '${raw.source}'`);
   }
-  if (raw.source === 'chromium') checkLiveSource(raw, scenarios);
+  if (raw.source === 'chromium' || raw.source === BOT_SOURCE) checkLiveSource(raw, scenarios);
+  if (raw.source === BOT_SOURCE) checkBotSource(raw, scenarios, formats);
   if (raw.source.startsWith('fixture:')) {
     // fails early with FB_ERR_FIXTURE_MISSING / _CORRUPT, never garbage frames
     const fx = require('../sources/fixture-set') as { loadFixtureSet(d: string, f: string): { spec: { width: number; height: number } } };
@@ -158,6 +164,11 @@ export function resolveSettings(input: RawSettings): RunSettings {
     transports.push(n);
   }
   if (transports.length === 0) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `no transport can run here: ${skipped.map((s) => `${s.transport}: ${s.reason}`).join('; ')}`);
+  if (raw.source === BOT_SOURCE) {
+    // the bot run's shared-memory reference (harness/bot-case.ts); without it the figure has no saving
+    const shmReason = unavailableReason('shm');
+    if (shmReason) skipped.push({ transport: 'shm', reason: `the bot's shared-memory write reference: ${shmReason}` });
+  }
   return {
     transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, warmupMaxS, producers,
     verify, source: raw.source, copyAccounting: raw.copyAccounting, policy,
@@ -175,6 +186,14 @@ function checkLiveSource(raw: RawSettings, scenarios: Scenario[]): void {
   browser.resolveChromiumPath(process.env.CHROMIUM_PATH); // FB_ERR_CHROMIUM_MISSING with the install command
 }
 
+/** The bot (`--source chromium-bot`): decoded I420 from WebCodecs, one bot, the consumer checks every byte. */
+function checkBotSource(raw: RawSettings, scenarios: Scenario[], formats: PixelFormat[]): void {
+  if (formats.length !== 1 || formats[0] !== 'i420') throw fbError('FB_ERR_USAGE', `--source ${BOT_SOURCE} sends the decoder's I420 frames: use --format i420 (RGBA: --source chromium)`);
+  const many = scenarios.filter((s) => s.producers === 'many');
+  if (many.length) throw fbError('FB_ERR_USAGE', `--source ${BOT_SOURCE} runs one bot: use --scenario realtime, not ${many.map((s) => s.name).join(', ')}`);
+  if (raw.verify !== 'checksum') throw fbError('FB_ERR_USAGE', `--source ${BOT_SOURCE} frames carry the payload checksum and nothing else to check: use --verify checksum`);
+}
+
 function sizesFor(s: RunSettings, sc: Scenario): Array<[number, number]> {
   return sc.sizes === 'cycle' ? CYCLE_RESOLUTIONS.map((r) => parseResolution(r)) : [[s.width, s.height]];
 }
@@ -186,13 +205,15 @@ export function planCases(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
 
 function planOne(s: RunSettings): Array<Omit<CaseSpec, 'runDir'>> {
   const out: Array<Omit<CaseSpec, 'runDir'>> = [];
+  const shmAvailable = s.source === BOT_SOURCE && !s.skipped.some((x) => x.transport === 'shm');
   let n = 0;
   for (const sc of s.scenarios) {
     for (const format of s.formats) {
       for (const transport of s.transports) {
         const sizes = sizesFor(s, sc);
         const largest = Math.max(...sizes.map(([w, h]) => payloadBytesFor(format, w, h))) + HEADER_BYTES;
-        out.push({
+        const push = (c: Omit<CaseSpec, 'runDir'>): void => void (s.source === BOT_SOURCE ? out.push(...botCases(c, shmAvailable)) : out.push(c));
+        push({
           caseId: `${++n}`,
           transport, scenario: sc.name, pacing: sc.pacing, format, sizes,
           fps: s.fps, warmupMs: s.warmupS * 1000, durationMs: s.durationS * 1000,
@@ -251,6 +272,24 @@ function medianCalibration(cals: Calibration[]): Calibration {
  */
 export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<RunResult> {
   const startedAt = new Date().toISOString();
+  if (s.source === BOT_SOURCE) {
+    // FB_ERR_WEBCODECS_MISSING before any case runs (exit 2), not a failed case per round
+    const bot = require('../sources/chromium-bot') as typeof import('../sources/chromium-bot');
+    await bot.checkWebCodecs(process.env.CHROMIUM_PATH);
+    // the clip is encoded once per run: the bot pages of every case share it (sources/chromium-bot.ts)
+    const clipDir = mkdtempSync(join(tmpdir(), 'framebench-botclip-'));
+    process.env[bot.BOT_CLIP_DIR_ENV] = clipDir;
+    try {
+      return await measureRounds(s, hooks, startedAt);
+    } finally {
+      delete process.env[bot.BOT_CLIP_DIR_ENV];
+      rmSync(clipDir, { recursive: true, force: true });
+    }
+  }
+  return measureRounds(s, hooks, startedAt);
+}
+
+async function measureRounds(s: RunSettings, hooks: RunHooks, startedAt: string): Promise<RunResult> {
   const cases = planCases(s);
   const sizes = new Set<number>();
   for (const c of cases) for (const [w, h] of c.sizes) sizes.add(payloadBytesFor(c.format, w, h));
@@ -280,7 +319,12 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
       hooks.onCaseEnd?.(step++, total, res, r);
     }
   }
-  const results = perCase.flatMap((rs, i) => (rs.length > 0 ? [{ ...aggregateRounds(rs), ...sweepFields(cases[i], s.axes) }] : []));
+  const results = perCase.flatMap((rs, i) => {
+    if (rs.length === 0) return [];
+    const agg = { ...aggregateRounds(rs), ...sweepFields(cases[i], s.axes) };
+    const bot = s.source === BOT_SOURCE ? botFigures(rs) : undefined;
+    return [bot ? { ...agg, bot } : agg];
+  });
   const prov = provenance(s.argv ?? process.argv.slice(2));
   const run: RunResult = {
     schema: RESULT_SCHEMA,

@@ -1,4 +1,5 @@
 import type { CaseResult, RunResult } from '../core/result';
+import { botHtml } from './bot';
 import { costTrace, fmtUsd, priceAssumption, type CostSummary } from '../core/cost';
 import { CHART_PAGE_JS, ERROR_TRAP_JS, chartData, chartJsSource, jsonForScript, transportColor } from './html-charts';
 import { fmtRatio, headlineRatios, ratioRows } from './headline';
@@ -214,6 +215,7 @@ export function renderHtml(run: RunResult, opts: HtmlOptions = {}): string {
     `<h2>Environment</h2>${environment(run)}`,
     `<h2>Summary</h2>${rows.length ? summaryTable(run, rows) : '<p>No results in this run.</p>'}`,
     ratiosSection(run),
+    botHtml(run, opts.cost?.model),
     `<h2>Charts</h2><label>Scenario and format: <select id="fb-group"></select></label> <span id="fb-excluded" class="note"></span>` +
       `<div class="grid">${CHART_IDS.map((id) => `<div class="chart"><canvas class="fb-chart" id="${id}"></canvas></div>`).join('')}</div>` +
       `<p id="fb-render-status" class="err" data-charts="0" data-painted="0" data-whiskers="0" data-errors="[]"></p>`,

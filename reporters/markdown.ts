@@ -1,4 +1,5 @@
 import type { CaseResult, RunResult } from '../core/result';
+import { botMarkdown } from './bot';
 import { costTrace, fmtUsd, priceAssumption, type CostSummary } from '../core/cost';
 import { headlineRatios, fmtRatio, ratioRows } from './headline';
 import { fmtLevel, roundsFooter, withRange } from './intervals';
@@ -164,6 +165,7 @@ export function renderMarkdown(run: RunResult, cost?: CostSummary): string {
   out.push(...footer(run, rows));
   out.push(...ratiosSection(run));
   out.push(...renderSweepMarkdown(run));
+  out.push(...botMarkdown(run, cost?.model));
   if (cost) out.push(...costSection(cost));
   return out.join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 import type { CaseResult, RatioFigure, RunResult } from '../core/result';
+import { botTerminal } from './bot';
 import { medianInterval } from '../core/robust-stats';
 import { resolutionLabel } from '../core/spec';
 import { fmtBytes, fmtNum, fmtUs } from './format';
@@ -102,6 +103,8 @@ export function renderTerminal(run: RunResult): string {
   if (headline.length) parts.push(headline.map((h) => `${h.label}: ${h.sentence}`).join('\n'));
   parts.push(...[...groups.values()].map((g) => group(run, g)));
   parts.push(...[renderSweepTerminal(run)].filter(Boolean));
+  const bot = botTerminal(run);
+  if (bot) parts.push(bot);
   const cal = run.calibration;
   const calSpread = calibrationSpread(run);
   parts.push(

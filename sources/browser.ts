@@ -53,6 +53,10 @@ export interface LaunchOptions {
   height: number;
   /** Page query parameters (seed, w, h are set from the other options). */
   seed?: number;
+  /** The page in fixtures/page to open (default call.html; bot.html for the bot, sources/chromium-bot.ts). */
+  page?: string;
+  /** Runs on the page before it loads (puppeteer's Page, e.g. evaluateOnNewDocument). */
+  beforeLoad?: (page: Page) => Promise<unknown>;
 }
 
 export interface LaunchedBrowser {
@@ -65,22 +69,22 @@ export interface LaunchedBrowser {
 }
 
 /** Directory holding call.html (fixtures/page in the package). */
-export function pageDir(): string {
+export function pageDir(page = 'call.html'): string {
   const dir = fromRoot('fixtures', 'page');
-  if (existsSync(join(dir, 'call.html'))) return dir;
-  throw fbError('FB_ERR_FIXTURE_MISSING', `fixture page call.html not found in ${dir}`);
+  if (existsSync(join(dir, page))) return dir;
+  throw fbError('FB_ERR_FIXTURE_MISSING', `fixture page ${page} not found in ${dir}`);
 }
 
-export function pageUrl(seed: number, width: number, height: number): string {
-  const u = pathToFileURL(join(pageDir(), 'call.html'));
+export function pageUrl(seed: number, width: number, height: number, page = 'call.html'): string {
+  const u = pathToFileURL(join(pageDir(page), page));
   u.search = `?seed=${seed >>> 0}&w=${width}&h=${height}`;
   return u.href;
 }
 
-/** Launches Chromium, opens the call page at width x height and waits until it has drawn frame 0. */
+/** Launches Chromium, opens the call page (or opts.page) at width x height and waits until its `fb.ready` resolves. */
 export async function launchCallPage(opts: LaunchOptions): Promise<LaunchedBrowser> {
   const executablePath = resolveChromiumPath(opts.chromiumPath);
-  const url = pageUrl(opts.seed ?? 1, opts.width, opts.height);
+  const url = pageUrl(opts.seed ?? 1, opts.width, opts.height, opts.page);
   const puppeteer = await import('puppeteer-core');
   const userDataDir = mkdtempSync(join(tmpdir(), 'framebench-chromium-'));
   let browser: Browser;
@@ -118,6 +122,7 @@ export async function launchCallPage(opts: LaunchOptions): Promise<LaunchedBrows
   try {
     const pages = await browser.pages();
     const page = pages[0] ?? (await browser.newPage());
+    if (opts.beforeLoad) await opts.beforeLoad(page);
     await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
     await page.evaluate(() => (globalThis as unknown as { fb: { ready: Promise<boolean> } }).fb.ready);
     const version = await browser.version();

@@ -96,7 +96,22 @@ function checkOptions(o: LiveProducerOptions): void {
   if (!/^wss?:\/\//.test(o.wsUrl)) throw fbError('FB_ERR_USAGE', `live wsUrl must be ws://..., got '${o.wsUrl}'`);
 }
 
-export async function startLiveProducer(opts: LiveProducerOptions): Promise<LiveProducer> {
+/** A launched live page, not yet streaming: `begin` opens its socket and starts the stream. */
+export interface LaunchedLive {
+  browserPids(): number[];
+  browserCpuUs(): { user: number; system: number };
+  clock: ClockSync;
+  chromiumVersion: string;
+  /** Opens the page's WebSocket and streams for durationMs (overrides the launch option when given). */
+  begin(durationMs?: number): Promise<LiveProducer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Launches Chromium with the call page and syncs clocks, without streaming yet: the slow part,
+ * which the harness does before its start barrier (harness/live-producer.ts).
+ */
+export async function launchLiveProducer(opts: LiveProducerOptions): Promise<LaunchedLive> {
   checkOptions(opts);
   const b: LaunchedBrowser = await launchCallPage({ chromiumPath: opts.chromiumPath, width: opts.width, height: opts.height, seed: opts.seed ?? 1 });
   let lastPids: number[] = [b.pid];
@@ -117,40 +132,49 @@ export async function startLiveProducer(opts: LiveProducerOptions): Promise<Live
     const cdp = await b.page.createCDPSession();
     const clock = await measureClockOffset(cdp);
     await cdp.detach().catch(() => undefined);
-    const pageOpts = { wsUrl: opts.wsUrl, format: opts.format, fps: opts.fps, producerId: opts.producerId, durationMs: opts.durationMs, offsetNs: clock.offsetNs };
-    try {
-      await b.page.evaluate((o) => (globalThis as unknown as { fbLive: PageLive }).fbLive.startLive(o), pageOpts);
-    } catch (e) {
-      throw fbError('FB_ERR_PEER_GONE', `the page could not open its WebSocket to ${opts.wsUrl}: ${(e as Error).message.split('\n')[0]}`);
-    }
-    const done = b.page.evaluate(() => (globalThis as unknown as { fbLive: PageLive }).fbLive.liveDone()).then(
-      (r): LiveResult => {
-        sample();
-        return {
-          framesSent: r.framesSent,
-          framesLate: r.framesLate,
-          framesBackpressured: r.framesBackpressured,
-          slots: r.slots,
-          meanWorkMs: r.meanWorkMs,
-          closedByConsumer: r.error !== null,
-        };
-      },
-      (e: unknown): never => {
-        if (isFbError(e)) throw e;
-        throw fbError('FB_ERR_PEER_GONE', closed ? 'the browser was closed before the live stream ended' : `the live page failed: ${(e as Error).message.split('\n')[0]}`);
-      },
-    );
-    done.catch(() => undefined); // callers may close() without awaiting done
-    return {
-      browserPids: () => (sample(), lastPids),
-      browserCpuUs: () => (sample(), lastCpu),
-      done,
-      clock,
-      chromiumVersion: b.version,
-      close,
+    const browserPids = (): number[] => (sample(), lastPids);
+    const browserCpuUs = (): { user: number; system: number } => (sample(), lastCpu);
+    const begin = async (durationMs = opts.durationMs): Promise<LiveProducer> => {
+      const pageOpts = { wsUrl: opts.wsUrl, format: opts.format, fps: opts.fps, producerId: opts.producerId, durationMs, offsetNs: clock.offsetNs };
+      try {
+        await b.page.evaluate((o) => (globalThis as unknown as { fbLive: PageLive }).fbLive.startLive(o), pageOpts);
+      } catch (e) {
+        throw fbError('FB_ERR_PEER_GONE', `the page could not open its WebSocket to ${opts.wsUrl}: ${(e as Error).message.split('\n')[0]}`);
+      }
+      const done = b.page.evaluate(() => (globalThis as unknown as { fbLive: PageLive }).fbLive.liveDone()).then(
+        (r): LiveResult => {
+          sample();
+          return {
+            framesSent: r.framesSent,
+            framesLate: r.framesLate,
+            framesBackpressured: r.framesBackpressured,
+            slots: r.slots,
+            meanWorkMs: r.meanWorkMs,
+            closedByConsumer: r.error !== null,
+          };
+        },
+        (e: unknown): never => {
+          if (isFbError(e)) throw e;
+          throw fbError('FB_ERR_PEER_GONE', closed ? 'the browser was closed before the live stream ended' : `the live page failed: ${(e as Error).message.split('\n')[0]}`);
+        },
+      );
+      done.catch(() => undefined); // callers may close() without awaiting done
+      return { browserPids, browserCpuUs, done, clock, chromiumVersion: b.version, close };
     };
+    return { browserPids, browserCpuUs, clock, chromiumVersion: b.version, begin, close };
   } catch (e) {
     await close();
+    throw e;
+  }
+}
+
+/** Launches and starts streaming at once (launchLiveProducer, then begin). */
+export async function startLiveProducer(opts: LiveProducerOptions): Promise<LiveProducer> {
+  const l = await launchLiveProducer(opts);
+  try {
+    return await l.begin();
+  } catch (e) {
+    await l.close();
     throw e;
   }
 }

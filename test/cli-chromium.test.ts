@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,9 +35,9 @@ describe('frames from Chromium through the harness', () => {
   });
 
   it('live mode: Chromium is the ws producer; frames verified, fragments and browser CPU reported', async () => {
-    // Chromium launches after the start barrier; on a loaded 2-core machine that takes seconds: the warm-up covers it
+    // Chromium launches at init, before the start barrier: the warm-up need not cover a browser start
     const out = path.join(tmp, 'live');
-    const r = await runCli(['run', '--rounds', '1', '--source', 'chromium', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '6', '--out', out]);
+    const r = await runCli(['run', '--rounds', '1', '--source', 'chromium', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.5', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const c = readResult(out).results[0];
     expect(c.status).toBe('ok');
@@ -47,6 +47,68 @@ describe('frames from Chromium through the harness', () => {
     expect(Number(c.transportStats.consumer.fragmentsPerMessage)).toBeGreaterThan(1);
     expect(c.cpuUsPerFrame.producer).toBeGreaterThan(0);
   }, 120_000);
+
+  it('the bot (--source chromium-bot): frames verified end to end, the control sends nothing, the figure and its cost line reported', async () => {
+    const out = path.join(tmp, 'bot');
+    const r = await runCli(['run', '--rounds', '2', '--source', 'chromium-bot', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '320x240', '--duration', '1', '--warmup', '0.5', '--out', out], { timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const run = readResult(out);
+    const send = run.results.find((c) => c.bot?.role === 'send');
+    const control = run.results.find((c) => c.bot?.role === 'control');
+    expect(send && control, 'a send case and its control').toBeTruthy();
+    expect(send!.status).toBe('ok');
+    expect(send!.framesSent).toBeGreaterThan(0);
+    expect(send!.framesReceived).toBe(send!.framesSent);
+    expect(send!.framesCorrupt).toBe(0);
+    // every byte checked (transportStats are the first ok round's, framesReceived the sum over rounds)
+    expect(Number(send!.transportStats.consumer.checksumFrames)).toBeGreaterThan(0);
+    expect(Number(send!.transportStats.consumer.checksumFrames)).toBeLessThanOrEqual(send!.framesReceived);
+    expect(send!.transportStats.producer.frameFormat).toBe('I420');
+    expect(send!.bot!.chromiumVersion).toMatch(/Chrom/);
+    expect(send!.bot!.rounds).toHaveLength(2);
+    expect(send!.bot!.wire!.maskedShare).toBe(1);
+    expect(send!.bot!.wire!.fragmentsPerMessage).toBeGreaterThanOrEqual(1);
+    expect(control!.status, control!.error).toBe('ok');
+    expect(control!.framesSent).toBe(0);
+    expect(control!.framesReceived).toBe(0);
+    expect(control!.window.producerFrames).toBeGreaterThan(0);
+    expect(control!.cpuUsPerFrame.producer).toBeGreaterThan(0);
+    const shm = run.results.find((c) => c.transport === 'shm');
+    expect(shm?.scenario).toBe('bot-shm-write');
+    expect(r.stderr).toContain('without it (no-send control, same rounds)');
+    expect(r.stderr).toContain("the send's share of the bot's CPU");
+    expect(r.stderr).toMatch(/bot CPU saved by moving the send to shared memory: .*ASSUMPTION/);
+    expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toContain('Node shm write of the same frame (assumption)');
+    expect(readFileSync(path.join(out, 'index.html'), 'utf8')).toContain('id="bot-figure"');
+  }, 300_000);
+
+  it('the bot: a frame changed after the page checksummed it is caught (FB_ERR_CORRUPT_FRAME, exit 1)', async () => {
+    const out = path.join(tmp, 'bot-flip');
+    const r = await runCli(['run', '--rounds', '1', '--source', 'chromium-bot', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '320x240', '--duration', '0.8', '--warmup', '0.5', '--out', out], { timeoutMs: 240_000, env: { FRAMEBENCH_TEST_INJECT: 'ws:flipByte' } });
+    expect(r.code, r.stderr).toBe(1);
+    const send = readResult(out).results.find((c) => c.bot?.role === 'send');
+    expect(send?.status).toBe('FB_ERR_CORRUPT_FRAME');
+    expect(send!.framesCorrupt).toBeGreaterThan(0);
+    expect(send!.error).toMatch(/checksum/);
+  }, 300_000);
+
+  it('the bot without WebCodecs: FB_ERR_WEBCODECS_MISSING, exit 2, no hang', async () => {
+    const t = Date.now();
+    const r = await runCli(['run', '--rounds', '1', '--source', 'chromium-bot', '--transport', 'ws', '--scenario', 'realtime', '--format', 'i420', '--resolution', '320x240', '--out', path.join(tmp, 'nowc')], { timeoutMs: 90_000, env: { FRAMEBENCH_TEST_NO_WEBCODECS: '1' } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('FB_ERR_WEBCODECS_MISSING');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(Date.now() - t).toBeLessThan(90_000);
+  }, 120_000);
+
+  it('the bot refuses RGBA and other transports (FB_ERR_USAGE, exit 2)', async () => {
+    const rgba = await runCli(['run', '--rounds', '1', '--source', 'chromium-bot', '--transport', 'ws', '--scenario', 'realtime', '--format', 'rgba']);
+    expect(rgba.code).toBe(2);
+    expect(rgba.stderr).toMatch(/FB_ERR_USAGE.*--format i420/);
+    const tcp = await runCli(['run', '--rounds', '1', '--source', 'chromium-bot', '--transport', 'tcp', '--scenario', 'realtime', '--format', 'i420']);
+    expect(tcp.code).toBe(2);
+    expect(tcp.stderr).toContain('FB_ERR_USAGE');
+  });
 
   it('live mode refuses other transports', async () => {
     const r = await runCli(['run', '--rounds', '1', '--source', 'chromium', '--transport', 'tcp']);
