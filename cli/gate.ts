@@ -45,7 +45,7 @@ function loadBaseline(file: string): GateBaseline | null {
 
 /** `bench gate`: exit 0 pass, 1 regression, 2 could not measure. */
 export async function gateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, GATE_OPTIONS);
+  const { values, positionals } = parseOptions(argv, GATE_OPTIONS, 'framebench gate');
   if (values.help) {
     process.stdout.write(GATE_HELP);
     return 0;

@@ -7,14 +7,30 @@ import { fmtSpread, hasIntervals, intervalOf, roundsFooter, withSpread } from '.
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { crossProcessFirst, IN_PROCESS_LABEL, rankGroup } from './ranking';
 import { KERNEL_NOT_MEASURED_NOTE, kernelSeen, kernelText, passesSideText } from './rows';
-import { renderTable } from './table';
+import { renderTable, TERMINAL_COLUMNS, wrapLine } from './table';
 
 /**
  * The run as terminal tables: one per scenario and format, one row per transport, the headline ratios on top.
  * Figures measured over rounds carry their spread (`12,863 ±6%`) on CPU total, copy-eq, fps and p50; a
  * `vs shm` column gives each transport's paired CPU ratio to the group's reference. In-process transports sit
  * apart under a label, unranked.
+ * By default every line fits 120 columns: the tables keep the decisive columns (CPU total, vs, copy-eq, passes,
+ * fps, p50, p99, drops, status) and notes wrap; `wide` shows every column (producer/consumer CPU, kernel bytes,
+ * GB/s, p99.9, max) on long lines. Reports (md, html) always keep them all.
  */
+
+export interface TerminalOptions {
+  /** Every column, lines as long as they need. */
+  wide?: boolean;
+}
+
+/** Columns the default (120-column) table keeps, by header. */
+const NARROW = new Set(['transport', 'CPU µs/f', 'vs', 'copy-eq', 'passes P/C', 'fps', 'p50', 'p99', 'drops', 'status']);
+
+/** A user's transport module is named by its path: the table shows its file name. */
+function displayName(t: string): string {
+  return t.includes('/') ? t.slice(t.lastIndexOf('/') + 1).replace(/\.(c?js|ts|cts)$/, '') : t;
+}
 
 function groupTitle(r: CaseResult): string {
   const res = r.width ? resolutionLabel(r.width, r.height) : 'mixed sizes';
@@ -36,7 +52,7 @@ function ratioCell(run: RunResult, r: CaseResult, reference: string | null): str
 }
 
 function row(run: RunResult, r: CaseResult, mark: string, reference: string | null): string[] {
-  const name = r.transport + (r.inProcess ? ' (in-process)' : '') + mark;
+  const name = displayName(r.transport) + (r.inProcess ? ' (in-process)' : '') + mark;
   const ratioCol = run.ratios ? [ratioCell(run, r, reference)] : [];
   if (r.status !== 'ok' && r.framesReceived === 0) {
     return [name, '-', '-', '-', ...ratioCol.map(() => '-'), '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', `${r.status}`];
@@ -61,17 +77,24 @@ function row(run: RunResult, r: CaseResult, mark: string, reference: string | nu
   ];
 }
 
-function group(run: RunResult, cases: CaseResult[]): string {
+function group(run: RunResult, cases: CaseResult[], wide: boolean): string {
   const rows = crossProcessFirst(cases, (c) => c);
   const marks = rankGroup(rows);
   const reference = run.ratios ? headlinePairs(rows)?.reference ?? null : null;
   const header = ['transport', 'CPU µs/f prod', 'cons', 'total', ...(run.ratios ? [`vs ${reference ?? '-'}`] : []), 'copy-eq', 'passes P/C',
     'kernel B/f P/C', 'fps', 'GB/s', 'p50', 'p99', 'p99.9', 'max', 'drops', 'status'];
-  const body = rows.map((r) => {
+  let body = rows.map((r) => {
     const m = marks.get(r);
     return row(run, r, m === 'fastest' ? ' ▼' : m === 'slowest' ? ' ▲' : '', reference);
   });
-  const lines = renderTable(header, body).split('\n');
+  let head = header;
+  if (!wide) {
+    // the narrow table: 'total' is headed 'CPU µs/f', the ratio column 'vs <ref>'
+    const keep = header.map((h, i) => NARROW.has(h === 'total' ? 'CPU µs/f' : h.startsWith('vs ') ? 'vs' : h) && i !== 1);
+    head = header.filter((_, i) => keep[i]).map((h) => (h === 'total' ? 'CPU µs/f' : h));
+    body = body.map((cells) => cells.filter((_, i) => keep[i]));
+  }
+  const lines = renderTable(head, body).split('\n');
   const crossCount = rows.filter((r) => !r.inProcess).length;
   if (crossCount < rows.length) lines.splice(2 + crossCount, 0, `  ${IN_PROCESS_LABEL}`);
 
@@ -86,11 +109,13 @@ function group(run: RunResult, cases: CaseResult[]): string {
   const gated = rows.some((r) => r.status === 'ok' && (!percentileSupported(r, 'p99') || !percentileSupported(r, 'p999')));
   if (gated) footer.push(`  ${PERCENTILE_NOTE}`);
   if (rows.some((r) => !kernelSeen(r, 'producer') || !kernelSeen(r, 'consumer'))) footer.push(`  ${KERNEL_NOT_MEASURED_NOTE}`);
-  return `${groupTitle(rows[0]!)}\n${lines.join('\n')}\n${footer.join('\n')}`;
+  const notes = wide ? footer : footer.map((l) => wrapLine(l, TERMINAL_COLUMNS, 4));
+  return `${groupTitle(rows[0]!)}\n${lines.join('\n')}\n${notes.join('\n')}`;
 }
 
 /** The run as terminal text: headline ratios, one table per scenario and format, calibration, skipped and failed cases. */
-export function renderTerminal(run: RunResult): string {
+export function renderTerminal(run: RunResult, opts: TerminalOptions = {}): string {
+  const wide = opts.wide === true;
   const groups = new Map<string, CaseResult[]>();
   for (const r of run.results) {
     const k = `${r.scenario}|${r.format}|${r.width}x${r.height}|${r.producers}`;
@@ -99,7 +124,7 @@ export function renderTerminal(run: RunResult): string {
   const parts: string[] = [];
   const headline = headlineRatios(run);
   if (headline.length) parts.push(headline.map((h) => `${h.label}: ${h.sentence}`).join('\n'));
-  parts.push(...[...groups.values()].map((g) => group(run, g)));
+  parts.push(...[...groups.values()].map((g) => group(run, g, wide)));
   const cal = run.calibration;
   const calSpread = calibrationSpread(run);
   parts.push(
@@ -112,7 +137,9 @@ export function renderTerminal(run: RunResult): string {
   const errors = run.results.filter((r) => r.status !== 'ok');
   for (const r of errors) parts.push(`${r.transport} ${r.scenario} ${r.format}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
   if (!run.complete) parts.push('INCOMPLETE: the run was interrupted; the cases above are the ones measured.');
-  return parts.join('\n\n') + '\n';
+  const text = parts.join('\n\n');
+  if (wide) return text + '\n';
+  return text.split('\n').map((l) => wrapLine(l, TERMINAL_COLUMNS, 4)).join('\n') + '\n';
 }
 
 /** ` ±4%` over the rounds' own calibrations (the median is run.calibration), '' with fewer than 2. */
