@@ -8,6 +8,7 @@ import { parseOptions, renderHelp, type OptionDef } from './options';
 import { ensureWritableFileDir } from './out-dir';
 import { isQuiet } from './output';
 import { renderTerminal } from '../reporters/terminal';
+import { TERMINAL_COLUMNS } from '../reporters/table';
 
 /** Where a command writes: stdout for the rendering, stderr for messages. Tests pass their own. */
 export interface CliIo {
@@ -60,7 +61,7 @@ export async function reportCommand(argv: string[], io: CliIo = processIo): Prom
     const format: ReportFormat = typeof values.format === 'string' ? parseReportFormat(values.format) : formatForPath(out);
     const run = loadRunResult(src);
     const links = format === 'html' ? findFlameLinks(src, out ? dirname(resolve(out)) : process.cwd()) : {};
-    const text = format === 'terminal' ? renderTerminal(run, { wide: values.wide === true }) : renderRun(run, format, { flameLinks: links });
+    const text = format === 'terminal' ? renderTerminal(run, values.wide ? {} : { width: TERMINAL_COLUMNS }) : renderRun(run, format, { flameLinks: links });
     if (!out) {
       io.out(text);
       return 0;

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { BUILTIN_CONFIG, checkFlagSettings, defaultConfigPath, loadConfig, type BenchConfig, type SettingKey } from '../harness/config';
 import { FIELDS } from '../harness/settings-schema';
 import { renderTerminal } from '../reporters/terminal';
+import { TERMINAL_COLUMNS } from '../reporters/table';
 import { ensureWritableDir } from './out-dir';
 import { combineHooks } from '../harness/coordinator';
 import { copyAccountingHooks } from '../harness/copy-hooks';
@@ -163,7 +164,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!settings.copyAccounting) run.settings.copyAccounting = false;
   else run.settings.copyAccounting = copyHooks.hooks !== null;
   const { results: file, cost } = writeRunFiles(run, out, cfg.cost);
-  info(renderTerminal(run, { wide: values.wide === true }));
+  info(renderTerminal(run, values.wide ? {} : { width: TERMINAL_COLUMNS }));
   info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
   info(costHeadline(cost));
   const hasBaseline = cost.transports.some((t) => t.transport === cost.baseline);

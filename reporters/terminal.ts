@@ -7,21 +7,22 @@ import { fmtSpread, hasIntervals, intervalOf, roundsFooter, withSpread } from '.
 import { fmtPercentile, PERCENTILE_NOTE, percentileSupported } from './percentiles';
 import { crossProcessFirst, IN_PROCESS_LABEL, rankGroup } from './ranking';
 import { KERNEL_NOT_MEASURED_NOTE, kernelSeen, kernelText, passesSideText } from './rows';
-import { renderTable, TERMINAL_COLUMNS, wrapLine } from './table';
+import { renderTable, wrapLine } from './table';
 
 /**
  * The run as terminal tables: one per scenario and format, one row per transport, the headline ratios on top.
  * Figures measured over rounds carry their spread (`12,863 ±6%`) on CPU total, copy-eq, fps and p50; a
  * `vs shm` column gives each transport's paired CPU ratio to the group's reference. In-process transports sit
  * apart under a label, unranked.
- * By default every line fits 120 columns: the tables keep the decisive columns (CPU total, vs, copy-eq, passes,
- * fps, p50, p99, drops, status) and notes wrap; `wide` shows every column (producer/consumer CPU, kernel bytes,
- * GB/s, p99.9, max) on long lines. Reports (md, html) always keep them all.
+ * With `width` (the CLI passes 120 unless --wide) every line fits it: the tables keep the decisive columns
+ * (CPU total, vs, copy-eq, passes, fps, p50, p99, drops, status) and notes wrap. Without it (renderRun's
+ * 'terminal', --wide) every column is shown (producer/consumer CPU, kernel bytes, GB/s, p99.9, max), as in the
+ * md and html reports.
  */
 
 export interface TerminalOptions {
-  /** Every column, lines as long as they need. */
-  wide?: boolean;
+  /** Fit this many columns (e.g. TERMINAL_COLUMNS); absent: every column, lines as long as they need. */
+  width?: number;
 }
 
 /** Columns the default (120-column) table keeps, by header. */
@@ -77,7 +78,8 @@ function row(run: RunResult, r: CaseResult, mark: string, reference: string | nu
   ];
 }
 
-function group(run: RunResult, cases: CaseResult[], wide: boolean): string {
+function group(run: RunResult, cases: CaseResult[], width: number | undefined): string {
+  const wide = width === undefined;
   const rows = crossProcessFirst(cases, (c) => c);
   const marks = rankGroup(rows);
   const reference = run.ratios ? headlinePairs(rows)?.reference ?? null : null;
@@ -103,19 +105,21 @@ function group(run: RunResult, cases: CaseResult[], wide: boolean): string {
   const servers = rows.filter((r) => r.cpuUsPerFrame.server !== undefined).map((r) => `; ${r.transport}: its server's CPU ${fmtNum(r.cpuUsPerFrame.server ?? 0)} µs/f (counted in total)` +
     `${r.copies?.server ? `, its own copies ${r.copies.server.framePasses.toFixed(2)} passes/f` : ''}`);
   const footer = [`  ${rows.length} transport(s), ${fmtNum(frames)} frames received, ${fmtNum(samples)} latency samples; ▼ least CPU/frame, ▲ most` +
-    `${crossCount < rows.length ? ' (cross-process only)' : ''}${servers.join('')}`];
+    `${crossCount < rows.length ? ' (cross-process only)' : ''}${wide ? servers.join('') : ''}`];
+  // narrow: each server note on its own line, so wrapping never splits a transport's name from its note
+  if (!wide) footer.push(...servers.map((x) => `  ${x.slice(2)}`));
   const rounds = roundsFooter(rows, '±');
   if (rounds) footer.push(`  ${rounds}${reference ? `; vs ${reference}: median of the per-round CPU ratios (paired)` : ''}`);
   const gated = rows.some((r) => r.status === 'ok' && (!percentileSupported(r, 'p99') || !percentileSupported(r, 'p999')));
   if (gated) footer.push(`  ${PERCENTILE_NOTE}`);
   if (rows.some((r) => !kernelSeen(r, 'producer') || !kernelSeen(r, 'consumer'))) footer.push(`  ${KERNEL_NOT_MEASURED_NOTE}`);
-  const notes = wide ? footer : footer.map((l) => wrapLine(l, TERMINAL_COLUMNS, 4));
+  const notes = wide ? footer : footer.map((l) => wrapLine(l, width, 4));
   return `${groupTitle(rows[0]!)}\n${lines.join('\n')}\n${notes.join('\n')}`;
 }
 
 /** The run as terminal text: headline ratios, one table per scenario and format, calibration, skipped and failed cases. */
 export function renderTerminal(run: RunResult, opts: TerminalOptions = {}): string {
-  const wide = opts.wide === true;
+  const width = opts.width;
   const groups = new Map<string, CaseResult[]>();
   for (const r of run.results) {
     const k = `${r.scenario}|${r.format}|${r.width}x${r.height}|${r.producers}`;
@@ -124,7 +128,7 @@ export function renderTerminal(run: RunResult, opts: TerminalOptions = {}): stri
   const parts: string[] = [];
   const headline = headlineRatios(run);
   if (headline.length) parts.push(headline.map((h) => `${h.label}: ${h.sentence}`).join('\n'));
-  parts.push(...[...groups.values()].map((g) => group(run, g, wide)));
+  parts.push(...[...groups.values()].map((g) => group(run, g, width)));
   const cal = run.calibration;
   const calSpread = calibrationSpread(run);
   parts.push(
@@ -138,8 +142,8 @@ export function renderTerminal(run: RunResult, opts: TerminalOptions = {}): stri
   for (const r of errors) parts.push(`${r.transport} ${r.scenario} ${r.format}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
   if (!run.complete) parts.push('INCOMPLETE: the run was interrupted; the cases above are the ones measured.');
   const text = parts.join('\n\n');
-  if (wide) return text + '\n';
-  return text.split('\n').map((l) => wrapLine(l, TERMINAL_COLUMNS, 4)).join('\n') + '\n';
+  if (width === undefined) return text + '\n';
+  return text.split('\n').map((l) => wrapLine(l, width, 4)).join('\n') + '\n';
 }
 
 /** ` ±4%` over the rounds' own calibrations (the median is run.calibration), '' with fewer than 2. */

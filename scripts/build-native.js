@@ -42,8 +42,12 @@ function loads(file) {
   }
 }
 
+/** binding.gyp runs `require('node-addon-api')` from the build directory: let it find ours (or the project's). */
+const NODE_PATH = [path.join(ROOT, 'node_modules'), ...(path.basename(path.dirname(ROOT)) === 'node_modules' ? [path.dirname(ROOT)] : []), process.env.NODE_PATH]
+  .filter(Boolean).join(path.delimiter);
+
 function run(cmd, argv) {
-  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NODE_PATH } });
   return r.status === 0 ? null : r.error ? r.error.message : `exited with ${r.status ?? r.signal}`;
 }
 
