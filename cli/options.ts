@@ -121,10 +121,11 @@ export function renderHelp(usage: string, summary: string, defs: OptionDef[]): s
   ]);
   const w = Math.min(40, Math.max(...rows.map((r) => r[0]!.length)));
   const lines = rows.map(([a, h]) => {
-    const head = `  ${a!.padEnd(w)}  `;
-    const wrapped = wrap(h!, Math.max(30, 100 - Math.max(head.length, w + 4)));
-    const first = a!.length > w ? [`  ${a}`, ...wrapped.map((l) => ' '.repeat(w + 4) + l)] : [head + wrapped[0], ...wrapped.slice(1).map((l) => ' '.repeat(head.length) + l)];
-    return first.join('\n');
+    const indent = ' '.repeat(w + 4);
+    const wrapped = wrap(h!, Math.max(30, 100 - indent.length));
+    // an option longer than the column gets a line of its own, its help below
+    const lines = a!.length > w ? [`  ${a}`, ...wrapped.map((l) => indent + l)] : [`  ${a!.padEnd(w)}  ${wrapped[0]}`, ...wrapped.slice(1).map((l) => indent + l)];
+    return lines.join('\n');
   });
   return `${usage}\n\n${summary}\n\nOptions:\n${lines.join('\n')}\n`;
 }
