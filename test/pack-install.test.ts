@@ -70,11 +70,15 @@ describe('npm pack, then npm install of the tarball into an empty project', () =
     const run = JSON.parse(readFileSync(path.join(project, 'reports', 'latest', 'results.json'), 'utf8')) as RunResult;
     expect(run.schema).toBe('framebench/run@2');
     expect(new Set(run.results.map((c) => c.transport))).toEqual(new Set(['shm']));
-    const ok = run.results.filter((c) => c.status === 'ok');
-    expect(ok.length, r.stderr.slice(-1500)).toBeGreaterThan(0);
-    for (const c of ok) expect(c.framesReceived).toBeGreaterThan(0);
-    // exit 0 when every case measured; 1 only with a case's own code (a loaded machine can starve a window)
-    expect(r.status === 0 || (r.status === 1 && run.results.every((c) => c.status === 'ok' || c.status === 'FB_ERR_TIMEOUT')), r.stderr.slice(-1500)).toBe(true);
+    // the shipped ring carried frames in every case; a case may still end FB_ERR_TIMEOUT when a loaded machine
+    // (load average ~19 on 2 cores while this was written) starves a 0.5 s window of any whole frame at 30 fps:
+    // that is the run reporting its own measurement honestly, not the package failing to install or load
+    for (const c of run.results) {
+      expect(['ok', 'FB_ERR_TIMEOUT'], `${c.scenario} ${c.format}: ${c.error ?? ''}`).toContain(c.status);
+      expect(c.framesReceived, `${c.scenario} ${c.format}`).toBeGreaterThan(0);
+    }
+    expect(run.skipped ?? []).toEqual([]);
+    expect(r.status === 0 || (r.status === 1 && run.results.some((c) => c.status !== 'ok')), r.stderr.slice(-1500)).toBe(true);
     expect(run.settings.copyAccounting).toBe(true); // the shipped interposer loaded too
   }, 700_000);
 
