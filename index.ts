@@ -1,7 +1,11 @@
 /**
  * framebench public API. Types first, then values.
  */
-export type { BenchConfig } from './harness/config';
+export type { BenchConfig, SettingKey } from './harness/config';
+export type { RunOptions } from './cli/api';
+export type { RunFiles } from './cli/run-files';
+export type { CheckOutcome } from './harness/check-transport';
+export type { OptionSpec, StatsShape, RawInput } from './transports/types';
 export type { RunResult, CaseResult, Calibration, HostInfo } from './core/result';
 export type { Transport, Sender, Receiver, Loan, TransportCapabilities, ReceiverOptions, SenderOptions, FrameHandler } from './transports/types';
 export type { FrameSource, FrameVerifier } from './sources/source';
@@ -10,6 +14,14 @@ export type { ErrorCode } from './core/errors';
 export type { ReportFormat, RenderOptions } from './reporters/registry';
 
 export { defineConfig, loadConfig, BUILTIN_CONFIG } from './harness/config';
+export { SettingsSchema, configJsonSchema } from './harness/settings-schema';
+// Run the matrix and write the same files as `framebench run`; the settings it would use
+export { run, settingsWith } from './cli/api';
+// Bring your own transport (docs/adding-a-transport.md)
+export { defineTransport } from './transports/define';
+export { DEFAULT_CAPABILITIES } from './transports/types';
+export { checkTransport } from './harness/check-transport';
+export { HEADER_BYTES } from './core/frame';
 export { resolveSettings, runBench, planCases } from './harness/runner';
 export { getTransport, transportNames } from './transports/registry';
 export { SCENARIOS } from './scenarios';

@@ -36,7 +36,7 @@ export function loadHostProfile(file: string): HostProfile {
 
 /** `bench calibrate`: writes the host profile. */
 export async function calibrateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, OPTIONS);
+  const { values, positionals } = parseOptions(argv, OPTIONS, 'framebench calibrate');
   if (values.help) {
     process.stdout.write(CALIBRATE_HELP);
     return 0;

@@ -4,7 +4,7 @@ import { DEFAULT_FIXTURE_ROOT } from '../sources/fixture-set';
 import { fbError } from '../core/errors';
 import { frameSpec, parseResolution } from '../core/spec';
 import { clearProgress, info, progress } from './output';
-import { parseOptions, renderHelp, type OptionDef } from './options';
+import { noPositionals, parseOptions, renderHelp, type OptionDef } from './options';
 
 /** `bench capture`: frames of the call page in headless Chromium -> a fixture set on disk. */
 export const CAPTURE_OPTIONS: OptionDef[] = [
@@ -15,11 +15,10 @@ export const CAPTURE_OPTIONS: OptionDef[] = [
   { name: 'out', type: 'string', arg: 'DIR', help: 'output directory (default: .cache/fixtures/<name>)' },
   { name: 'chromium', type: 'string', arg: 'PATH', help: 'Chromium executable (default: $CHROMIUM_PATH or /usr/bin/chromium)' },
   { name: 'json', type: 'boolean', help: 'print the manifest JSON on stdout' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
 export const CAPTURE_HELP = renderHelp(
-  'Usage: bench capture [--frames N] [--resolution R] [--seed N] [--name NAME] [--out DIR]',
+  'Usage: framebench capture [--frames N] [--resolution R] [--seed N] [--name NAME] [--out DIR]',
   'Renders fixtures/page/call.html (a video call: participant tiles, names, a shared screen) in\nheadless Chromium, captures N frames and writes rgba.raw, i420.raw (BT.601) and manifest.json.',
   CAPTURE_OPTIONS,
 );
@@ -32,12 +31,13 @@ function posInt(name: string, v: unknown, dflt: number, min: number): number {
 }
 
 export async function captureCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, CAPTURE_OPTIONS);
+  const p = parseOptions(argv, CAPTURE_OPTIONS, 'framebench capture');
+  const values = p.values;
   if (values.help) {
     process.stdout.write(CAPTURE_HELP);
     return 0;
   }
-  if (positionals.length) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}' (see bench capture --help)`);
+  noPositionals(p, 'framebench capture');
   const frames = posInt('frames', values.frames, 30, 1);
   const seed = posInt('seed', values.seed, 1, 0);
   const resLabel = (values.resolution as string | undefined) ?? '1080p';

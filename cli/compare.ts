@@ -250,8 +250,8 @@ export const COMPARE_HELP = renderHelp(
 export async function compareCommand(argv: string[], io: CliIo = processIo): Promise<number> {
   try {
     const vs = argv.indexOf('--vs');
-    const { values, positionals: before } = parseOptions(vs >= 0 ? argv.slice(0, vs) : argv, OPTIONS);
-    const after = vs >= 0 ? parseOptions(argv.slice(vs + 1), OPTIONS) : null;
+    const { values, positionals: before } = parseOptions(vs >= 0 ? argv.slice(0, vs) : argv, OPTIONS, 'framebench compare');
+    const after = vs >= 0 ? parseOptions(argv.slice(vs + 1), OPTIONS, 'framebench compare') : null;
     const opts = { ...values, ...(after?.values ?? {}) };
     if (opts.help) {
       io.out(COMPARE_HELP);

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { ensureWritableDir } from './out-dir';
 import * as path from 'node:path';
 import { fbError } from '../core/errors';
 import { AB_METRICS, confirmAb, GATE_AB_SCHEMA, judgeAll, type AbOutcome } from '../core/gate-ab';
@@ -93,7 +94,7 @@ export async function gateAgainst(o: AgainstOptions): Promise<number> {
       outcome.unmeasured.push(...second.judged.unmeasured);
     }
     const md = renderAbMarkdown(outcome);
-    mkdirSync(o.outDir, { recursive: true });
+    ensureWritableDir(o.outDir);
     writeFileSync(path.join(o.outDir, 'gate.md'), md);
     writeFileSync(path.join(o.outDir, 'gate.json'), JSON.stringify(outcome, null, 2) + '\n');
     if (process.env.GITHUB_STEP_SUMMARY) writeFileSync(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });

@@ -12,6 +12,7 @@ import { renderGateMarkdown, renderGateTerminal } from '../reporters/gate';
 import { clearProgress, info, progress } from './output';
 import { gateAgainst } from './gate-against';
 import { parseOptions, renderHelp, type OptionDef } from './options';
+import { ensureWritableDir } from './out-dir';
 
 export const GATE_OPTIONS: OptionDef[] = [
   { name: 'against', type: 'string', arg: 'REF', help: 'measure this tree and git REF (built in a temporary worktree) in the same paired rounds, instead of a baseline' },
@@ -48,7 +49,7 @@ function loadBaseline(file: string): GateBaseline | null {
 
 /** `bench gate`: exit 0 pass, 1 regression, 2 could not measure. */
 export async function gateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, GATE_OPTIONS);
+  const { values, positionals } = parseOptions(argv, GATE_OPTIONS, 'framebench gate');
   if (values.help) {
     process.stdout.write(GATE_HELP);
     return 0;
@@ -81,7 +82,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const hooks = copy.hooks;
-  const out = path.resolve(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
+  const out = ensureWritableDir(typeof values.out === 'string' ? values.out : path.join('reports', 'gate'));
   if (typeof values.against === 'string') return gateAgainst({ ref: values.against, settings, gate: g, hooks, outDir: out, json: Boolean(values.json), require: Boolean(values.require) });
   if (values.require && settings.skipped.length) {
     info(`gate could not measure: ${settings.skipped.map((s) => `${s.transport}: ${s.reason}`).join('; ')} (--require)`);
@@ -113,7 +114,6 @@ export async function gateCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const fresh: GateBaseline = { schema: GATE_BASELINE_SCHEMA, createdAt: new Date().toISOString(), host: hostInfo(), settings: g, metrics };
-  mkdirSync(out, { recursive: true });
 
   if (values.append) {
     const merged: GateBaseline = { ...(baseline as GateBaseline), createdAt: fresh.createdAt, metrics: appendSamples((baseline as GateBaseline).metrics, metrics) };

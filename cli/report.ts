@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { loadRunResult } from '../core/validate';
 import { computeCost, costLines, recordedModel } from '../core/cost';
@@ -7,6 +7,10 @@ import { fbError, toFbError } from '../core/errors';
 import { flameLabelFromFile } from '../profile/flame';
 import { formatForPath, parseReportFormat, renderRun, REPORT_FORMATS, type ReportFormat } from '../reporters/registry';
 import { parseOptions, renderHelp, type OptionDef } from './options';
+import { ensureWritableFileDir } from './out-dir';
+import { isQuiet } from './output';
+import { renderTerminal } from '../reporters/terminal';
+import { TERMINAL_COLUMNS } from '../reporters/table';
 
 /** Where a command writes: stdout for the rendering, stderr for messages. Tests pass their own. */
 export interface CliIo {
@@ -22,12 +26,12 @@ export const processIo: CliIo = {
 const OPTIONS: OptionDef[] = [
   { name: 'format', type: 'string', arg: REPORT_FORMATS.join('|'), help: 'output format (default: from --out\'s extension, else terminal)' },
   { name: 'out', type: 'string', arg: 'FILE', help: 'write the report to FILE instead of stdout' },
-  { name: 'price-host', type: 'string', arg: 'PROFILE', help: 'price as if on the host of PROFILE (bench calibrate): copy bytes re-timed at its copy speed' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  { name: 'price-host', type: 'string', arg: 'PROFILE', help: 'price as if on the host of PROFILE (framebench calibrate): copy bytes re-timed at its copy speed' },
+  { name: 'wide', type: 'boolean', help: 'terminal format: every column (default: the ones that fit 120 columns)' },
 ];
 
 export const REPORT_HELP = renderHelp(
-  'Usage: bench report <results.json | run directory> [--format terminal|md|html|json] [--out FILE]',
+  'Usage: framebench report <results.json | run directory> [--format terminal|md|html|json] [--out FILE]',
   'Re-renders a saved run without measuring again. HTML is one self-contained file (works offline);\n' +
     'flame graphs in <run dir>/flame/*.html are linked from it.',
   OPTIONS,
@@ -47,13 +51,13 @@ export function findFlameLinks(resultsPath: string, reportDir: string): Record<s
 
 export async function reportCommand(argv: string[], io: CliIo = processIo): Promise<number> {
   try {
-    const { values, positionals } = parseOptions(argv, OPTIONS);
+    const { values, positionals } = parseOptions(argv, OPTIONS, 'framebench report');
     if (values.help) {
       io.out(REPORT_HELP);
       return 0;
     }
     if (positionals.length !== 1) {
-      throw fbError('FB_ERR_USAGE', `bench report needs one results file, got ${positionals.length}\n${REPORT_HELP}`);
+      throw fbError('FB_ERR_USAGE', `framebench report needs one results file, got ${positionals.length}\n${REPORT_HELP}`);
     }
     const src = positionals[0]!;
     const out = typeof values.out === 'string' ? values.out : undefined;
@@ -61,18 +65,20 @@ export async function reportCommand(argv: string[], io: CliIo = processIo): Prom
     const run = loadRunResult(src);
     const links = format === 'html' ? findFlameLinks(src, out ? dirname(resolve(out)) : process.cwd()) : {};
     const cost = computeCost(run, recordedModel(run), typeof values['price-host'] === 'string' ? loadHostProfile(values['price-host']) : undefined);
-    const text = renderRun(run, format, { flameLinks: links, cost }) + (format === 'terminal' ? `${costLines(cost)}\n` : '');
+    const text = format === 'terminal'
+      ? `${renderTerminal(run, values.wide ? {} : { width: TERMINAL_COLUMNS })}${costLines(cost)}\n`
+      : renderRun(run, format, { flameLinks: links, cost });
     if (!out) {
       io.out(text);
       return 0;
     }
+    ensureWritableFileDir(out);
     try {
-      mkdirSync(dirname(resolve(out)), { recursive: true });
       writeFileSync(out, text);
     } catch (e) {
       throw fbError('FB_ERR_OUT_UNWRITABLE', `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    io.err(`wrote ${format} report of ${basename(src)} to ${out}\n`);
+    if (!isQuiet()) io.err(`wrote ${format} report of ${basename(src)} to ${out}\n`);
     return 0;
   } catch (e) {
     const err = toFbError(e);

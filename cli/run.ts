@@ -1,59 +1,67 @@
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { defaultConfigPath, loadConfig } from '../harness/config';
-import { fbError } from '../core/errors';
+import { BUILTIN_CONFIG, checkFlagSettings, defaultConfigPath, loadConfig, type BenchConfig, type SettingKey } from '../harness/config';
+import { FIELDS } from '../harness/settings-schema';
+import { renderTerminal } from '../reporters/terminal';
+import { TERMINAL_COLUMNS } from '../reporters/table';
+import { ensureWritableDir } from './out-dir';
 import { combineHooks } from '../harness/coordinator';
 import { copyAccountingHooks } from '../harness/copy-hooks';
 import { flameHooks } from '../harness/flame-hooks';
 import { renderFlameHtml } from '../reporters/html-flame';
-import { computeCost, costHeadline, fmtUsd, resolveCostModel, type CostModelConfig } from '../core/cost';
-import { findFlameLinks } from './report';
+import { costHeadline, fmtUsd } from '../core/cost';
+import { writeRunFiles } from './run-files';
+import { checkAxes, parseAxes, withFragment } from '../harness/plan';
+import { botCostText } from '../reporters/bot';
 import type { RunResult } from '../core/result';
 import { resolveSettings, runBench, type RawSettings } from '../harness/runner';
-import { checkAxes, parseAxes, withFragment } from '../harness/plan';
 import { resolutionLabel } from '../core/spec';
 import { renderRun } from '../reporters/registry';
-import { botCostText } from '../reporters/bot';
 import { clearProgress, info, isTTY, progress } from './output';
-import { parseOptions, renderHelp, type OptionDef } from './options';
+import { noPositionals, parseOptions, renderHelp, type OptionDef } from './options';
+
+/** Options that set one setting of the schema (harness/settings-schema.ts): help and checks come from it. */
+const SETTING_FLAGS: Array<{ key: SettingKey; name: string; arg: string; list?: true; sweep?: string }> = [
+  { key: 'transports', name: 'transport', arg: 'ws,unix,...|all|./my-transport.ts' },
+  { key: 'scenarios', name: 'scenario', arg: 'realtime|saturate|multi-producer|variable-size|all' },
+  { key: 'formats', name: 'format', arg: 'i420,rgba' },
+  { key: 'resolution', name: 'resolution', arg: '1080p|720p|4k|360p|WxH,...', list: true, sweep: 'a list sweeps every size' },
+  { key: 'fps', name: 'fps', arg: 'N,...', list: true, sweep: 'a list sweeps' },
+  { key: 'durationS', name: 'duration', arg: 'S' },
+  { key: 'rounds', name: 'rounds', arg: 'N' },
+  { key: 'warmupS', name: 'warmup', arg: 'S' },
+  { key: 'warmupMaxS', name: 'warmup-max', arg: 'S' },
+  { key: 'producers', name: 'producers', arg: 'N,...', list: true, sweep: 'a list sweeps' },
+  { key: 'verify', name: 'verify', arg: 'checksum|sample|full' },
+  { key: 'source', name: 'source', arg: 'synthetic|fixture:NAME|chromium|chromium-bot' },
+  { key: 'policy', name: 'policy', arg: 'block|drop' },
+];
+
+function fmtDefault(v: unknown): string {
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+function settingOption(f: (typeof SETTING_FLAGS)[number]): OptionDef {
+  const schema = FIELDS[f.key] as { type?: string; description?: string };
+  const type: OptionDef['type'] = f.list || schema.type === 'array' ? 'list' : schema.type === 'number' || schema.type === 'integer' ? 'number' : 'string';
+  return { name: f.name, type, arg: f.arg, help: `${schema.description}${f.sweep ? `; ${f.sweep}` : ''} (default: ${fmtDefault(BUILTIN_CONFIG[f.key])})` };
+}
 
 export const RUN_OPTIONS: OptionDef[] = [
-  { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports to measure (default from bench.config.ts: all that can run here)' },
-  { name: 'scenario', type: 'list', arg: 'realtime|saturate|multi-producer|variable-size|all', help: 'scenarios (default: realtime,saturate)' },
-  { name: 'format', type: 'list', arg: 'i420,rgba', help: 'pixel formats (default: i420,rgba)' },
-  { name: 'resolution', type: 'list', arg: '1080p|720p|4k|360p|WxH,...', help: 'frame size; a list sweeps every size (default: 1080p)' },
-  { name: 'fps', type: 'list', arg: 'N,...', help: 'frame rate of paced scenarios; a list sweeps (default: 30)' },
-  { name: 'duration', type: 'number', arg: 'S', help: 'measurement window per case and round, seconds (default: 1.2)' },
-  { name: 'rounds', type: 'number', arg: 'N', help: 'interleaved rounds; figures are medians over rounds with 95% intervals (default: 5)' },
-  { name: 'warmup', type: 'number', arg: 'S', help: 'shortest warm-up before each window, seconds, not counted (default: 0.4)' },
-  { name: 'warmup-max', type: 'number', arg: 'S', help: 'the warm-up goes on until the processes stop faulting in fresh memory, at most S seconds; 0 = fixed (default: 3)' },
-  { name: 'producers', type: 'list', arg: 'N,...', help: 'producer processes of multi-producer; a list sweeps (default: 4)' },
-  { name: 'verify', type: 'string', arg: 'checksum|sample|full', help: 'consumer check: every byte against the header checksum, one word per 4 KiB page, or every byte against the source (default: checksum)' },
-  { name: 'source', type: 'string', arg: 'synthetic|fixture:NAME|chromium|chromium-bot', help: 'where frames come from (default: synthetic); chromium-bot: the bot page decodes call video with WebCodecs and sends I420 over its own WebSocket, measured against a no-send control (docs/chromium.md)' },
-  { name: 'policy', type: 'string', arg: 'block|drop', help: 'backpressure policy when the consumer is behind (default: block)' },
+  ...SETTING_FLAGS.map(settingOption),
   { name: 'fragment-bytes', type: 'list', arg: 'N,...', help: 'ws: largest WebSocket frame, 0 = unfragmented; a list sweeps (default: 131000)' },
   { name: 'flame', type: 'boolean', help: 'profile every process with perf; flame graphs in <out>/flame/ (linked from index.html)' },
   { name: 'no-copy-accounting', type: 'boolean', help: 'do not count memcpy/memmove with the LD_PRELOAD interposer' },
-  { name: 'out', type: 'string', arg: 'DIR', help: 'where results.json goes (default: reports/latest)' },
-  { name: 'config', type: 'string', arg: 'FILE', help: 'config file (default: ./bench.config.ts)' },
+  { name: 'out', type: 'string', arg: 'DIR', help: `where results.json, index.html and summary.md go (default: ${BUILTIN_CONFIG.out})` },
+  { name: 'config', type: 'string', arg: 'FILE', help: 'config file, .ts/.js/.json (default: ./bench.config.ts)' },
   { name: 'json', type: 'boolean', help: 'print the result JSON on stdout' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  { name: 'wide', type: 'boolean', help: 'terminal tables with every column (default: the ones that fit 120 columns)' },
 ];
 
 export const RUN_HELP = renderHelp(
-  'Usage: bench run [options]',
-  'Runs producer and consumer processes over each transport and reports CPU, copies,\nlatency and throughput per frame. With no options it runs the default matrix.',
+  'Usage: framebench run [options]',
+  'Runs producer and consumer processes over each transport and reports CPU, copies,\nlatency and throughput per frame. With no options it runs the default matrix;\ndefaults come from bench.config.ts (shown here: the built-in ones).',
   RUN_OPTIONS,
 );
-
-function checkWritable(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (e) {
-    throw fbError('FB_ERR_OUT_UNWRITABLE', `cannot write to --out ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
 
 function caseLabel(c: { transport: string; scenario: string; format: string; sizes: Array<[number, number]> }): string {
   const res = c.sizes.length === 1 ? resolutionLabel(c.sizes[0][0], c.sizes[0][1]) : 'mixed';
@@ -81,37 +89,47 @@ function removeStaleSegments(): void {
 
 /** `bench run`: returns the exit code (0 all ok, 1 a case failed, 2 bad input). */
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, RUN_OPTIONS);
+  const p = parseOptions(argv, RUN_OPTIONS, 'framebench run');
+  const values = p.values;
   if (values.help) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}' (see bench run --help)`);
+  noPositionals(p, 'framebench run');
+  // every flag is checked before the config file loads (a flag error never loads TypeScript)
+  const given: Partial<Record<SettingKey, unknown>> = {};
+  for (const f of SETTING_FLAGS) if (values[f.name] !== undefined) given[f.key] = values[f.name];
+  // list flags of numbers (sweeps) arrive as strings: checked as numbers, one value or a list
+  for (const k of ['fps', 'producers'] as const) {
+    const v = given[k];
+    if (Array.isArray(v)) given[k] = v.length === 1 ? Number(v[0]) : v.map(Number);
+  }
+  if (Array.isArray(given.resolution) && given.resolution.length === 1) given.resolution = given.resolution[0];
+  checkFlagSettings(given, Object.fromEntries(SETTING_FLAGS.map((f) => [f.key, f.name])));
   const cfg = loadConfig(typeof values.config === 'string' ? values.config : defaultConfigPath());
-  const pick = <T>(k: string, fallback: T): T => (values[k] !== undefined ? (values[k] as unknown as T) : fallback);
-  const axes = parseAxes({ resolution: pick('resolution', cfg.resolution), fps: pick('fps', cfg.fps), producers: pick('producers', cfg.producers), fragmentBytes: values['fragment-bytes'] });
+  const pick = <K extends SettingKey>(k: K): BenchConfig[K] => (given[k] !== undefined ? (given[k] as BenchConfig[K]) : cfg[k]);
+  const axes = parseAxes({ resolution: pick('resolution'), fps: pick('fps'), producers: pick('producers'), fragmentBytes: values['fragment-bytes'] });
   const transportOptions = withFragment(cfg.transportOptions, axes.fragmentBytes[0] ?? null);
   const raw: RawSettings = {
-    transports: pick('transport', cfg.transports),
-    scenarios: pick('scenario', cfg.scenarios),
-    formats: pick('format', cfg.formats),
+    transports: pick('transports'),
+    scenarios: pick('scenarios'),
+    formats: pick('formats'),
     resolution: axes.resolutions[0],
     fps: axes.fps[0],
-    durationS: pick('duration', cfg.durationS),
-    rounds: pick('rounds', cfg.rounds),
-    warmupS: pick('warmup', cfg.warmupS),
-    warmupMaxS: pick('warmup-max', cfg.warmupMaxS ?? 0),
+    durationS: pick('durationS'),
+    rounds: pick('rounds'),
+    warmupS: pick('warmupS'),
+    warmupMaxS: pick('warmupMaxS'),
     producers: axes.producers[0],
-    verify: pick('verify', cfg.verify),
-    source: pick('source', cfg.source),
+    verify: pick('verify'),
+    source: pick('source'),
     copyAccounting: values['no-copy-accounting'] ? false : cfg.copyAccounting,
-    policy: pick('policy', cfg.policy),
+    policy: pick('policy'),
     transportOptions,
   };
   checkAxes(raw, axes, resolveSettings);
   const settings = { ...resolveSettings(raw), axes, argv: ['run', ...argv], profiling: values.flame ? 'flame' : null };
-  const out = path.resolve(pick('out', cfg.out));
-  checkWritable(out);
+  const out = ensureWritableDir(typeof values.out === 'string' ? values.out : cfg.out);
 
   const abort = new AbortController();
   const onSignal = (sig: string): void => {
@@ -154,14 +172,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (!settings.copyAccounting) run.settings.copyAccounting = false;
   else run.settings.copyAccounting = copyHooks.hooks !== null;
-  const costCfg: CostModelConfig = resolveCostModel(cfg.cost as Partial<CostModelConfig> | undefined);
-  run.costModel = costCfg; // recorded: bench report and compare re-price with the model the run was priced with
-  const file = path.join(out, 'results.json');
-  writeFileSync(file, renderRun(run, 'json'));
-  const cost = computeCost(run, costCfg);
-  writeFileSync(path.join(out, 'index.html'), renderRun(run, 'html', { cost, flameLinks: findFlameLinks(file, out) }));
-  writeFileSync(path.join(out, 'summary.md'), renderRun(run, 'md', { cost }));
-  info(renderRun(run, 'terminal'));
+  const { results: file, cost } = writeRunFiles(run, out, cfg.cost);
+  info(renderTerminal(run, values.wide ? {} : { width: TERMINAL_COLUMNS }));
   info(`results: ${file}\nreport:  ${path.join(out, 'index.html')}${flame?.written.length ? `\nflame graphs: ${path.join(out, 'flame')}/ (${flame.written.length})` : ''}`);
   info(costHeadline(cost));
   const botLine = botCostText(run, cost.model);

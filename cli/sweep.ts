@@ -42,7 +42,7 @@ ${RUN_HELP.split('\n').slice(RUN_HELP.split('\n').indexOf('Options:')).join('\n'
 
 /** `bench sweep`: returns bench run's exit code, and says how long the sweep took. */
 export async function sweepCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
+  if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(SWEEP_HELP);
     return 0;
   }

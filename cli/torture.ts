@@ -3,7 +3,7 @@ import { runTorture } from '../torture';
 import { renderTortureMarkdown, renderTortureTerminal, updateDoc } from '../torture/report';
 import { parseTransports } from '../transports/registry';
 import { info } from './output';
-import { parseOptions, renderHelp, type OptionDef } from './options';
+import { noPositionals, parseOptions, renderHelp, type OptionDef } from './options';
 
 export const TORTURE_OPTIONS: OptionDef[] = [
   { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports to torture (default: every one that can run here)' },
@@ -13,11 +13,10 @@ export const TORTURE_OPTIONS: OptionDef[] = [
   { name: 'json', type: 'boolean', help: 'print the summary JSON on stdout' },
   { name: 'markdown', type: 'boolean', help: 'print the Markdown summary table on stdout' },
   { name: 'update-doc', type: 'string', arg: 'FILE', help: 'rewrite the table between <!-- torture:begin --> and <!-- torture:end --> in FILE' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
 export const TORTURE_HELP = renderHelp(
-  'Usage: bench torture [options]',
+  'Usage: framebench torture [options]',
   'Kills producers and consumers with SIGKILL at random moments, signals bench run, stalls the\n' +
     'consumer, feeds every receiver malformed input and soaks each transport; checks every case\n' +
     'ends with the right code, in time, losing no frame silently and leaking nothing.\n' +
@@ -27,12 +26,13 @@ export const TORTURE_HELP = renderHelp(
 
 /** `bench torture`: returns 0 when every case survived, 1 otherwise. */
 export async function tortureCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, TORTURE_OPTIONS);
+  const p = parseOptions(argv, TORTURE_OPTIONS, 'framebench torture');
+  const values = p.values;
   if (values.help) {
     process.stdout.write(TORTURE_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw fbError('FB_ERR_USAGE', `unexpected argument '${positionals[0]}' (see bench torture --help)`);
+  noPositionals(p, 'framebench torture');
   const quick = Boolean(values.quick);
   const soakSeconds = values['soak-seconds'] === undefined ? (quick ? 8 : 180) : Number(values['soak-seconds']);
   if (!(soakSeconds >= 2 && soakSeconds <= 86400)) throw fbError('FB_ERR_BAD_NUMBER', `--soak-seconds must be >= 2 and <= 86400, got ${soakSeconds}`);

@@ -50,7 +50,9 @@ export interface CopyCounters {
 
 /** Absolute path of the interposer (may not exist: build it with `node native/copycount/build.js`). */
 export function copyCountLibPath(): string {
-  return fromRoot('native', 'copycount', 'build', 'libframebench_copycount.so');
+  const built = fromRoot('native', 'copycount', 'build', 'libframebench_copycount.so');
+  const shipped = fromRoot('prebuilds', `${process.platform}-${process.arch}`, 'libframebench_copycount.so');
+  return !fs.existsSync(built) && fs.existsSync(shipped) ? shipped : built; // a local build first, then the package's
 }
 
 let cachedReason: string | null | undefined;

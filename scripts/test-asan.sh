@@ -16,7 +16,7 @@ fi
 
 mkdir -p "$work/native"
 cp -r "$root/native/binding.gyp" "$root/native/src" "$work/native/"
-(cd "$root" && NODE_PATH="$root/node_modules" npx node-gyp rebuild --directory "$work/native" --nodedir=/usr -- -Dfb_asan=1 >"$work/build.log" 2>&1) || {
+(cd "$root" && NODE_PATH="$root/node_modules" node scripts/build-native.js --directory "$work/native" -- -Dfb_asan=1 >"$work/build.log" 2>&1) || {
   cat "$work/build.log" >&2
   exit 1
 }

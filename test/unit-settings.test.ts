@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { HEADER_BYTES } from '../core/frame';
+import { Value } from '@sinclair/typebox/value';
 import { BUILTIN_CONFIG, loadConfig } from '../harness/config';
+import { configJsonSchema, FIELDS, fieldProblems, listOf, schemaDefaults, type SettingKey } from '../harness/settings-schema';
+import { RUN_OPTIONS } from '../cli/run';
 import { parseInject, planCases, resolveSettings, type RawSettings, type RunSettings } from '../harness/runner';
 import { SCENARIOS } from '../scenarios';
 import { transportNames } from '../transports/registry';
@@ -61,17 +64,44 @@ describe('loadConfig', () => {
     expect(loadConfig(file('b.js', 'exports.default = { fps: 24 };')).fps).toBe(24);
   });
 
-  it('a .ts file is type-checked, then loaded', () => {
-    expect(loadConfig(file('ok.ts', 'const d: number = 2.5;\nexport default { durationS: d };\n')).durationS).toBe(2.5);
+  it('a .ts file is transpiled (never type-checked) and its values checked against the schema, naming the key', () => {
+    // a type error alone does not stop it (type-checking is npm run typecheck's job) ...
+    expect(loadConfig(file('ok.ts', "const d: number = 2.5 as unknown as string as unknown as number;\nexport default { durationS: d };\n")).durationS).toBe(2.5);
+    // ... but a value the schema refuses does, with the file and the key
     let err: unknown;
     try {
-      loadConfig(file('bad.ts', "const d: number = 'long';\nexport default { durationS: d };\n"));
+      loadConfig(file('bad.ts', "const d: number = 'long' as unknown as number;\nexport default { durationS: d };\n"));
     } catch (e) {
       err = e;
     }
     expect(codeOf(err)).toBe('FB_ERR_CONFIG');
-    expect(String((err as Error).message)).toMatch(/^bad\.ts:1:7: /); // where, for the user
-  }, 60_000);
+    expect(String((err as Error).message)).toMatch(/^bad\.ts: durationS /);
+  });
+
+  it('refuses each mistyped or out-of-range setting with FB_ERR_CONFIG naming the key', () => {
+    const bad: Array<[string, unknown]> = [
+      ['transports', 'ws'], ['transports', []], ['transports', ['carrier-pigeon']], ['scenarios', ['burst']], ['formats', ['nv12']],
+      ['resolution', 'huge'], ['fps', 0], ['fps', '30'], ['durationS', -1], ['rounds', 1.5], ['warmupS', -0.1], ['producers', 0],
+      ['verify', 'maybe'], ['source', 'camera'], ['policy', 'spill'], ['copyAccounting', 'yes'], ['transportOptions', { ws: 3 }],
+      ['cost', { vcpuHourUsd: 'cheap' }], ['cost', { nope: 1 }], ['gate', { repeats: 'many' }],
+    ];
+    for (const [key, value] of bad) {
+      let err: unknown;
+      try {
+        loadConfig(file(`bad-${key}.json`, JSON.stringify({ [key]: value })));
+      } catch (e) {
+        err = e;
+      }
+      expect(codeOf(err), `${key} = ${JSON.stringify(value)}`).toBe('FB_ERR_CONFIG');
+      expect(String((err as Error).message)).toContain(`bad-${key}.json: ${key}`);
+    }
+  });
+
+  it('transport module paths in a config are relative to the config file', () => {
+    const mod = file('my-transport.js', 'module.exports = {};');
+    const cfg = loadConfig(file('with-module.json', JSON.stringify({ transports: ['unix', './my-transport.js'] })));
+    expect(cfg.transports).toEqual(['unix', mod]);
+  });
 
   it('refuses with FB_ERR_CONFIG: a missing file, bad JSON, a throwing module, a non-object, an unknown setting', () => {
     expect(thrown(() => loadConfig(path.join(tmp, 'nope.json')))).toBe('FB_ERR_CONFIG');
@@ -215,5 +245,43 @@ describe('planCases', () => {
     const [unix, tcp] = planCases(resolve({ transports: ['unix', 'tcp'] }));
     expect(unix.inject).toBeUndefined();
     expect(tcp.inject).toEqual({ busyUs: 40 });
+  });
+});
+
+describe('the settings schema (harness/settings-schema.ts)', () => {
+  it('gives the defaults: BUILTIN_CONFIG is what the schema says, and it passes its own checks', () => {
+    expect(BUILTIN_CONFIG).toEqual(schemaDefaults());
+    for (const k of Object.keys(FIELDS) as SettingKey[]) {
+      if (BUILTIN_CONFIG[k] !== undefined) expect(fieldProblems(k, BUILTIN_CONFIG[k]), k).toEqual([]);
+    }
+  });
+
+  it('bench.config.ts is checked against it and restates the schema defaults it sets (transpiled, no type check)', () => {
+    const cfg = loadConfig(path.join(ROOT, 'bench.config.ts'));
+    for (const k of ['transports', 'scenarios', 'formats', 'resolution', 'fps', 'durationS', 'rounds', 'warmupS', 'producers', 'verify', 'source', 'out', 'copyAccounting', 'policy'] as SettingKey[]) {
+      expect(cfg[k], k).toEqual(BUILTIN_CONFIG[k]);
+    }
+  });
+
+  it('bench run --help is generated from it: every setting flag shows its description and default', () => {
+    for (const [key, flag] of [['fps', 'fps'], ['durationS', 'duration'], ['producers', 'producers'], ['verify', 'verify']] as Array<[SettingKey, string]>) {
+      const f = FIELDS[key] as { description?: string };
+      const line = RUN_OPTIONS.find((o) => o.name === flag)!;
+      expect(line.help).toBe(`${f.description} (default: ${String(BUILTIN_CONFIG[key])})`);
+    }
+  });
+
+  it('schema/config.schema.json is the committed JSON Schema (npm run schema:write)', () => {
+    const committed = JSON.parse(readFileSync(path.join(ROOT, 'schema', 'config.schema.json'), 'utf8')) as unknown;
+    expect(committed).toEqual(configJsonSchema());
+    expect(JSON.stringify(committed)).toContain('"exclusiveMinimum":0');
+  });
+
+  it('a field can take a list later: listOf() accepts a value or a non-empty list of values', () => {
+    const fpsSweep = listOf(FIELDS.fps);
+    expect(Value.Check(fpsSweep, 30)).toBe(true);
+    expect(Value.Check(fpsSweep, [15, 30, 60])).toBe(true);
+    expect(Value.Check(fpsSweep, [])).toBe(false);
+    expect(Value.Check(fpsSweep, [30, 0])).toBe(false);
   });
 });

@@ -20,6 +20,8 @@ const LAYERS = {
   harness: ['core', 'transports', 'sources', 'profile', 'measure', 'scenarios'],
   torture: ['core', 'transports', 'sources', 'profile', 'measure', 'scenarios', 'harness'],
   cli: ['core', 'transports', 'sources', 'profile', 'measure', 'scenarios', 'harness', 'torture', 'reporters'],
+  // examples/ import the package by name ('framebench'), as a user's module does, never a layer's file
+  examples: [],
 };
 
 const ROOT = path.resolve(__dirname, '..', '..');
