@@ -20,17 +20,17 @@ import { clearProgress, info, isTTY, progress } from './output';
 import { noPositionals, parseOptions, renderHelp, type OptionDef } from './options';
 
 /** Options that set one setting of the schema (harness/settings-schema.ts): help and checks come from it. */
-const SETTING_FLAGS: Array<{ key: SettingKey; name: string; arg: string; list?: true; sweep?: string }> = [
+const SETTING_FLAGS: Array<{ key: SettingKey; name: string; arg: string; list?: true }> = [
   { key: 'transports', name: 'transport', arg: 'ws,unix,...|all|./my-transport.ts' },
   { key: 'scenarios', name: 'scenario', arg: 'realtime|saturate|multi-producer|variable-size|all' },
   { key: 'formats', name: 'format', arg: 'i420,rgba' },
-  { key: 'resolution', name: 'resolution', arg: '1080p|720p|4k|360p|WxH,...', list: true, sweep: 'a list sweeps every size' },
-  { key: 'fps', name: 'fps', arg: 'N,...', list: true, sweep: 'a list sweeps' },
+  { key: 'resolution', name: 'resolution', arg: '1080p|720p|4k|360p|WxH,...', list: true },
+  { key: 'fps', name: 'fps', arg: 'N,...', list: true },
   { key: 'durationS', name: 'duration', arg: 'S' },
   { key: 'rounds', name: 'rounds', arg: 'N' },
   { key: 'warmupS', name: 'warmup', arg: 'S' },
   { key: 'warmupMaxS', name: 'warmup-max', arg: 'S' },
-  { key: 'producers', name: 'producers', arg: 'N,...', list: true, sweep: 'a list sweeps' },
+  { key: 'producers', name: 'producers', arg: 'N,...', list: true },
   { key: 'verify', name: 'verify', arg: 'checksum|sample|full' },
   { key: 'source', name: 'source', arg: 'synthetic|fixture:NAME|chromium|chromium-bot' },
   { key: 'policy', name: 'policy', arg: 'block|drop' },
@@ -43,7 +43,7 @@ function fmtDefault(v: unknown): string {
 function settingOption(f: (typeof SETTING_FLAGS)[number]): OptionDef {
   const schema = FIELDS[f.key] as { type?: string; description?: string };
   const type: OptionDef['type'] = f.list || schema.type === 'array' ? 'list' : schema.type === 'number' || schema.type === 'integer' ? 'number' : 'string';
-  return { name: f.name, type, arg: f.arg, help: `${schema.description}${f.sweep ? `; ${f.sweep}` : ''} (default: ${fmtDefault(BUILTIN_CONFIG[f.key])})` };
+  return { name: f.name, type, arg: f.arg, help: `${schema.description} (default: ${fmtDefault(BUILTIN_CONFIG[f.key])})` };
 }
 
 export const RUN_OPTIONS: OptionDef[] = [

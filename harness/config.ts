@@ -6,7 +6,7 @@ import { parseFormat, parseResolution } from '../core/spec';
 import { loadModuleFile } from '../core/ts-register';
 import { parseScenarios } from '../scenarios';
 import { checkTransportNames, isTransportModulePath } from '../transports/registry';
-import { FIELDS, fieldProblems, schemaDefaults, type BenchConfig, type SettingKey } from './settings-schema';
+import { FIELDS, fieldProblems, itemSchema, schemaDefaults, type BenchConfig, type SettingKey } from './settings-schema';
 
 export type { BenchConfig, SettingKey } from './settings-schema';
 
@@ -41,12 +41,13 @@ function checkSetting(key: SettingKey, given: unknown, name: string): void {
   const value = key === 'formats' && Array.isArray(given) && given.every((f) => typeof f === 'string') ? given.map(parseFormat) : given;
   const problems = fieldProblems(key, value);
   if (problems.length) {
-    const code: ErrorCode = (FIELDS[key] as { type?: string }).type === 'number' || (FIELDS[key] as { type?: string }).type === 'integer' ? 'FB_ERR_BAD_NUMBER' : 'FB_ERR_USAGE';
+    const type = (itemSchema(key) as { type?: string }).type;
+    const code: ErrorCode = type === 'number' || type === 'integer' ? 'FB_ERR_BAD_NUMBER' : 'FB_ERR_USAGE';
     throw fbError(code, `${name} ${problems.join('; ')}`);
   }
   if (key === 'transports') checkTransportNames(value as string[]);
   else if (key === 'scenarios') parseScenarios((value as string[]).join(','));
-  else if (key === 'resolution') parseResolution(value as string);
+  else if (key === 'resolution') for (const r of Array.isArray(value) ? value : [value]) parseResolution(r as string);
 }
 
 /**

@@ -24,7 +24,13 @@ function partialShapeOf<T extends object>(defaults: T, title: string): TSchema {
 
 /** A value or a non-empty list of values (for sweeps). */
 export function listOf<T extends TSchema>(s: T, opts: { default?: unknown; description?: string } = {}) {
-  return Type.Union([s, Type.Array(s, { minItems: 1 })], opts);
+  return Type.Union([s, Type.Array(s, { minItems: 1 })], { ...opts, 'x-list': true });
+}
+
+/** The schema of one value of a field: the item of a listOf() field, else the field's own. */
+export function itemSchema(key: SettingKey): TSchema {
+  const f = FIELDS[key] as TSchema;
+  return f['x-list'] ? (f.anyOf as TSchema[])[0] : f;
 }
 
 export const FIELDS = {
@@ -36,7 +42,7 @@ export const FIELDS = {
   scenarios: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, default: ['realtime', 'saturate'], description: 'scenarios (realtime, saturate, multi-producer, variable-size, all)' }),
   formats: Type.Array(Type.Union([Type.Literal('i420'), Type.Literal('rgba')]), { minItems: 1, default: ['i420', 'rgba'], description: 'pixel formats' }),
   resolution: listOf(Type.String({ minLength: 1 }), { default: '1080p', description: "frame size: '1080p', '720p', '4k', '360p' or 'WxH'; a list sweeps (docs/sweeps.md)" }),
-  fps: listOf(Type.Number({ exclusiveMinimum: 0, maximum: 1000 }), { default: 30, description: 'frame rate of paced scenarios' }),
+  fps: listOf(Type.Number({ exclusiveMinimum: 0, maximum: 1000 }), { default: 30, description: 'frame rate of paced scenarios; a list sweeps' }),
   durationS: Type.Number({ exclusiveMinimum: 0, maximum: 86400, default: 1.2, description: 'measurement window per case and round, seconds' }),
   rounds: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'interleaved rounds; figures are medians over rounds with 95% intervals' }),
   warmupS: Type.Number({ minimum: 0, maximum: 3600, default: 0.4, description: 'shortest warm-up before each window, seconds, not counted' }),
@@ -44,7 +50,7 @@ export const FIELDS = {
     minimum: 0, maximum: 3600, default: 3,
     description: 'the warm-up goes on until the processes stop faulting in fresh memory, at most this many seconds; 0 = a fixed warm-up (docs/options.md, Warm-up)',
   }),
-  producers: listOf(Type.Integer({ minimum: 1, maximum: 64 }), { default: 4, description: 'producer processes of multi-producer' }),
+  producers: listOf(Type.Integer({ minimum: 1, maximum: 64 }), { default: 4, description: 'producer processes of multi-producer; a list sweeps' }),
   verify: Type.Union(VERIFY_MODES.map((m) => Type.Literal(m)), {
     default: 'checksum',
     description: 'consumer check: every byte against the header checksum, one word per 4 KiB page, or every byte against the source',
@@ -86,7 +92,18 @@ export function configJsonSchema(): Record<string, unknown> {
  * Numbers say their range in words ("must be > 0 and <= 1000").
  */
 export function fieldProblems(key: SettingKey, value: unknown): string[] {
-  const schema = FIELDS[key] as TSchema;
+  const field = FIELDS[key] as TSchema;
+  const list: unknown[] | null = Array.isArray(value) ? value : null;
+  if (Value.Check(field, value)) return [];
+  // a list field (a sweep): each value is checked like a single one, and named by its place
+  if (field['x-list'] && list) {
+    if (list.length === 0) return ['must not be an empty list'];
+    return list.flatMap((v, i) => valueProblems(itemSchema(key), v).map((p) => `item ${i + 1}: ${p}`));
+  }
+  return valueProblems(itemSchema(key), value);
+}
+
+function valueProblems(schema: TSchema, value: unknown): string[] {
   if (Value.Check(schema, value)) return [];
   const range = numberRange(schema);
   if (range && typeof value === 'number') return [`must be ${range}, got ${value}`];
