@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { RING, slotOffset } from '../transports/shm/layout';
 import { shmNative } from '../transports/shm/native';
-import { IDX } from '../transports/shm/segment';
+import { IDX, mapRing } from '../transports/shm/segment';
 import { cleanStaleSegments, createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm/ring';
 import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 import { killAll, segmentExists, spawnFixture, waitUntil } from './fixtures-shm/kit';
@@ -96,7 +96,7 @@ describe('shm ring: peer death', () => {
     });
     // Play the dead producer by hand: a slot owned by an exited pid, 256 B reserved, never sealed.
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    const ab = shmNative().open(c.name, false);
+    const ab = mapRing(c.name);
     const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
     Atomics.store(w, slotOffset(5, RING.SLOT_PID) / 4, deadPid);
     Atomics.store(w, slotOffset(5, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { createRing, openRing, RING, recordSpan, type RingConsumer, type RingProducer } from '../transports/shm/ring';
 import { shmNative } from '../transports/shm/native';
-import { IDX } from '../transports/shm/segment';
+import { IDX, mapRing } from '../transports/shm/segment';
 import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 
 /** In-process ring tests (pull mode unless stated): layout edge cases, policies, validation. */
@@ -232,7 +232,7 @@ describe('shm ring (in process)', () => {
 
 describe('shm ring: a hostile header never crashes the consumer', () => {
   function scribble(name: string): { u64: BigUint64Array; dv: DataView; ab: ArrayBuffer } {
-    const ab = shmNative().open(name, false);
+    const ab = mapRing(name);
     return { u64: new BigUint64Array(ab), dv: new DataView(ab), ab };
   }
 

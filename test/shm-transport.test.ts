@@ -88,7 +88,10 @@ describe('shm transports', () => {
     await expect(shmTransport.createReceiver({ ...base, options: { ringBytes: 'big' } })).rejects.toMatchObject({ code: 'FB_ERR_BAD_NUMBER' });
     await expect(shmTransport.createReceiver({ ...base, options: { spin: -1 } })).rejects.toMatchObject({ code: 'FB_ERR_BAD_NUMBER' });
     await expect(shmTransport.createReceiver({ ...base, options: { ringBytes: 65536 } })).rejects.toMatchObject({ code: 'FB_ERR_FRAME_TOO_LARGE' });
-    await expect(shmTransport.openSender('/framebench-0123456789abcdef0123456789abcdef', { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
+    const nobody = path.join(runDir, 'ring-0123456789abcdef.sock');
+    await expect(shmTransport.openSender(nobody, { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
+    // an old-style /dev/shm name is no ring address any more
+    await expect(shmTransport.openSender('/framebench-0123456789abcdef0123456789abcdef', { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PROTOCOL' });
     await expect(shmTransport.openSender('/etc/passwd', { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PROTOCOL' });
     expect(shmTransport.unavailableReason()).toBeNull();
   });

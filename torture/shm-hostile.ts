@@ -89,7 +89,7 @@ export async function shmHostileCase(t: string, seed: number, where: string, ctx
       if (pe.code !== 0) problems.push(`producer exited ${pe.signal ?? pe.code}`);
     }
     await scribbler.exited;
-    if (existsSync(path.join('/dev/shm', name.slice(1)))) problems.push(`segment ${name} left behind`);
+    if (existsSync(name)) problems.push(`ring socket ${name} left behind`);
     problems.push(...[]);
   } catch (e) {
     got = 'hang';

@@ -67,8 +67,9 @@ export async function killAll(): Promise<void> {
   await Promise.all(all.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)))));
 }
 
+/** Is the ring's address (its descriptor's socket) still there? */
 export function segmentExists(name: string): boolean {
-  return fs.existsSync(path.join('/dev/shm', name.replace(/^\//, '')));
+  return fs.existsSync(name);
 }
 
 export async function waitUntil(what: string, cond: () => boolean, ms = 10_000): Promise<void> {

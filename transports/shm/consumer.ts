@@ -4,7 +4,7 @@ import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
 import { RING, recordSpan } from './layout';
 import { ProducerSlots } from './slots';
-import { IDX, createSegment, unlinkSegment, unmapSegment, type Segment } from './segment';
+import { IDX, createSegment, unmapSegment, type Segment } from './segment';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
 import type { StatsOf, StatsShape } from '../types';
 
@@ -19,6 +19,11 @@ export interface RingConsumerOptions {
   maxRecordBytes?: number;
   /** Empty-ring polls before sleeping in the futex (each counted in stats.spins). Default 0. */
   spin?: number;
+  /**
+   * A private (0700) directory for the socket that hands producers the ring's descriptor (the
+   * run's directory). Default: a fresh 0700 directory in the system temp directory, removed on close.
+   */
+  dir?: string;
 }
 
 /** Longest the consumer keeps the event loop in one go (delivering or waiting), ms. */
@@ -73,7 +78,7 @@ export class RingConsumer {
   readonly name: string;
   readonly capacity: number;
   readonly maxRecordBytes: number;
-  private seg: Segment;
+  private seg: Segment & { close(): void };
   private readonly slots: ProducerSlots;
   private handler: RingRecordHandler | null = null;
   private errorHandlers: RingErrorHandler[] = [];
@@ -98,7 +103,7 @@ export class RingConsumer {
   constructor(opts: RingConsumerOptions = {}) {
     const capacity = opts.ringBytes ?? 64 * 1024 * 1024;
     const maxRecordBytes = Math.min(opts.maxRecordBytes ?? Infinity, capacity - RING.RECORD_HEADER_BYTES);
-    this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)));
+    this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)), opts.dir);
     this.name = this.seg.name;
     this.slots = new ProducerSlots(this.seg);
     this.capacity = this.seg.capacity;
@@ -161,7 +166,7 @@ export class RingConsumer {
     return this.state === 'closed' ? this.dropsAtClose : this.slots.drops();
   }
 
-  /** Stops delivery, tells producers (FB_ERR_PEER_GONE), removes the name, unmaps. Idempotent. */
+  /** Stops delivery, tells producers (FB_ERR_PEER_GONE), stops serving the ring, unmaps. Idempotent. */
   close(): void {
     if (this.state === 'closed') return;
     this.shutdown();
@@ -440,7 +445,7 @@ export class RingConsumer {
     this.report(this.failure);
   }
 
-  /** Marks the consumer closed for producers, wakes them, removes the name. Keeps the mapping. */
+  /** Marks the consumer closed for producers, wakes them, stops serving the descriptor. Keeps the mapping. */
   private shutdown(): void {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
@@ -452,6 +457,6 @@ export class RingConsumer {
     Atomics.add(this.seg.i32, IDX.spaceSeq, 1);
     shmNative().futexWake(this.seg.ab, RING.OFF_SPACE_SEQ, 0x7fffffff);
     notifyLocalProducers(this.name);
-    unlinkSegment(this.name);
+    this.seg.close();
   }
 }

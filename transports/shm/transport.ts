@@ -14,9 +14,9 @@ import { cleanStaleSegments } from './segment';
  *   skips) and send() (one copy into a loaned slot).
  * - `shm-copy`: the same ring used naively: send() copies the finished frame in, and the
  *   receiver copies each record out into a reused private buffer, releasing the ring slot at once.
- * Address: the segment name `/framebench-<32 hex>`; the segment is created 0600 by the receiver
- * and unlinked on close, exit, SIGINT/SIGTERM/SIGHUP, or by a sender that finds the receiver dead;
- * when both ends were killed, by cleanupOrphans() (the coordinator, after the case).
+ * Address: `<runDir>/ring-<16 hex>.sock`, a unix socket that hands each sender the ring's sealed
+ * memfd (SCM_RIGHTS); nothing is named in /dev/shm. The socket is removed on close, exit,
+ * SIGINT/SIGTERM/SIGHUP, with the run directory, or by a sender that finds the receiver dead.
  * Options: SHM_OPTIONS below.
  */
 
@@ -182,7 +182,7 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
       if (recordSpan(opts.maxFrameBytes) > ringBytes && asked !== undefined) {
         throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
       }
-      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin });
+      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir });
       return new ShmReceiver(ring, !zeroCopy);
     },
 

@@ -1,0 +1,375 @@
+// Sealed anonymous shared memory and descriptor passing, for the ring and the copy-count page.
+//   memfdCreate(bytes, populate, map) -> { fd, ab | null }: memfd_create + ftruncate + fallocate,
+//     then F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL (no name anywhere, size fixed for every
+//     descriptor, /proc/<pid>/fd included); the seals are read back before mapping.
+//   mapFd(fd, populate) -> ArrayBuffer: maps a received descriptor only if it is a regular file
+//     carrying those seals (else throws code EUNSEALED); closes fd in every case.
+//   sealsOf(fd), closeFd(fd).
+//   serveFd(path, fd) -> id: a listening unix socket at `path` (0600, in a 0700 directory) and a
+//     thread that hands every connecting process a duplicate of fd (SCM_RIGHTS), with no JS turn
+//     needed (so a producer in the consumer's own thread can fetch it synchronously).
+//   unserveFd(id): stops that thread, closes, removes `path`.
+//   fetchFd(path, timeoutMs) -> { fd, pid, uid }: connects, receives exactly one descriptor, and
+//     reports who sent it (SO_PEERCRED of the server, not anything written in shared memory).
+#include "memfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace fb {
+namespace {
+
+constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+constexpr double kMaxBytes = 4294967296.0 + 8192.0;
+
+Napi::Value ThrowSys(Napi::Env env, const std::string& what, int err) {
+  switch (err) {
+    case ECONNREFUSED: return ThrowCode(env, "ECONNREFUSED", what + ": " + strerror(err));
+    case ETIMEDOUT: return ThrowCode(env, "ETIMEDOUT", what + ": " + strerror(err));
+    case EBADF: return ThrowCode(env, "EBADF", what + ": " + strerror(err));
+    default: return ThrowErrno(env, what, err);
+  }
+}
+
+bool GetFd(const Napi::CallbackInfo& info, size_t i, int* fd) {
+  if (info.Length() <= i || !info[i].IsNumber()) return false;
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < 1048576) || std::floor(d) != d) return false;
+  *fd = static_cast<int>(d);
+  return true;
+}
+
+bool GetPath(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) return false;
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return out->size() >= 2 && out->size() < sizeof(sockaddr_un::sun_path) && (*out)[0] == '/' &&
+         out->find('\0') == std::string::npos;
+}
+
+bool FillAddr(const std::string& path, sockaddr_un* a) {
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  if (path.size() >= sizeof(a->sun_path)) return false;
+  memcpy(a->sun_path, path.data(), path.size());
+  return true;
+}
+
+// memfdCreate(bytes, populate, map)
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "memfdCreate: bytes must be a number");
+  double bytes = info[0].As<Napi::Number>().DoubleValue();
+  if (!(bytes >= 1 && bytes <= kMaxBytes) || std::floor(bytes) != bytes)
+    return ThrowCode(env, "FB_ERR_USAGE", "memfdCreate: bytes out of range");
+  bool populate = info.Length() > 1 && info[1].ToBoolean().Value();
+  bool map = info.Length() < 3 || info[2].ToBoolean().Value();
+  int fd = memfd_create("framebench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return ThrowSys(env, "memfd_create", errno);
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSys(env, "ftruncate memfd", err);
+  }
+  // Reserve the pages now: when memory is short this fails here, not as a SIGBUS later.
+  int ferr = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (ferr != 0 && ferr != EOPNOTSUPP && ferr != EINVAL) {
+    close(fd);
+    return ThrowSys(env, "fallocate memfd", ferr);
+  }
+  if (fcntl(fd, F_ADD_SEALS, kSeals) != 0 || (fcntl(fd, F_GET_SEALS) & kSeals) != kSeals) {
+    int err = errno;
+    close(fd);
+    return ThrowSys(env, "sealing memfd", err);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, fd));
+  if (!map) {
+    out.Set("ab", env.Null());
+    return out;
+  }
+  Napi::Value ab = MapToArrayBuffer(env, fd, static_cast<size_t>(bytes), populate, true);
+  if (env.IsExceptionPending()) {
+    close(fd);
+    return env.Undefined();
+  }
+  out.Set("ab", ab);
+  return out;
+}
+
+// mapFd(fd, populate) -> ArrayBuffer over the whole file. Closes fd in every case.
+Napi::Value MapFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "mapFd: fd must be a descriptor number");
+  bool populate = info.Length() > 1 && info[1].ToBoolean().Value();
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowSys(env, "fstat", err);
+  }
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (!S_ISREG(sb.st_mode) || seals < 0 || (seals & kSeals) != kSeals) {
+    close(fd);
+    return ThrowCode(env, "EUNSEALED",
+                     "the descriptor is not sealed shared memory (needs F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)");
+  }
+  if (sb.st_size <= 0 || static_cast<double>(sb.st_size) > kMaxBytes) {
+    close(fd);
+    return ThrowCode(env, "EINVAL", "the shared memory has an impossible size");
+  }
+  return MapToArrayBuffer(env, fd, static_cast<size_t>(sb.st_size), populate, false);
+}
+
+Napi::Value SealsOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "sealsOf: fd must be a descriptor number");
+  int s = fcntl(fd, F_GET_SEALS);
+  if (s < 0) return ThrowSys(env, "F_GET_SEALS", errno);
+  return Napi::Number::New(env, s);
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "closeFd: fd must be a descriptor number");
+  return Napi::Boolean::New(env, close(fd) == 0);
+}
+
+// ---- serving a descriptor ----
+
+struct Server {
+  int listenFd = -1;
+  int wakeFd = -1;
+  int fd = -1;  // our own duplicate of the served descriptor
+  std::string path;
+  std::thread th;
+};
+
+std::mutex g_srv_mu;
+// Never destroyed at exit: a still-running thread must not meet a destroyed std::thread.
+auto* g_servers = new std::unordered_map<int, Server*>();
+int g_next_id = 1;
+
+void SendOne(int conn, int fd) {
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+  memset(ctl, 0, sizeof(ctl));
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof(ctl);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  // A fresh socket's send buffer is empty: one byte never blocks (MSG_DONTWAIT to be sure).
+  (void)!sendmsg(conn, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void Serve(Server* s) {
+  for (;;) {
+    pollfd p[2] = {{s->listenFd, POLLIN, 0}, {s->wakeFd, POLLIN, 0}};
+    int r = poll(p, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 || (p[1].revents & POLLIN)) return;
+    if (p[0].revents & POLLIN) {
+      int conn = accept4(s->listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0) continue;  // EAGAIN, ECONNABORTED, EMFILE: try again on the next event
+      SendOne(conn, s->fd);
+      close(conn);
+    }
+  }
+}
+
+void StopServer(Server* s) {
+  uint64_t one = 1;
+  (void)!write(s->wakeFd, &one, sizeof(one));
+  if (s->th.joinable()) s->th.join();
+  close(s->listenFd);
+  close(s->wakeFd);
+  close(s->fd);
+  unlink(s->path.c_str());
+  delete s;
+}
+
+void StopAll(void* /*arg*/) {
+  std::unordered_map<int, Server*> all;
+  {
+    std::lock_guard<std::mutex> lock(g_srv_mu);
+    all.swap(*g_servers);
+  }
+  for (auto& kv : all) StopServer(kv.second);
+}
+
+// serveFd(path, fd) -> id
+Napi::Value ServeFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int fd;
+  if (!GetPath(info, 0, &path)) return ThrowCode(env, "FB_ERR_USAGE", "serveFd: path must be an absolute socket path under 108 bytes");
+  if (!GetFd(info, 1, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "serveFd: fd must be a descriptor number");
+  sockaddr_un addr;
+  FillAddr(path, &addr);
+  Server* s = new Server();
+  s->path = path;
+  s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  s->listenFd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  s->wakeFd = eventfd(0, EFD_CLOEXEC);
+  int err = 0;
+  const char* what = "serveFd";
+  if (s->fd < 0 || s->listenFd < 0 || s->wakeFd < 0) {
+    err = errno;
+    what = "serveFd: descriptors";
+  } else if (bind(s->listenFd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    err = errno;
+    what = "serveFd: bind";
+  } else if (chmod(path.c_str(), 0600) != 0 || listen(s->listenFd, 128) != 0) {
+    err = errno;
+    what = "serveFd: listen";
+    unlink(path.c_str());
+  }
+  if (err != 0) {
+    if (s->fd >= 0) close(s->fd);
+    if (s->listenFd >= 0) close(s->listenFd);
+    if (s->wakeFd >= 0) close(s->wakeFd);
+    delete s;
+    return ThrowSys(env, std::string(what) + " " + path, err);
+  }
+  s->th = std::thread(Serve, s);
+  std::lock_guard<std::mutex> lock(g_srv_mu);
+  int id = g_next_id++;
+  (*g_servers)[id] = s;
+  return Napi::Number::New(env, id);
+}
+
+Napi::Value UnserveFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Napi::Boolean::New(env, false);
+  int id = info[0].As<Napi::Number>().Int32Value();
+  Server* s = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_srv_mu);
+    auto it = g_servers->find(id);
+    if (it == g_servers->end()) return Napi::Boolean::New(env, false);
+    s = it->second;
+    g_servers->erase(it);
+  }
+  StopServer(s);
+  return Napi::Boolean::New(env, true);
+}
+
+double NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// fetchFd(path, timeoutMs) -> { fd, pid, uid }
+Napi::Value FetchFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!GetPath(info, 0, &path)) return ThrowCode(env, "FB_ERR_USAGE", "fetchFd: path must be an absolute socket path under 108 bytes");
+  double ms = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 2000;
+  if (!(ms >= 0)) ms = 0;
+  if (ms > 10000) ms = 10000;
+  const double deadline = NowMs() + ms;
+  sockaddr_un addr;
+  FillAddr(path, &addr);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (sock < 0) return ThrowSys(env, "fetchFd: socket", errno);
+  for (;;) {
+    if (connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) break;
+    int err = errno;
+    if (err != EAGAIN || NowMs() >= deadline) {  // EAGAIN: the backlog is full for now
+      close(sock);
+      return ThrowSys(env, "connecting to " + path, err == EAGAIN ? ETIMEDOUT : err);
+    }
+    usleep(1000);
+  }
+  ucred cred{};
+  socklen_t clen = sizeof(cred);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) cred.pid = 0;
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 8)];
+  msghdr msg{};
+  ssize_t n = -1;
+  for (;;) {
+    int left = static_cast<int>(std::ceil(deadline - NowMs()));
+    pollfd p{sock, POLLIN, 0};
+    int r = poll(&p, 1, left < 0 ? 0 : left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      close(sock);
+      return ThrowSys(env, "waiting for the descriptor from " + path, r == 0 ? ETIMEDOUT : errno);
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof(ctl);
+    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    break;
+  }
+  int recvErr = errno;
+  close(sock);
+  int got = -1;
+  int count = 0;
+  if (n > 0) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < k; i++) {
+        int f;
+        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (count++ == 0) got = f;
+        else close(f);  // more than one: keep none
+      }
+    }
+  }
+  if (n < 0) return ThrowSys(env, "receiving from " + path, recvErr);
+  if (count != 1 || (msg.msg_flags & MSG_CTRUNC)) {
+    if (got >= 0) close(got);
+    return ThrowCode(env, "EPROTO", "receiving from " + path + ": expected exactly one descriptor, got " + std::to_string(count));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, got));
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  return out;
+}
+
+}  // namespace
+
+void RegisterMemfd(Napi::Env env, Napi::Object exports) {
+  exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate));
+  exports.Set("mapFd", Napi::Function::New(env, MapFd));
+  exports.Set("sealsOf", Napi::Function::New(env, SealsOf));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("serveFd", Napi::Function::New(env, ServeFd));
+  exports.Set("unserveFd", Napi::Function::New(env, UnserveFd));
+  exports.Set("fetchFd", Napi::Function::New(env, FetchFd));
+  napi_add_env_cleanup_hook(env, StopAll, nullptr);
+}
+
+}  // namespace fb
