@@ -1,5 +1,5 @@
 // Sealed anonymous shared memory and descriptor passing, for the ring and the copy-count page.
-//   memfdCreate(bytes, populate, map) -> { fd, ab | null }: memfd_create + ftruncate + fallocate,
+//   memfdCreate(bytes, populate, map, label) -> { fd, ab | null }: memfd_create + ftruncate + fallocate,
 //     then F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL (no name anywhere, size fixed for every
 //     descriptor, /proc/<pid>/fd included); the seals are read back before mapping.
 //   mapFd(fd, populate) -> ArrayBuffer: maps a received descriptor only if it is a regular file
@@ -77,9 +77,12 @@ Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
     return ThrowCode(env, "FB_ERR_USAGE", "memfdCreate: bytes out of range");
   bool populate = info.Length() > 1 && info[1].ToBoolean().Value();
   bool map = info.Length() < 3 || info[2].ToBoolean().Value();
-  int fd = memfd_create("framebench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  // The name only labels /proc/<pid>/fd and /proc/<pid>/maps ("/memfd:<name> (deleted)").
+  std::string label = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "framebench";
+  if (label.size() > 200) label.resize(200);
+  int fd = memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return ThrowSys(env, "memfd_create", errno);
-  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+  if (fchmod(fd, 0600) != 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
     int err = errno;
     close(fd);
     return ThrowSys(env, "ftruncate memfd", err);

@@ -9,7 +9,7 @@ import { fbError } from '../../core/errors';
  */
 export interface ShmNative {
   /** A sealed memfd (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) of `bytes`, mapped unless `map` is false. */
-  memfdCreate(bytes: number, populate: boolean, map: boolean): { fd: number; ab: ArrayBuffer | null };
+  memfdCreate(bytes: number, populate: boolean, map: boolean, label?: string): { fd: number; ab: ArrayBuffer | null };
   /** Maps a descriptor whole if it is a regular file carrying those seals (else throws code EUNSEALED); closes fd. */
   mapFd(fd: number, populate: boolean): ArrayBuffer;
   /** F_GET_SEALS of a descriptor. */

@@ -72,7 +72,7 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   const native = shmNative();
   let made: { fd: number; ab: ArrayBuffer | null };
   try {
-    made = native.memfdCreate(RING.HEADER_BYTES + capacity, true, true);
+    made = native.memfdCreate(RING.HEADER_BYTES + capacity, true, true, 'framebench-ring');
   } catch (e) {
     throw nativeError(e, 'creating the ring memory');
   }
