@@ -36,6 +36,14 @@ const POLL_MS = 2;
 const WATCHDOG_MS = 200;
 /** A position reserved but never sealed, with a producer known dead: skipped after this long. */
 const GAP_GIVE_UP_MS = 1000;
+/**
+ * Work per event-loop turn, whatever producers write: records, pads and skips each count one
+ * step of the scan budget; the gap walk looks at most GAP_STEPS positions. When a budget is
+ * spent the consumer yields (setImmediate), so timers, IPC and signal handlers keep running
+ * under a pad flood or a gap walk across a whole ring.
+ */
+const SCAN_STEPS = 1024;
+const GAP_STEPS = 16384;
 
 interface Entry {
   start: number;
@@ -57,6 +65,7 @@ export const RING_CONSUMER_STATS = {
   futexWakes: 'number',
   spins: 'number',
   peerGone: 'number',
+  yields: 'number',
   drops: 'number',
   held: 'number',
   ringBytes: 'number',
@@ -94,11 +103,14 @@ export class RingConsumer {
   private watchdog: NodeJS.Timeout | null = null;
   private gapSince = -1; // nowMs() when the consumer first saw `next` reserved but unsealed
   private gapAt = -1;
+  private gapWalk = -1; // how far the bounded gap walk got (continued on the next turn)
+  private gapImmediate: NodeJS.Immediate | null = null;
+  private steps = 0; // scan steps left in this turn
   private peersCheckedAt = -Infinity;
   private failure: FbError | null = null;
   private dropsAtClose = 0;
   private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3 });
-  private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0 };
+  private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0, yields: 0 };
 
   constructor(opts: RingConsumerOptions = {}) {
     const capacity = opts.ringBytes ?? 64 * 1024 * 1024;
@@ -134,6 +146,7 @@ export class RingConsumer {
     if (this.failure) throw this.failure;
     if (this.state === 'closed') throw fbError('FB_ERR_PEER_GONE', `ring ${this.name} is closed`);
     if (this.state === 'running') throw fbError('FB_ERR_INTERNAL', `ring ${this.name}: tryReceive() after start()`);
+    this.steps = SCAN_STEPS; // a pad flood makes this return null (call again), never spin for ever
     for (;;) {
       const e = this.scan();
       if (this.failure) throw this.failure;
@@ -209,6 +222,7 @@ export class RingConsumer {
   private pump(): void {
     const start = nowMs();
     let spins = 0;
+    this.steps = SCAN_STEPS;
     while (this.state === 'running') {
       let n = 0;
       for (; n < 64 && this.state === 'running'; n++) {
@@ -217,6 +231,10 @@ export class RingConsumer {
         this.deliver(e);
       }
       if (this.state !== 'running') return;
+      if (this.steps <= 0) {
+        this.counters.yields++;
+        return this.schedule(); // budget spent: let the event loop turn
+      }
       const elapsed = nowMs() - start;
       if (n > 0) {
         spins = 0;
@@ -310,7 +328,8 @@ export class RingConsumer {
    */
   private scan(): Entry | null {
     for (;;) {
-      if (this.state === 'failed' || this.state === 'closed') return null;
+      if (this.state === 'failed' || this.state === 'closed' || this.steps <= 0) return null;
+      this.steps--;
       const reserveBig = Atomics.load(this.seg.u64, IDX.reserve);
       const reserve = Number(reserveBig);
       const pos = this.next;
@@ -412,17 +431,35 @@ export class RingConsumer {
    * GAP_GIVE_UP_MS, skip to the next sealed record (or to the reserve cursor).
    */
   private checkGap(): void {
-    if (this.gapSince < 0 || this.gapAt !== this.next || !this.slots.anyDead()) return;
-    if (nowMs() - this.gapSince < GAP_GIVE_UP_MS) return;
+    if (this.gapSince < 0 || this.gapAt !== this.next || !this.slots.anyDead()) {
+      this.gapWalk = -1;
+      return;
+    }
+    if (nowMs() - this.gapSince < GAP_GIVE_UP_MS || this.state !== 'running' && this.state !== 'idle') return;
     const reserve = Number(Atomics.load(this.seg.u64, IDX.reserve));
     if (!(reserve > this.next && reserve <= this.read + this.capacity)) return; // scan() reports it
-    let end = this.next + RING.RECORD_ALIGN;
-    while (end < reserve && this.sealState(end) === 0) end += RING.RECORD_ALIGN;
-    const lapEnd = this.next - (this.next % this.capacity) + this.capacity;
-    if (end > lapEnd) end = lapEnd; // a reservation never crosses the end of the data area
+    const lapEnd = this.next - (this.next % this.capacity) + this.capacity; // a reservation never crosses the end
+    const stop = Math.min(reserve, lapEnd);
+    let end = this.gapWalk > this.next ? this.gapWalk : this.next + RING.RECORD_ALIGN;
+    const limit = Math.min(stop, end + GAP_STEPS * RING.RECORD_ALIGN);
+    while (end < limit && this.sealState(end) === 0) end += RING.RECORD_ALIGN;
+    if (end < stop && this.sealState(end) === 0) {
+      // budget spent: go on from here on the next turn
+      this.gapWalk = end;
+      this.counters.yields++;
+      if (!this.gapImmediate) {
+        this.gapImmediate = setImmediate(() => {
+          this.gapImmediate = null;
+          this.checkGap();
+        });
+      }
+      return;
+    }
+    this.gapWalk = -1;
     this.counters.skipped++;
     this.gapSince = -1;
-    this.skip(this.next, end);
+    this.skip(this.next, Math.min(end, stop));
+    this.schedule();
   }
 
   // ---- failure and shutdown ----
@@ -450,6 +487,8 @@ export class RingConsumer {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
+    if (this.gapImmediate) clearImmediate(this.gapImmediate);
+    this.gapImmediate = null;
     this.watchdog = this.timer = null;
     this.immediate = null;
     unregisterConsumer(this.name);
