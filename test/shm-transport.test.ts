@@ -72,6 +72,19 @@ describe('shm transports', () => {
     }
   });
 
+  it('shm with copyOut: loan() stays (zero-copy send), the handler gets a private copy, the ring slot already free', async () => {
+    const ringBytes = 64 * 1024;
+    const [rx, tx] = await pair(shmTransport, { maxFrameBytes: 30_000, options: { ringBytes, copyOut: true } });
+    const views: Uint8Array[] = [];
+    rx.start((f) => views.push(f)); // holds every frame
+    expect(typeof tx.loan).toBe('function');
+    const frame = new Uint8Array(20_000).fill(9);
+    for (let i = 0; i < 4; i++) expect(await tx.send(frame)).toBe(true); // 4 > the 3 a 64 KiB ring holds
+    await until(() => views.length === 4);
+    expect(views.every((v) => v.buffer.byteLength !== RING.HEADER_BYTES + ringBytes && v[0] === 9)).toBe(true);
+    expect(rx.stats().held).toBe(0);
+  });
+
   it('drop policy through the transport: send resolves false, loan null', async () => {
     const [rx, tx] = await pair(shmTransport, { maxFrameBytes: 2000, options: { ringBytes: 4096 } }, { policy: 'drop' });
     rx.start(() => {}); // never releases

@@ -24,6 +24,14 @@ export interface RingConsumerOptions {
    * run's directory). Default: a fresh 0700 directory in the system temp directory, removed on close.
    */
   dir?: string;
+  /**
+   * Deliver a private copy of each record instead of a view into shared memory, and free the
+   * ring space at once. A producer can still write a record's bytes after the consumer checked
+   * them (the mapping is writable by every producer): with copyOut the handler checks and uses
+   * bytes nobody else can change. Use it whenever the payload is verified, parsed or handed to
+   * native code and the producer is not trusted. Copies come from a small reused pool.
+   */
+  copyOut?: boolean;
 }
 
 /** Longest the consumer keeps the event loop in one go (delivering or waiting), ms. */
@@ -43,6 +51,8 @@ const GAP_GIVE_UP_MS = 1000;
  * under a pad flood or a gap walk across a whole ring.
  */
 const SCAN_STEPS = 1024;
+/** copyOut: private buffers kept for reuse. */
+const COPY_POOL = 4;
 const GAP_STEPS = 16384;
 
 interface Entry {
@@ -98,6 +108,8 @@ export class RingConsumer {
   private fifoHead = 0;
   private held = 0;
   private readonly spin: number;
+  private readonly copyOut: boolean;
+  private readonly pool: Uint8Array[] = [];
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -121,6 +133,7 @@ export class RingConsumer {
     this.capacity = this.seg.capacity;
     this.maxRecordBytes = this.seg.maxRecordBytes;
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
+    this.copyOut = opts.copyOut === true;
     registerConsumer(this.name, { notifyData: () => this.wakeLocal() });
   }
 
@@ -319,7 +332,27 @@ export class RingConsumer {
     this.counters.bytes += len;
     this.held++;
     const payload = new Uint8Array(this.seg.ab, base + RING.RECORD_HEADER_BYTES, len);
+    if (this.copyOut) return this.copied(e, payload);
     return { payload, release: () => this.releaseEntry(e) };
+  }
+
+  /** copyOut: the record copied into a pooled private buffer; its ring space freed now. */
+  private copied(e: Entry, shared: Uint8Array): { payload: Uint8Array; release: () => void } {
+    let own = this.pool.pop();
+    if (!own || own.byteLength < shared.byteLength) own = new Uint8Array(shared.byteLength);
+    const buf = own;
+    const payload = buf.subarray(0, shared.byteLength);
+    payload.set(shared);
+    this.releaseEntry(e);
+    let done = false;
+    return {
+      payload,
+      release: () => {
+        if (done) return;
+        done = true;
+        if (this.pool.length < COPY_POOL) this.pool.push(buf);
+      },
+    };
   }
 
   /**

@@ -27,6 +27,7 @@ const MiB = 1024 * 1024;
 const SHM_OPTIONS = [
   { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring size in bytes, rounded up to 4 KiB (default: max(64 MiB, 3 frames of maxFrameBytes))' },
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
+  { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
 ] as const satisfies readonly OptionSpec[];
 
 /** A number option as the ring takes it: whole. */
@@ -183,7 +184,7 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
         throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
       }
       const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir });
-      return new ShmReceiver(ring, !zeroCopy);
+      return new ShmReceiver(ring, !zeroCopy || o.copyOut === true);
     },
 
     async openSender(address: string, opts: SenderOptions, o): Promise<Sender> {
