@@ -135,10 +135,13 @@ describe('shm ring: sealed memory passed by descriptor', () => {
 });
 
 describe('shm ring: cleanup of older named segments is safe', () => {
-  /** Runs cleanStaleSegments() in a child with a deadline: a hang fails instead of hanging the suite. */
-  function cleanInChild(): { status: number | null; signal: string | null; removed: string[] } {
+  /**
+   * Runs cleanStaleSegments(prefix) in a child with a deadline: a hang fails instead of hanging
+   * the suite. Only this test's names: other runs on the machine keep theirs.
+   */
+  function cleanInChild(prefix: string): { status: number | null; signal: string | null; removed: string[] } {
     const ring = path.join(__dirname, '..', 'dist', 'transports', 'shm', 'ring.js'); // built by `npm test` (build:ts), like the ring peers
-    const r = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(ring)}).cleanStaleSegments()))`], {
+    const r = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(require(${JSON.stringify(ring)}).cleanStaleSegments(${JSON.stringify(prefix)})))`], {
       timeout: 20_000,
       encoding: 'utf8',
     });
@@ -147,9 +150,9 @@ describe('shm ring: cleanup of older named segments is safe', () => {
 
   it('a FIFO, a symlink and another user\'s file named like segments: no hang, none touched', () => {
     const tag = randomBytes(6).toString('hex');
-    const fifo = `/dev/shm/framebench-fifo${tag}`;
-    const link = `/dev/shm/framebench-link${tag}`;
-    const foreign = `/dev/shm/framebench-foreign${tag}`;
+    const fifo = `/dev/shm/framebench-t${tag}-fifo`;
+    const link = `/dev/shm/framebench-t${tag}-link`;
+    const foreign = `/dev/shm/framebench-t${tag}-foreign`;
     tmpFiles.push(fifo, link, foreign);
     expect(spawnSync('mkfifo', ['-m', '0600', fifo]).status).toBe(0);
     fs.symlinkSync('/etc/hostname', link);
@@ -159,24 +162,24 @@ describe('shm ring: cleanup of older named segments is safe', () => {
     head.writeUInt32LE(spawnSync(process.execPath, ['-e', '0']).pid as number, RING.OFF_CONSUMER_PID);
     fs.writeFileSync(foreign, head, { mode: 0o600 });
     fs.chownSync(foreign, 65534, 65534);
-    const r = cleanInChild();
+    const r = cleanInChild(`framebench-t${tag}`);
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
-    expect(r.removed.filter((n) => n.includes(tag))).toEqual([]);
+    expect(r.removed).toEqual([]);
     for (const f of [fifo, link, foreign]) expect(fs.lstatSync(f)).toBeTruthy();
-    expect(errCode(() => shmNative().unlink(`/framebench-fifo${tag}`))).toBe('EPERM');
+    expect(errCode(() => shmNative().unlink(`/framebench-t${tag}-fifo`))).toBe('EPERM');
   }, 30_000);
 
   it('a regular ring file of ours whose creator is dead is removed', () => {
     const tag = randomBytes(6).toString('hex');
-    const stale = `/dev/shm/framebench-stale${tag}`;
+    const stale = `/dev/shm/framebench-t${tag}-stale`;
     tmpFiles.push(stale);
     const head = Buffer.alloc(RING.HEADER_BYTES);
     head.writeUInt32LE(RING.MAGIC, RING.OFF_MAGIC);
     head.writeUInt32LE(spawnSync(process.execPath, ['-e', '0']).pid as number, RING.OFF_CONSUMER_PID);
     fs.writeFileSync(stale, head, { mode: 0o600 });
-    const r = cleanInChild();
+    const r = cleanInChild(`framebench-t${tag}`);
     expect(r.status).toBe(0);
-    expect(r.removed).toContain(`/framebench-stale${tag}`);
+    expect(r.removed).toEqual([`/framebench-t${tag}-stale`]);
     expect(fs.existsSync(stale)).toBe(false);
   }, 30_000);
 });

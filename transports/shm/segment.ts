@@ -243,10 +243,10 @@ export function unmapSegment(seg: Segment): void {
  * blocking: O_NONBLOCK | O_NOFOLLOW, so a FIFO or symlink named like a segment is skipped);
  * skips the copy-accounting library's `framebench-cc-*` and anything whose magic is not a ring's.
  */
-export function cleanStaleSegments(): string[] {
+export function cleanStaleSegments(prefix = SEGMENT_PREFIX): string[] {
   const native = shmNative();
-  const removed: string[] = cleanStaleSockets();
-  for (const name of native.listSegments(SEGMENT_PREFIX)) {
+  const removed: string[] = prefix === SEGMENT_PREFIX ? cleanStaleSockets() : [];
+  for (const name of native.listSegments(prefix.startsWith(SEGMENT_PREFIX) ? prefix : SEGMENT_PREFIX)) {
     if (name.startsWith(`/${FOREIGN_PREFIX}`)) continue;
     let p: ReturnType<typeof native.peek>;
     try {
