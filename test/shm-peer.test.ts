@@ -112,6 +112,32 @@ describe('shm ring: peer death', () => {
     expect(codes).toEqual(['FB_ERR_PEER_GONE']);
   }, 20_000);
 
+  it('a slot claiming a live pid that never connected (pid 1) is not trusted: its stuck reservation is skipped', async () => {
+    const c = createRing({ ringBytes: 4096 });
+    closers.push(c);
+    const codes: string[] = [];
+    c.onError((e) => codes.push(e.message));
+    const got: number[] = [];
+    c.start((payload, release) => {
+      got.push(payload.byteLength);
+      release();
+    });
+    // A hostile producer writes someone else's (live) pid into a slot and never seals its
+    // reservation: liveness by kill(pid, 0) would wait for ever; the socket says nobody is there.
+    const ab = mapRing(c.name);
+    const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
+    Atomics.store(w, slotOffset(7, RING.SLOT_PID) / 4, 1);
+    Atomics.store(w, slotOffset(7, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);
+    Atomics.add(new BigUint64Array(ab, 0, RING.HEADER_BYTES / 8), IDX.reserve, 256n);
+    shmNative().unmap(ab);
+    const p = openRing(c.name);
+    closers.unshift(p);
+    await p.send(new Uint8Array(40));
+    await waitUntil('the gap skipped', () => got.length === 1, 5000);
+    expect(got).toEqual([40]);
+    expect(codes).toEqual([expect.stringContaining('producer pid 1 (slot 7) is gone')]);
+  }, 20_000);
+
   it('the producer learns of a consumer that closed cleanly', async () => {
     const c = createRing({ ringBytes: 4096 });
     const p = openRing(c.name);

@@ -9,8 +9,11 @@
 //     thread that hands every connecting process a duplicate of fd (SCM_RIGHTS), with no JS turn
 //     needed (so a producer in the consumer's own thread can fetch it synchronously).
 //   unserveFd(id): stops that thread, closes, removes `path`.
-//   fetchFd(path, timeoutMs) -> { fd, pid, uid }: connects, receives exactly one descriptor, and
-//     reports who sent it (SO_PEERCRED of the server, not anything written in shared memory).
+//   fetchFd(path, timeoutMs, keep) -> { fd, pid, uid, sock }: connects, receives exactly one
+//     descriptor, and reports who sent it (SO_PEERCRED of the server, not anything written in
+//     shared memory); with keep, the connection stays open (sock) as the liveness token.
+//   peers(id) -> { live, gone }: pids (SO_PEERCRED) holding a connection to the server, and those
+//     whose last connection closed since the last call. peerGone(sock): the server side closed.
 #include "memfd.h"
 
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace fb {
 namespace {
@@ -156,12 +160,22 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 // ---- serving a descriptor ----
 
+// Connections kept open after the descriptor is sent: a producer's death is its socket closing
+// (the kernel closes it with the process), and who it is comes from SO_PEERCRED, never from
+// anything the producer writes itself.
+constexpr size_t kMaxConns = 256;
+
 struct Server {
   int listenFd = -1;
   int wakeFd = -1;
   int fd = -1;  // our own duplicate of the served descriptor
   std::string path;
+  napi_env env = nullptr;  // the JS environment (main thread or worker) that started it
   std::thread th;
+  std::vector<std::pair<int, int>> conns;  // (socket, peer pid): serving thread only
+  std::mutex mu;                           // guards live and gone
+  std::unordered_map<int, int> live;       // peer pid -> open connections
+  std::vector<int> gone;                   // pids whose last connection closed, not yet reported
 };
 
 std::mutex g_srv_mu;
@@ -188,17 +202,53 @@ void SendOne(int conn, int fd) {
   (void)!sendmsg(conn, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+void DropConn(Server* s, size_t i) {
+  auto [sock, pid] = s->conns[i];
+  close(sock);
+  s->conns.erase(s->conns.begin() + static_cast<long>(i));
+  std::lock_guard<std::mutex> lock(s->mu);
+  auto it = s->live.find(pid);
+  if (it != s->live.end() && --it->second <= 0) {
+    s->live.erase(it);
+    if (s->gone.size() < 4096) s->gone.push_back(pid);
+  }
+}
+
 void Serve(Server* s) {
+  std::vector<pollfd> p;
   for (;;) {
-    pollfd p[2] = {{s->listenFd, POLLIN, 0}, {s->wakeFd, POLLIN, 0}};
-    int r = poll(p, 2, -1);
+    p.assign({{s->listenFd, POLLIN, 0}, {s->wakeFd, POLLIN, 0}});
+    for (auto& c : s->conns) p.push_back({c.first, POLLIN | POLLRDHUP, 0});
+    int r = poll(p.data(), p.size(), -1);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || (p[1].revents & POLLIN)) return;
+    // connections: anything but silence ends them (a producer has nothing to say; bytes are drained)
+    for (size_t i = p.size(); i-- > 2;) {
+      short ev = p[i].revents;
+      if (!ev) continue;
+      bool end = (ev & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0;
+      if (!end && (ev & POLLIN)) {
+        char junk[256];
+        ssize_t n = recv(p[i].fd, junk, sizeof(junk), MSG_DONTWAIT);
+        end = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+      }
+      if (end) DropConn(s, i - 2);
+    }
     if (p[0].revents & POLLIN) {
-      int conn = accept4(s->listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+      int conn = accept4(s->listenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (conn < 0) continue;  // EAGAIN, ECONNABORTED, EMFILE: try again on the next event
+      ucred cred{};
+      socklen_t clen = sizeof(cred);
+      if (s->conns.size() >= kMaxConns || getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
+        close(conn);  // refused: no descriptor
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(s->mu);
+        s->live[cred.pid]++;  // known alive before it can claim a slot
+      }
+      s->conns.emplace_back(conn, static_cast<int>(cred.pid));
       SendOne(conn, s->fd);
-      close(conn);
     }
   }
 }
@@ -210,17 +260,26 @@ void StopServer(Server* s) {
   close(s->listenFd);
   close(s->wakeFd);
   close(s->fd);
+  for (auto& c : s->conns) close(c.first);
   unlink(s->path.c_str());
   delete s;
 }
 
-void StopAll(void* /*arg*/) {
-  std::unordered_map<int, Server*> all;
+// At an environment's teardown (process exit, or a worker thread ending): stop its servers only.
+void StopAll(void* arg) {
+  std::vector<Server*> mine;
   {
     std::lock_guard<std::mutex> lock(g_srv_mu);
-    all.swap(*g_servers);
+    for (auto it = g_servers->begin(); it != g_servers->end();) {
+      if (it->second->env == static_cast<napi_env>(arg)) {
+        mine.push_back(it->second);
+        it = g_servers->erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (auto& kv : all) StopServer(kv.second);
+  for (Server* s : mine) StopServer(s);
 }
 
 // serveFd(path, fd) -> id
@@ -234,6 +293,7 @@ Napi::Value ServeFd(const Napi::CallbackInfo& info) {
   FillAddr(path, &addr);
   Server* s = new Server();
   s->path = path;
+  s->env = env;
   s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   s->listenFd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   s->wakeFd = eventfd(0, EFD_CLOEXEC);
@@ -280,6 +340,46 @@ Napi::Value UnserveFd(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// peers(id) -> { live: pids with an open connection, gone: pids whose last connection closed
+// since the previous call }.
+Napi::Value Peers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "peers(id)");
+  int id = info[0].As<Napi::Number>().Int32Value();
+  std::vector<int> live, gone;
+  {
+    std::lock_guard<std::mutex> lock(g_srv_mu);
+    auto it = g_servers->find(id);
+    if (it == g_servers->end()) return env.Null();
+    Server* s = it->second;
+    std::lock_guard<std::mutex> lock2(s->mu);
+    for (auto& kv : s->live) live.push_back(kv.first);
+    gone.swap(s->gone);
+  }
+  Napi::Array l = Napi::Array::New(env, live.size());
+  for (size_t i = 0; i < live.size(); i++) l.Set(static_cast<uint32_t>(i), Napi::Number::New(env, live[i]));
+  Napi::Array g = Napi::Array::New(env, gone.size());
+  for (size_t i = 0; i < gone.size(); i++) g.Set(static_cast<uint32_t>(i), Napi::Number::New(env, gone[i]));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("live", l);
+  o.Set("gone", g);
+  return o;
+}
+
+// peerGone(sock) -> true when the other end of a kept connection closed (its process died or
+// closed it). Never blocks.
+Napi::Value PeerGone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "peerGone: fd must be a descriptor number");
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return Napi::Boolean::New(env, false);
+  if (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) return Napi::Boolean::New(env, true);
+  char junk[256];
+  ssize_t n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+  return Napi::Boolean::New(env, n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR));
+}
+
 double NowMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -294,6 +394,7 @@ Napi::Value FetchFd(const Napi::CallbackInfo& info) {
   double ms = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 2000;
   if (!(ms >= 0)) ms = 0;
   if (ms > 10000) ms = 10000;
+  bool keep = info.Length() > 2 && info[2].ToBoolean().Value();
   const double deadline = NowMs() + ms;
   sockaddr_un addr;
   FillAddr(path, &addr);
@@ -335,7 +436,7 @@ Napi::Value FetchFd(const Napi::CallbackInfo& info) {
     break;
   }
   int recvErr = errno;
-  close(sock);
+  if (!(keep && n > 0)) close(sock);
   int got = -1;
   int count = 0;
   if (n > 0) {
@@ -353,12 +454,14 @@ Napi::Value FetchFd(const Napi::CallbackInfo& info) {
   if (n < 0) return ThrowSys(env, "receiving from " + path, recvErr);
   if (count != 1 || (msg.msg_flags & MSG_CTRUNC)) {
     if (got >= 0) close(got);
+    if (keep) close(sock);
     return ThrowCode(env, "EPROTO", "receiving from " + path + ": expected exactly one descriptor, got " + std::to_string(count));
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", Napi::Number::New(env, got));
   out.Set("pid", Napi::Number::New(env, cred.pid));
   out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("sock", Napi::Number::New(env, keep ? sock : -1));
   return out;
 }
 
@@ -372,7 +475,9 @@ void RegisterMemfd(Napi::Env env, Napi::Object exports) {
   exports.Set("serveFd", Napi::Function::New(env, ServeFd));
   exports.Set("unserveFd", Napi::Function::New(env, UnserveFd));
   exports.Set("fetchFd", Napi::Function::New(env, FetchFd));
-  napi_add_env_cleanup_hook(env, StopAll, nullptr);
+  exports.Set("peers", Napi::Function::New(env, Peers));
+  exports.Set("peerGone", Napi::Function::New(env, PeerGone));
+  napi_add_env_cleanup_hook(env, StopAll, static_cast<napi_env>(env));
 }
 
 }  // namespace fb

@@ -4,7 +4,7 @@ import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
 import { RING, recordSpan } from './layout';
 import { ProducerSlots } from './slots';
-import { IDX, createSegment, unmapSegment, type Segment } from './segment';
+import { IDX, createSegment, unmapSegment, type OwnSegment } from './segment';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
 import type { StatsOf, StatsShape } from '../types';
 
@@ -97,7 +97,7 @@ export class RingConsumer {
   readonly name: string;
   readonly capacity: number;
   readonly maxRecordBytes: number;
-  private seg: Segment & { close(): void };
+  private seg: OwnSegment;
   private readonly slots: ProducerSlots;
   private handler: RingRecordHandler | null = null;
   private errorHandlers: RingErrorHandler[] = [];
@@ -439,13 +439,13 @@ export class RingConsumer {
 
   // ---- peers ----
 
-  /** Checks producer pids; reports each death once; unblocks records they left behind. */
+  /** Checks producer slots against the connected peers; reports each death once; unblocks records they left behind. */
   private checkPeers(): void {
     if (this.state !== 'running' && this.state !== 'idle') return;
     this.peersCheckedAt = nowMs();
     for (const { slot, pid } of this.slots.reap()) {
       this.counters.peerGone++;
-      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${slot}) died`));
+      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${slot}) is gone (its connection closed, or that pid never connected)`));
     }
     this.checkGap();
     this.schedule();

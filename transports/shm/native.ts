@@ -19,8 +19,12 @@ export interface ShmNative {
   serveFd(path: string, fd: number): number;
   /** Stops a server, removes its socket. */
   unserveFd(id: number): boolean;
-  /** Connects to `path` and receives exactly one descriptor; pid/uid of the sender (SO_PEERCRED). */
-  fetchFd(path: string, timeoutMs: number): { fd: number; pid: number; uid: number };
+  /** Connects to `path` and receives exactly one descriptor; pid/uid of the sender (SO_PEERCRED); with keep, the open connection. */
+  fetchFd(path: string, timeoutMs: number, keep?: boolean): { fd: number; pid: number; uid: number; sock: number };
+  /** Pids (SO_PEERCRED) with an open connection to server `id`, and those whose last one closed since the last call; null if no such server. */
+  peers(id: number): { live: number[]; gone: number[] } | null;
+  /** The other end of a kept connection closed (never blocks). */
+  peerGone(sock: number): boolean;
   /** Removes an older named /dev/shm segment: true if removed, false if it did not exist; EPERM if not a regular file of ours. */
   unlink(name: string): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */

@@ -176,7 +176,7 @@ export class RingProducer {
     this.spaceWaiter?.();
     // A producer closed right after its consumer was killed (-9) is the last one who can remove
     // the socket: the coordinator stops producers before their watchdog would notice.
-    if (this.seg.consumerPid !== process.pid && !shmNative().pidAlive(this.seg.consumerPid)) removeIfStale(this.name);
+    if (this.seg.consumerPid !== process.pid && (this.seg.sock < 0 || shmNative().peerGone(this.seg.sock))) removeIfStale(this.name);
     unmapSegment(this.seg);
   }
 
@@ -357,7 +357,7 @@ export class RingProducer {
     if (Atomics.load(this.seg.i32, IDX.consumerState) !== RING.CONSUMER_OPEN) why = 'the receiver closed the ring';
     else if (checkPid || nowMs() - this.pidCheckedAt >= WATCHDOG_MS) {
       this.pidCheckedAt = nowMs();
-      if (!shmNative().pidAlive(this.seg.consumerPid)) {
+      if (this.seg.sock >= 0 ? shmNative().peerGone(this.seg.sock) : !shmNative().pidAlive(this.seg.consumerPid)) {
         why = `the receiver (pid ${this.seg.consumerPid}) died`;
         removeIfStale(this.name);
       }

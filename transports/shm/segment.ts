@@ -29,10 +29,21 @@ export interface Segment {
   readonly consumerPid: number;
   readonly createdNs: number;
   readonly maxRecordBytes: number;
+  /** Producer: the connection to the consumer's socket, kept open as each side's liveness token (-1: none). */
+  readonly sock: number;
 }
 
-function views(name: string, ab: ArrayBuffer, capacity: number, consumerPid: number, createdNs: number, maxRecordBytes: number): Segment {
+/** The consumer's end: who is connected (liveness the producers cannot fake), and stopping the server. */
+export interface OwnSegment extends Segment {
+  /** Pids holding a connection (SO_PEERCRED) and those whose last connection closed since the last call. */
+  peers(): { live: number[]; gone: number[] };
+  /** Stops serving the descriptor and removes the socket (and our own directory). Idempotent. */
+  close(): void;
+}
+
+function views(name: string, ab: ArrayBuffer, capacity: number, consumerPid: number, createdNs: number, maxRecordBytes: number, sock = -1): Segment {
   return {
+    sock,
     name,
     ab,
     i32: new Int32Array(ab, 0, RING.HEADER_BYTES / 4),
@@ -65,7 +76,7 @@ const FETCH_MS = 5000;
 const SOCKET_RE = /^\/[^\0]{1,106}\.sock$/;
 
 /** Creates a fresh sealed ring, writes its header and starts serving its descriptor in `dir` (0700). */
-export function createSegment(capacity: number, maxRecordBytes: number, dir?: string): Segment & { close(): void } {
+export function createSegment(capacity: number, maxRecordBytes: number, dir?: string): OwnSegment {
   if (!Number.isInteger(capacity) || capacity < MIN_RING_BYTES || capacity > MAX_RING_BYTES || capacity % RING.RECORD_ALIGN !== 0) {
     throw fbError('FB_ERR_BAD_NUMBER', `ringBytes must be a multiple of ${RING.RECORD_ALIGN} in [${MIN_RING_BYTES}, ${MAX_RING_BYTES}], got ${capacity}`);
   }
@@ -108,7 +119,7 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   Atomics.store(seg.i32, i32(RING.OFF_MAGIC), RING.MAGIC); // last: a half-written header is not ours
   let stopped = false;
   return Object.assign(seg, {
-    /** Stops serving the descriptor and removes the socket (and our own directory). Idempotent. */
+    peers: () => (stopped ? null : native.peers(server)) ?? { live: [], gone: [] },
     close(): void {
       if (stopped) return;
       stopped = true;
@@ -125,18 +136,19 @@ export function openSegment(name: string): Segment {
   }
   const native = shmNative();
   let ab: ArrayBuffer;
-  let peer: { fd: number; pid: number; uid: number };
+  let peer: { fd: number; pid: number; uid: number; sock: number };
   try {
-    peer = native.fetchFd(name, FETCH_MS);
+    peer = native.fetchFd(name, FETCH_MS, true);
   } catch (e) {
     throw nativeError(e, `fetching the ring from ${name}`);
   }
   try {
     ab = native.mapFd(peer.fd, true);
+    return validate(name, ab, peer.pid, peer.sock);
   } catch (e) {
-    throw nativeError(e, `mapping the ring from ${name}`);
+    native.closeFd(peer.sock);
+    throw e instanceof Error && (e as { code?: string }).code?.startsWith('FB_ERR_') ? e : nativeError(e, `mapping the ring from ${name}`);
   }
-  return validate(name, ab, peer.pid);
 }
 
 /**
@@ -206,7 +218,7 @@ function cleanStaleSockets(): string[] {
 }
 
 /** Checks every header field the producer relies on; unmaps and throws FB_ERR_RING_CORRUPT if one is impossible. */
-function validate(name: string, ab: ArrayBuffer, consumerPid: number): Segment {
+function validate(name: string, ab: ArrayBuffer, consumerPid: number, sock: number): Segment {
   const native = shmNative();
   const bad = (why: string): FbError => {
     native.unmap(ab);
@@ -224,11 +236,13 @@ function validate(name: string, ab: ArrayBuffer, consumerPid: number): Segment {
   const capacity = Number(cap);
   if (RING.HEADER_BYTES + capacity > ab.byteLength) throw bad(`capacity ${capacity} exceeds the segment`);
   const maxRecordBytes = Math.min(u32(RING.OFF_MAX_RECORD_BYTES), capacity - RING.RECORD_HEADER_BYTES);
-  return views(name, ab, capacity, consumerPid, dv.getFloat64(RING.OFF_CREATED_NS, true), maxRecordBytes);
+  return views(name, ab, capacity, consumerPid, dv.getFloat64(RING.OFF_CREATED_NS, true), maxRecordBytes, sock);
 }
 
-/** Detaches every JS view of the mapping (they read as empty afterwards) and unmaps it. */
+/** Detaches every JS view of the mapping (they read as empty afterwards) and unmaps it; closes a kept connection. */
 export function unmapSegment(seg: Segment): void {
+  if (seg.sock >= 0) shmNative().closeFd(seg.sock);
+  (seg as { sock: number }).sock = -1;
   try {
     shmNative().unmap(seg.ab);
   } catch {
