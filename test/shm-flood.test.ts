@@ -27,6 +27,7 @@ describe('shm ring: bounded work per turn', () => {
     const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 64 * 1024, runMs: 2000 })]);
     const { name } = (await consumer.next('ready')) as { name: string };
     const flood = spawnFixture('flooder.js', [name, '2500', 'pads']);
+    await flood.next('started');
     consumer.proc.send({ type: 'go' });
     const r = (await consumer.next('result', 20_000)) as unknown as Result;
     const done = (await flood.next('done', 20_000)) as { pads: number };
@@ -44,6 +45,7 @@ describe('shm ring: bounded work per turn', () => {
     const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 64 * 1024, runMs: 60_000 })]);
     const { name } = (await consumer.next('ready')) as { name: string };
     const flood = spawnFixture('flooder.js', [name, '4000', 'pads']);
+    await flood.next('started');
     await new Promise((r) => setTimeout(r, 800));
     consumer.proc.kill('SIGTERM');
     const t0 = Date.now();

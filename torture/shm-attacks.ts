@@ -79,7 +79,7 @@ export async function shmAttackCase(t: string, attack: ShmAttack, ctx: TortureCo
       const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
       const attacker = spawnFx('flooder.js', [name, attack === 'gap' ? '2000' : '2500', attack, String(deadPid)]);
       all.push(attacker);
-      if (attack === 'gap') await attacker.next('done', 20_000);
+      await attacker.next(attack === 'gap' ? 'done' : 'started', 20_000);
     }
     watch.note(all.map((f) => f.proc.pid as number));
     if (consumer.proc.connected) consumer.proc.send({ type: 'go' }, () => undefined);

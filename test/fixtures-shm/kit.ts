@@ -23,6 +23,8 @@ export interface Child {
 }
 
 const live = new Set<ChildProcess>();
+/** Under the ASan build (npm run test:asan) every child starts and runs several times slower. */
+const SLOW = process.env.FRAMEBENCH_SHM_ADDON ? 3 : 1;
 
 export function spawnFixture(script: string, args: string[]): Child {
   const proc = fork(scriptPath(script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -44,7 +46,7 @@ export function spawnFixture(script: string, args: string[]): Child {
       resolve({ code, signal });
     }),
   );
-  const next = (type: string, ms = 15_000) =>
+  const next = (type: string, ms = 15_000 * SLOW) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const have = messages.find((m) => m.type === type);
       if (have) return resolve(have);

@@ -5,7 +5,7 @@
  *   frees space, signalling each one, so the consumer's scan always has another pad to skip;
  * - argv[4] = 'gap': claims a slot under a pid that is not its own (argv[5], a dead pid), reserves
  *   almost the whole ring and never seals it, so the consumer's gap recovery must walk it all.
- * Then reports {type:'done', pads} and exits 0.
+ * Reports {type:'started'} once mapped, then {type:'done', pads}, and exits 0.
  */
 import { RING, i32, i64, slotOffset } from '../../transports/shm/layout';
 import { shmNative } from '../../transports/shm/native';
@@ -20,6 +20,7 @@ const u64 = new BigUint64Array(ab, 0, (RING.HEADER_BYTES + cap) / 8);
 const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
 const A = RING.RECORD_ALIGN;
 const seal = (pos: number, state: number): bigint => (BigInt(pos / A) << 2n) | BigInt(state);
+tell({ type: 'started' });
 
 /** Reserves `span` bytes at the reserve cursor if they fit now; returns the position or -1. */
 function reserve(span: number): number {
@@ -37,12 +38,25 @@ function signal(): void {
 }
 
 let pads = 0;
-const until = Date.now() + ms;
-if (mode === 'gap') {
+
+/** The smallest pads, as fast as space frees, until the deadline. */
+function floodPads(until: number): void {
+  while (Date.now() < until) {
+    const pos = reserve(RING.RECORD_HEADER_BYTES);
+    if (pos < 0) continue;
+    const base = RING.HEADER_BYTES + (pos % cap);
+    dv.setUint32(base + RING.REC_LENGTH, 0, true);
+    Atomics.store(u64, base / 8, seal(pos, RING.REC_PAD));
+    pads++;
+    signal();
+  }
+}
+
+/** A slot under someone else's pid, and a reservation up to the end of the lap that is never sealed. */
+function holdGap(until: number): void {
   const s = 63;
   Atomics.store(w, i32(slotOffset(s, RING.SLOT_PID)), fakePid);
   Atomics.store(w, i32(slotOffset(s, RING.SLOT_STATE)), RING.SLOT_ACTIVE);
-  // reserve up to the end of the current lap minus one record, never sealed
   for (;;) {
     const r = Number(Atomics.load(u64, i64(RING.OFF_RESERVE)));
     const span = cap - (r % cap) - A;
@@ -53,16 +67,12 @@ if (mode === 'gap') {
     if (Date.now() > until) break;
   }
   signal();
-} else {
-  while (Date.now() < until) {
-    const pos = reserve(RING.RECORD_HEADER_BYTES);
-    if (pos < 0) continue;
-    const base = RING.HEADER_BYTES + (pos % cap);
-    dv.setUint32(base + RING.REC_LENGTH, (Math.min(RING.RECORD_HEADER_BYTES, cap - (pos % cap))) - RING.RECORD_HEADER_BYTES, true);
-    Atomics.store(u64, base / 8, seal(pos, RING.REC_PAD));
-    pads++;
-    signal();
-  }
 }
-shmNative().unmap(ab);
-tell({ type: 'done', pads });
+
+// one turn first, so that 'started' leaves before the attack holds this event loop
+setTimeout(() => {
+  if (mode === 'gap') holdGap(Date.now() + ms);
+  else floodPads(Date.now() + ms);
+  shmNative().unmap(ab);
+  tell({ type: 'done', pads });
+}, 20);
