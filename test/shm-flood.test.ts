@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { shmNative } from '../transports/shm/native';
 import { killAll, segmentExists, spawnFixture } from './fixtures-shm/kit';
 
 /**
@@ -68,6 +70,30 @@ describe('shm ring: bounded work per turn', () => {
     expect(r.skipped).toBeGreaterThanOrEqual(1);
     expect(r.yields).toBeGreaterThan(0); // 1M positions: more than one turn's budget
     expect(r.maxStallMs).toBeLessThan(1000);
+    expect(await consumer.exited).toEqual({ code: 0, signal: null });
+  }, 40_000);
+
+  it('a hostile producer under another uid (nobody), holding only the inherited descriptor: cannot resize it, cannot stall the consumer', async () => {
+    expect(process.getuid?.()).toBe(0); // the suite runs as root here, so it can drop privileges for the child
+    const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 64 * 1024, runMs: 2000 })]);
+    const { name } = (await consumer.next('ready')) as { name: string };
+    const { fd } = shmNative().fetchFd(name, 5000);
+    const script = path.join(__dirname, '..', 'dist', 'torture', 'ring-peers', 'flooder.js');
+    const child = fork(script, ['fd:4', '2500', 'pads'], { uid: 65534, gid: 65534, stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd] });
+    shmNative().closeFd(fd);
+    const msgs: Record<string, unknown>[] = [];
+    child.on('message', (m) => msgs.push(m as Record<string, unknown>));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 20_000;
+    while (!msgs.some((m) => m.type === 'started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const started = msgs.find((m) => m.type === 'started') as { uid: number; truncate: string[] };
+    expect(started).toMatchObject({ uid: 65534, truncate: ['EPERM', 'EPERM'] });
+    consumer.proc.send({ type: 'go' });
+    const r = (await consumer.next('result', 20_000)) as unknown as Result;
+    expect(r.outcome).toBe('alive');
+    expect(r.pads).toBeGreaterThan(0);
+    expect(r.maxStallMs).toBeLessThan(1000);
+    expect(await exited).toBe(0);
     expect(await consumer.exited).toEqual({ code: 0, signal: null });
   }, 40_000);
 });
