@@ -3,10 +3,14 @@
  * __memcpy_chk, __memmove_chk) a process makes, by LD_PRELOADing
  * native/copycount/build/libframebench_copycount.so into it.
  *
- * The counters live in a 4 KiB file in /dev/shm (a "page") that the harness
- * creates before spawning the process; the interposer maps it MAP_SHARED and
- * adds to it with relaxed atomics, so the counts can be read at any moment,
- * by any process, including after the instrumented process was killed.
+ * The counters live in a 4 KiB sealed memfd (a "page": F_SEAL_SHRINK |
+ * F_SEAL_GROW | F_SEAL_SEAL, so no process can truncate it under the
+ * interposer's stores; no name in /dev/shm) that the harness creates before
+ * spawning the process and names to it as /proc/<harness pid>/fd/<n>; the
+ * interposer opens that, checks the seals, maps it MAP_SHARED and adds to it
+ * with relaxed atomics, so the counts can be read at any moment, including
+ * after the instrumented process was killed. The page lives as long as the
+ * harness keeps its descriptor (until unlink()).
  *
  * Usage (coordinator):
  *   const page = CopyCountPage.create();
@@ -20,9 +24,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fromRoot } from '../core/paths';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { fbError } from '../core/errors';
+import { loadAddon } from '../core/addon';
 
 /** Mirrors the layout in native/copycount/copycount.c (checked by test/copycount.test.ts). */
 export const COPYCOUNT_LAYOUT = {
@@ -92,7 +96,7 @@ function probe(): string | null {
   }
 }
 
-/** Pages created by this process and not yet unlinked; removed at exit so /dev/shm stays clean. */
+/** Pages created by this process and not yet released; closed at exit. */
 const livePages = new Set<CopyCountPage>();
 let exitHookInstalled = false;
 
@@ -113,17 +117,18 @@ export class CopyCountPage {
     this.fd = fd;
   }
 
-  /** A new zeroed page with its header: /dev/shm/framebench-cc-<16 hex>, O_EXCL, mode 0600. */
+  /** A new zeroed page with its header: a sealed memfd (0600), named /proc/<this pid>/fd/<n>. */
   static create(): CopyCountPage {
-    const p = `/dev/shm/framebench-cc-${randomBytes(8).toString('hex')}`;
     let fd: number;
     try {
-      fd = fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      const native = loadAddon() as { memfdCreate(bytes: number, populate: boolean, map: boolean, label: string): { fd: number } };
+      fd = native.memfdCreate(L.fileSize, false, false, 'framebench-cc').fd;
     } catch (e) {
-      throw fbError('FB_ERR_NATIVE_UNAVAILABLE', `copy counter page ${p} cannot be created: ${(e as Error).message}`);
+      throw fbError('FB_ERR_NATIVE_UNAVAILABLE', `copy counter page cannot be created (native addon: npm run build:native): ${(e as Error).message}`);
     }
+    const p = `/proc/${process.pid}/fd/${fd}`;
     try {
-      const buf = Buffer.alloc(L.fileSize);
+      const buf = Buffer.alloc(USED_BYTES);
       buf.writeBigUInt64LE(L.magic, 0);
       buf.writeUInt32LE(L.version, 8);
       buf.writeUInt32LE(L.headerSize, 12);
@@ -132,7 +137,6 @@ export class CopyCountPage {
       fs.writeSync(fd, buf, 0, buf.length, 0);
     } catch (e) {
       fs.closeSync(fd);
-      fs.rmSync(p, { force: true });
       throw fbError('FB_ERR_NATIVE_UNAVAILABLE', `copy counter page ${p} cannot be written: ${(e as Error).message}`);
     }
     const page = new CopyCountPage(p, fd);
@@ -167,12 +171,14 @@ export class CopyCountPage {
     return Number(this.readRaw().readBigUInt64LE(L.attachedOffset));
   }
 
-  /** Removes the file; safe to call twice. The page cannot be read afterwards. */
+  /**
+   * Releases the page (closes this process's descriptor: the memory goes with the last mapping);
+   * safe to call twice. The page cannot be read here afterwards, nor opened by path.
+   */
   unlink(): void {
     if (this.fd < 0) return;
     fs.closeSync(this.fd);
     this.fd = -1;
-    fs.rmSync(this.path, { force: true });
     livePages.delete(this);
   }
 

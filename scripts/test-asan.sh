@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the shared-memory addon with AddressSanitizer into a separate directory (the normal
-# native/build is untouched) and runs the hostile-writer, fuzz, ring and peer-death tests against it, with
+# native/build is untouched) and runs the hostile-writer, fuzz, ring, peer-death, sealed-memory and flood tests against it, with
 # libasan preloaded into node (node itself is not instrumented; leak detection is off for it).
 #   npm run test:asan
 set -euo pipefail
@@ -31,4 +31,4 @@ cd "$root"
 FRAMEBENCH_SHM_ADDON="$addon" \
 LD_PRELOAD="$libasan" \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:handle_segv=0:allow_user_segv_handler=1" \
-  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts test/checksum.test.ts "$@"
+  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts test/shm-sealed.test.ts test/shm-flood.test.ts test/checksum.test.ts "$@"

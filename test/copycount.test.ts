@@ -116,9 +116,13 @@ describe.skipIf(requireOrSkip('copycount', process.platform === 'linux' ? null :
     expect(() => bucketLabel(64)).toThrow(expect.objectContaining({ code: 'FB_ERR_INTERNAL' }));
   });
 
-  it('creates a zeroed 0600 page, env() appends to LD_PRELOAD, unlink is idempotent', () => {
+  it('creates a zeroed 0600 sealed page (no name in /dev/shm), env() appends to LD_PRELOAD, unlink is idempotent', () => {
     const page = newPage();
-    expect(page.path).toMatch(/^\/dev\/shm\/framebench-cc-[0-9a-f]{16}$/);
+    expect(page.path).toMatch(new RegExp(`^/proc/${process.pid}/fd/\\d+$`));
+    expect(fs.readlinkSync(page.path)).toMatch(/^\/memfd:framebench-cc/);
+    // sealed: nobody can shrink it under the interposer (SIGBUS) or grow it
+    expect(() => fs.truncateSync(page.path, 0)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(() => fs.truncateSync(page.path, 1 << 20)).toThrow(expect.objectContaining({ code: 'EPERM' }));
     const st = fs.statSync(page.path);
     expect(st.mode & 0o777).toBe(0o600);
     expect(st.size).toBe(COPYCOUNT_LAYOUT.fileSize);
@@ -135,9 +139,11 @@ describe.skipIf(requireOrSkip('copycount', process.platform === 'linux' ? null :
       if (saved === undefined) delete process.env.LD_PRELOAD;
       else process.env.LD_PRELOAD = saved;
     }
+    const target = fs.readlinkSync(page.path);
     page.unlink();
     page.unlink();
-    expect(fs.existsSync(page.path)).toBe(false);
+    // the descriptor is closed (its number may already name another file of this process)
+    expect(fs.existsSync(page.path) ? fs.readlinkSync(page.path) : 'closed').not.toBe(target);
     expect(() => page.read()).toThrow(expect.objectContaining({ code: 'FB_ERR_INTERNAL' }));
   });
 
@@ -204,6 +210,13 @@ describe.skipIf(requireOrSkip('copycount', process.platform === 'linux' ? null :
       const wrong = await run(process.execPath, [COPIER, 'copy', '10', String(MiB)], { ...base, FRAMEBENCH_COPYCOUNT: junkPath });
       expect([wrong.code, wrong.stderr]).toEqual([0, '']);
       expect(fs.readFileSync(junkPath).equals(junk)).toBe(true);
+      // A valid header in a file that is not sealed (anyone could truncate it: SIGBUS) is left alone too.
+      const page = newPage();
+      const valid = fs.readFileSync(page.path);
+      fs.writeFileSync(junkPath, valid, { mode: 0o600 });
+      const unsealed = await run(process.execPath, [COPIER, 'copy', '10', String(MiB)], { ...base, FRAMEBENCH_COPYCOUNT: junkPath });
+      expect([unsealed.code, unsealed.stderr]).toEqual([0, '']);
+      expect(fs.readFileSync(junkPath).equals(valid)).toBe(true);
     } finally {
       fs.rmSync(path.dirname(junkPath), { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { RING, slotOffset } from '../transports/shm/layout';
 import { shmNative } from '../transports/shm/native';
-import { IDX } from '../transports/shm/segment';
+import { IDX, mapRing } from '../transports/shm/segment';
 import { cleanStaleSegments, createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm/ring';
 import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 import { killAll, segmentExists, spawnFixture, waitUntil } from './fixtures-shm/kit';
@@ -96,7 +96,7 @@ describe('shm ring: peer death', () => {
     });
     // Play the dead producer by hand: a slot owned by an exited pid, 256 B reserved, never sealed.
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    const ab = shmNative().open(c.name, false);
+    const ab = mapRing(c.name);
     const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
     Atomics.store(w, slotOffset(5, RING.SLOT_PID) / 4, deadPid);
     Atomics.store(w, slotOffset(5, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);
@@ -110,6 +110,32 @@ describe('shm ring: peer death', () => {
     await waitUntil('the gap skipped', () => got.length === 1, 5000);
     expect(got).toEqual([40]);
     expect(codes).toEqual(['FB_ERR_PEER_GONE']);
+  }, 20_000);
+
+  it('a slot claiming a live pid that never connected (pid 1) is not trusted: its stuck reservation is skipped', async () => {
+    const c = createRing({ ringBytes: 4096 });
+    closers.push(c);
+    const codes: string[] = [];
+    c.onError((e) => codes.push(e.message));
+    const got: number[] = [];
+    c.start((payload, release) => {
+      got.push(payload.byteLength);
+      release();
+    });
+    // A hostile producer writes someone else's (live) pid into a slot and never seals its
+    // reservation: liveness by kill(pid, 0) would wait for ever; the socket says nobody is there.
+    const ab = mapRing(c.name);
+    const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
+    Atomics.store(w, slotOffset(7, RING.SLOT_PID) / 4, 1);
+    Atomics.store(w, slotOffset(7, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);
+    Atomics.add(new BigUint64Array(ab, 0, RING.HEADER_BYTES / 8), IDX.reserve, 256n);
+    shmNative().unmap(ab);
+    const p = openRing(c.name);
+    closers.unshift(p);
+    await p.send(new Uint8Array(40));
+    await waitUntil('the gap skipped', () => got.length === 1, 5000);
+    expect(got).toEqual([40]);
+    expect(codes).toEqual([expect.stringContaining('producer pid 1 (slot 7) is gone')]);
   }, 20_000);
 
   it('the producer learns of a consumer that closed cleanly', async () => {

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { createRing, openRing, RING, recordSpan, type RingConsumer, type RingProducer } from '../transports/shm/ring';
 import { shmNative } from '../transports/shm/native';
-import { IDX } from '../transports/shm/segment';
+import { IDX, mapRing } from '../transports/shm/segment';
 import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 
 /** In-process ring tests (pull mode unless stated): layout edge cases, policies, validation. */
@@ -232,7 +232,7 @@ describe('shm ring (in process)', () => {
 
 describe('shm ring: a hostile header never crashes the consumer', () => {
   function scribble(name: string): { u64: BigUint64Array; dv: DataView; ab: ArrayBuffer } {
-    const ab = shmNative().open(name, false);
+    const ab = mapRing(name);
     return { u64: new BigUint64Array(ab), dv: new DataView(ab), ab };
   }
 
@@ -283,5 +283,42 @@ describe('shm ring: a hostile header never crashes the consumer', () => {
     expect(r.payload.byteLength).toBe(0);
     r.release();
     expect(recordSpan(100)).toBe(160);
+  });
+});
+
+describe('shm ring: copyOut', () => {
+  it('delivers a private copy and frees the ring space at once: later producer writes do not reach it', () => {
+    const c = createRing({ ringBytes: 4096, copyOut: true });
+    open.push(c);
+    const p = producer(c);
+    const l = p.tryLoan(100)!;
+    l.view.set(pattern(100, 3));
+    l.commit();
+    const r = c.tryReceive()!;
+    expect(r.payload.buffer).not.toBe(l.view.buffer);
+    expect(c.stats().held).toBe(0); // the ring record is released already
+    // the producer rewrites the (released) bytes of its record: the consumer's copy is unchanged
+    l.view.fill(0xee);
+    expect(Buffer.from(r.payload).equals(Buffer.from(pattern(100, 3)))).toBe(true);
+    r.release();
+    r.release(); // idempotent
+    // the pooled buffer is reused for the next record, with that record's bytes
+    p.tryLoan(50)!.commit();
+    const r2 = c.tryReceive()!;
+    expect(r2.payload.byteLength).toBe(50);
+    expect(r2.payload.buffer).toBe(r.payload.buffer);
+    r2.release();
+  });
+
+  it('without copyOut the view is in shared memory (what a producer can still change)', () => {
+    const c = ring(4096);
+    const p = producer(c);
+    const l = p.tryLoan(100)!;
+    l.view.set(pattern(100, 3));
+    l.commit();
+    const r = c.tryReceive()!;
+    l.view.fill(0xee); // a hostile producer writing after commit
+    expect(r.payload[0]).toBe(0xee);
+    r.release();
   });
 });

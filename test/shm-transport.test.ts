@@ -72,6 +72,19 @@ describe('shm transports', () => {
     }
   });
 
+  it('shm with copyOut: loan() stays (zero-copy send), the handler gets a private copy, the ring slot already free', async () => {
+    const ringBytes = 64 * 1024;
+    const [rx, tx] = await pair(shmTransport, { maxFrameBytes: 30_000, options: { ringBytes, copyOut: true } });
+    const views: Uint8Array[] = [];
+    rx.start((f) => views.push(f)); // holds every frame
+    expect(typeof tx.loan).toBe('function');
+    const frame = new Uint8Array(20_000).fill(9);
+    for (let i = 0; i < 4; i++) expect(await tx.send(frame)).toBe(true); // 4 > the 3 a 64 KiB ring holds
+    await until(() => views.length === 4);
+    expect(views.every((v) => v.buffer.byteLength !== RING.HEADER_BYTES + ringBytes && v[0] === 9)).toBe(true);
+    expect(rx.stats().held).toBe(0);
+  });
+
   it('drop policy through the transport: send resolves false, loan null', async () => {
     const [rx, tx] = await pair(shmTransport, { maxFrameBytes: 2000, options: { ringBytes: 4096 } }, { policy: 'drop' });
     rx.start(() => {}); // never releases
@@ -88,7 +101,10 @@ describe('shm transports', () => {
     await expect(shmTransport.createReceiver({ ...base, options: { ringBytes: 'big' } })).rejects.toMatchObject({ code: 'FB_ERR_BAD_NUMBER' });
     await expect(shmTransport.createReceiver({ ...base, options: { spin: -1 } })).rejects.toMatchObject({ code: 'FB_ERR_BAD_NUMBER' });
     await expect(shmTransport.createReceiver({ ...base, options: { ringBytes: 65536 } })).rejects.toMatchObject({ code: 'FB_ERR_FRAME_TOO_LARGE' });
-    await expect(shmTransport.openSender('/framebench-0123456789abcdef0123456789abcdef', { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
+    const nobody = path.join(runDir, 'ring-0123456789abcdef.sock');
+    await expect(shmTransport.openSender(nobody, { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
+    // an old-style /dev/shm name is no ring address any more
+    await expect(shmTransport.openSender('/framebench-0123456789abcdef0123456789abcdef', { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PROTOCOL' });
     await expect(shmTransport.openSender('/etc/passwd', { producerId: 0, maxFrameBytes: 100, policy: 'block', options: {} })).rejects.toMatchObject({ code: 'FB_ERR_PROTOCOL' });
     expect(shmTransport.unavailableReason()).toBeNull();
   });

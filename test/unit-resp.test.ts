@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RespConnection, RespError, RespParser, encodeHeader, type RespValue } from '../transports/resp';
+import { RESP_LIMITS, RespConnection, RespError, RespParser, encodeHeader, type RespValue } from '../transports/resp';
 
 /**
  * The redis transport's RESP2 parser (transports/resp.ts): every reply type, any chunking of
@@ -81,6 +81,27 @@ describe('RespParser', () => {
       }
     }
     expect(parse([...all].map((x) => Buffer.from([x]))).replies).toEqual(EXPECTED);
+  });
+
+  it('refuses an array of ten million elements, arrays nested too deep and an endless header line, and stops there', () => {
+    const limits: Array<[string, string]> = [
+      ['*10000000\r\n:1\r\n', 'array elements'],
+      [`${'*1\r\n'.repeat(RESP_LIMITS.maxDepth + 1)}:1\r\n`, 'nested arrays'],
+      [`+${'x'.repeat(RESP_LIMITS.maxLine + 10)}`, 'header line bytes'],
+    ];
+    for (const [input, what] of limits) {
+      const seen: string[] = [];
+      const replies: RespValue[] = [];
+      const p = new RespParser((v) => replies.push(v), 100, (_n, w) => seen.push(w));
+      p.push(b(input));
+      p.push(b('+OK\r\n')); // ignored: the parser stopped
+      expect(seen, what).toEqual([what]);
+      expect(replies, what).toEqual([]);
+    }
+    // at the limits themselves: accepted
+    const ok: RespValue[] = [];
+    new RespParser((v) => ok.push(v), 100, () => {}).push(b(`${'*1\r\n'.repeat(RESP_LIMITS.maxDepth)}:1\r\n`));
+    expect(ok).toHaveLength(1);
   });
 
   it('hands out a bulk inside one chunk as a view of it, and assembles one that spans chunks', () => {

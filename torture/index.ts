@@ -7,6 +7,7 @@ import type { TortureContext } from './context';
 import { KILL_KINDS, killCase, killSkip } from './kill';
 import { malformedSkip, malformedTransport } from './malformed';
 import { shmHostileCase, shmHostileSkip } from './shm-hostile';
+import { SHM_ATTACKS, shmAttackCase } from './shm-attacks';
 import { signalRunCase } from './signal-run';
 import { soakCase } from './soak';
 import { stallCase } from './stall';
@@ -63,7 +64,10 @@ export async function runTorture(o: TortureOptions): Promise<TortureSummary> {
     for (const t of names) {
       if (t === 'shm-copy') skip({ transport: t, what: 'hostile ring writer', reason: 'same ring and consumer code as shm (tried there)' });
       else if (t === 'shm') {
-        if (!skip(shmHostileSkip(t))) for (const [seed, where] of o.quick ? [[3, 'records']] : [[1, 'all'], [2, 'all'], [3, 'records'], [4, 'records']]) add(await shmHostileCase(t, seed as number, where as string, ctx));
+        if (!skip(shmHostileSkip(t))) {
+          for (const [seed, where] of o.quick ? [[3, 'records']] : [[1, 'all'], [2, 'all'], [3, 'records'], [4, 'records']]) add(await shmHostileCase(t, seed as number, where as string, ctx));
+          for (const attack of o.quick ? (['pads'] as const) : SHM_ATTACKS) add(await shmAttackCase(t, attack, ctx));
+        }
       } else skip(malformedSkip(t));
       if (o.quick && t === 'ws-nomask' && names.includes('ws')) {
         skip({ transport: t, what: 'malformed input (--quick)', reason: 'the same receiver code as ws (only the sender differs); tried in the full run' });

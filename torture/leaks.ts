@@ -1,12 +1,13 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { alive, descendants, signal, waitGone } from './procs';
 
 /**
  * What a torture case may leave behind, checked after every case: processes it started
  * (and their orphans), entries in the private TMPDIR the torture run gives its children (run
- * directories, socket files, FIFOs, perf files), and framebench shared-memory segments
- * created by those processes. Whatever is found is reported and then removed, so one leak
+ * directories, socket files, FIFOs, perf files), descriptors of framebench shared memory
+ * (memfds) this process still holds, and named framebench shared-memory segments created by
+ * those processes (older versions). Whatever is found is reported and then removed, so one leak
  * is counted once and does not spill into the next case.
  */
 const SHM_DIR = '/dev/shm';
@@ -44,8 +45,23 @@ function cmdline(pid: number): string {
   }
 }
 
+/** This process's descriptors of framebench shared memory (memfds: the ring, copy-count pages). */
+function ownMemfds(): string[] {
+  const out: string[] = [];
+  for (const n of safeList('/proc/self/fd')) {
+    try {
+      const t = readlinkSync(`/proc/self/fd/${n}`);
+      if (t.startsWith('/memfd:framebench')) out.push(`fd ${n} -> ${t}`);
+    } catch {
+      /* closed meanwhile (the listing's own descriptor) */
+    }
+  }
+  return out;
+}
+
 export class LeakWatch {
   private readonly segsBefore = new Set(listSegments());
+  private readonly memfdsBefore = new Set(ownMemfds());
   private readonly pids = new Set<number>();
 
   /** `tmpRoot`: the private TMPDIR of the torture run (must be empty between cases). */
@@ -87,6 +103,7 @@ export class LeakWatch {
         rmSync(path.join(this.tmpRoot, e), { recursive: true, force: true });
       }
     }
+    for (const fd of ownMemfds()) if (!this.memfdsBefore.has(fd)) leaks.push(`descriptor still open: ${fd}`);
     for (const name of listSegments()) {
       if (this.segsBefore.has(name) || name.startsWith(FOREIGN_PREFIX)) continue;
       const creator = segmentCreator(name);

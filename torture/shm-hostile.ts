@@ -13,17 +13,19 @@ import type { TortureCase, TortureSkip } from './types';
  * the consumer must end 'alive' or with FB_ERR_RING_CORRUPT, never crash; producers end with
  * an FB_ERR code; no segment is left; and here we also bound the consumer's RSS (+32 MiB).
  */
-const FIXTURES = path.join(__dirname, 'ring-peers');
+export const FIXTURES = path.join(__dirname, 'ring-peers');
 const RSS_BOUND = 32 * MiB;
 const ALLOWED = new Set(['FB_ERR_RING_CORRUPT', 'FB_ERR_PEER_GONE', 'FB_ERR_PROTOCOL']);
+/** A consumer event loop that missed its turns this long fails the case. */
+export const STALL_LIMIT_MS = 1000;
 
-interface Fx {
+export interface Fx {
   proc: ChildProcess;
   next(type: string, ms: number): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
-function spawnFx(script: string, args: string[]): Fx {
+export function spawnFx(script: string, args: string[]): Fx {
   const proc = fork(path.join(FIXTURES, script), args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const got: Record<string, unknown>[] = [];
   const waiters: Array<{ type: string; resolve: (m: Record<string, unknown>) => void }> = [];
@@ -58,6 +60,7 @@ export async function shmHostileCase(t: string, seed: number, where: string, ctx
   let peak = 0;
   let base = 0;
   let timer: NodeJS.Timeout | undefined;
+  let stall = -1;
   const t0 = Date.now();
   try {
     const consumer = spawnFx('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 256 * 1024, runMs: 1500 })]);
@@ -76,8 +79,10 @@ export async function shmHostileCase(t: string, seed: number, where: string, ctx
     watch.note(all.map((f) => f.proc.pid as number));
     await scribbler.next('started', 20_000);
     if (consumer.proc.connected) consumer.proc.send({ type: 'go' }, () => undefined); // it may have left already
-    const result = (await consumer.next('result', 20_000)) as { outcome: string; codes: string[]; records: number };
+    const result = (await consumer.next('result', 20_000)) as { outcome: string; codes: string[]; records: number; maxStallMs: number };
     got = result.outcome === 'corrupt' ? 'FB_ERR_RING_CORRUPT' : 'none';
+    stall = result.maxStallMs;
+    if (stall >= STALL_LIMIT_MS) problems.push(`the consumer's event loop stalled ${stall} ms`);
     const bad = result.codes.filter((c) => !ALLOWED.has(c));
     if (bad.length) problems.push(`unexpected codes ${bad.join(',')}`);
     const ce = await consumer.exited;
@@ -89,7 +94,7 @@ export async function shmHostileCase(t: string, seed: number, where: string, ctx
       if (pe.code !== 0) problems.push(`producer exited ${pe.signal ?? pe.code}`);
     }
     await scribbler.exited;
-    if (existsSync(path.join('/dev/shm', name.slice(1)))) problems.push(`segment ${name} left behind`);
+    if (existsSync(name)) problems.push(`ring socket ${name} left behind`);
     problems.push(...[]);
   } catch (e) {
     got = 'hang';
@@ -110,7 +115,7 @@ export async function shmHostileCase(t: string, seed: number, where: string, ctx
     ok: problems.length === 0 && leaks.length === 0 && (got === 'none' || got === 'FB_ERR_RING_CORRUPT'),
     framesLostUnreported: 0,
     leaks,
-    detail: `${got === 'none' ? 'consumer alive' : got} after ${Date.now() - t0} ms; consumer RSS peak ${fmtMiB(peak)} (+${fmtMiB(grew)})${problems.length ? `; ${problems.join('; ')}` : ''}`,
-    figures: { consumerRssPeakBytes: peak, consumerRssGrowthBytes: grew },
+    detail: `${got === 'none' ? 'consumer alive' : got} after ${Date.now() - t0} ms; longest stall ${stall} ms; consumer RSS peak ${fmtMiB(peak)} (+${fmtMiB(grew)})${problems.length ? `; ${problems.join('; ')}` : ''}`,
+    figures: { consumerRssPeakBytes: peak, consumerRssGrowthBytes: grew, maxStallMs: stall },
   };
 }

@@ -33,8 +33,19 @@ interface Frame {
   need: number;
 }
 
-/** Incremental RESP2 parser. */
+/**
+ * What a reply may hold, whatever the server says: elements of one array, arrays nested in each
+ * other, bytes of one header line. The redis transport's replies are far below these.
+ */
+export const RESP_LIMITS = { maxArray: 65_536, maxDepth: 8, maxLine: 4096 } as const;
+
+/**
+ * Incremental RESP2 parser. A bulk above maxBulk, an array above RESP_LIMITS.maxArray elements or
+ * deeper than maxDepth, or a header line longer than maxLine calls onTooBig(n, what) and stops the
+ * parser (it ignores everything after): nothing is allocated for the announced size.
+ */
 export class RespParser {
+  private broken = false;
   private line: number[] = [];
   private bulkNeed = -1;
   private bulkHave = 0;
@@ -45,12 +56,21 @@ export class RespParser {
   /** Bytes copied into the assembly buffer (bulk replies that spanned chunks). */
   bytesAssembled = 0;
 
-  constructor(private readonly onReply: (v: RespValue) => void, private readonly maxBulk: number, private readonly onTooBig: (n: number) => void) {}
+  constructor(
+    private readonly onReply: (v: RespValue) => void,
+    private readonly maxBulk: number,
+    private readonly onTooBig: (n: number, what: string) => void,
+  ) {}
+
+  private refuse(n: number, what: string): void {
+    this.broken = true;
+    this.onTooBig(n, what);
+  }
 
   push(chunk: Buffer): void {
     let pos = 0;
     const len = chunk.byteLength;
-    while (pos < len) {
+    while (pos < len && !this.broken) {
       if (this.crlfLeft > 0) {
         const n = Math.min(this.crlfLeft, len - pos);
         this.crlfLeft -= n;
@@ -86,6 +106,7 @@ export class RespParser {
       }
       const nl = chunk.indexOf(10, pos);
       const end = nl < 0 ? len : nl;
+      if (this.line.length + (end - pos) > RESP_LIMITS.maxLine) return this.refuse(this.line.length + (end - pos), 'header line bytes');
       for (let i = pos; i < end; i++) this.line.push(chunk[i]);
       pos = nl < 0 ? len : nl + 1;
       if (nl >= 0) this.header(Buffer.from(this.line).toString('latin1').replace(/\r$/, ''));
@@ -102,7 +123,7 @@ export class RespParser {
     else if (type === '$') {
       const n = Number(rest);
       if (n < 0) this.value(null);
-      else if (n > this.maxBulk) this.onTooBig(n);
+      else if (n > this.maxBulk) this.refuse(n, 'bulk bytes');
       else if (n === 0) {
         this.crlfLeft = 2;
         this.value(Buffer.alloc(0));
@@ -111,6 +132,8 @@ export class RespParser {
       const n = Number(rest);
       if (n < 0) this.value(null);
       else if (n === 0) this.value([]);
+      else if (!(n <= RESP_LIMITS.maxArray)) this.refuse(n, 'array elements');
+      else if (this.stack.length >= RESP_LIMITS.maxDepth) this.refuse(this.stack.length + 1, 'nested arrays');
       else this.stack.push({ arr: [], need: n });
     } else {
       this.value(new RespError(`unparsable reply line '${text.slice(0, 40)}'`));
@@ -144,7 +167,7 @@ export class RespConnection {
     this.parser = new RespParser(
       (v) => this.waiting.shift()?.resolve(v),
       maxBulk,
-      (n) => this.fail(new RespError(`bulk reply of ${n} bytes exceeds the limit ${maxBulk}`) as unknown as Error),
+      (n, what) => this.fail(new RespError(what === 'bulk bytes' ? `bulk reply of ${n} bytes exceeds the limit ${maxBulk}` : `reply refused: ${n} ${what} exceeds the limit`) as unknown as Error),
     );
     socket.on('data', (d: Buffer) => this.parser.push(d));
     socket.on('error', () => undefined);

@@ -30,6 +30,7 @@ const HWM = 4;
 const CLOSE_WAIT_MS = 2000;
 let seq = 0;
 
+const ZAP_DOMAIN = 'framebench';
 const ZMQ_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', framesRefused: 'number', connections: 'number' } as const satisfies StatsShape;
 const ZMQ_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', bytesCopied: 'number' } as const satisfies StatsShape;
 
@@ -219,7 +220,10 @@ export const zeromqTransport = defineTransport({
   async createReceiver(opts) {
     const z = load();
     const file = path.resolve(opts.runDir, `fb-zmq-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.ipc`);
-    const pull = new z.Pull({ receiveHighWaterMark: HWM, linger: 0 });
+    // A ZAP domain makes libzmq refuse unversioned (ZMTP 1.0) and ZMTP 2.0 peers in the handshake,
+    // so raw bytes written to the socket are no longer delivered as messages. ZMTP 3 peers with the
+    // NULL mechanism still pass: no ZAP handler is required unless zapEnforceDomain is set.
+    const pull = new z.Pull({ receiveHighWaterMark: HWM, linger: 0, zapDomain: ZAP_DOMAIN });
     try {
       await pull.bind(IPC + file);
     } catch (e) {

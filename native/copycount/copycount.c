@@ -9,12 +9,13 @@
  * no syscalls, no locks on the copy path.
  *
  * Where the counters live: at load, the constructor opens the file named by
- * $FRAMEBENCH_COPYCOUNT (created, sized and given a header by the harness,
- * see measure/copycount.ts) and maps it MAP_SHARED, so the counts survive
- * the process (kill -9 included) and can be read at any time by anyone. If
- * the variable is unset, or the file is missing, too small or has a wrong
- * header, the counts go to a private static page instead: nothing is
- * printed, nothing fails.
+ * $FRAMEBENCH_COPYCOUNT (a sealed memfd created, sized and given a header by
+ * the harness, named as /proc/<harness pid>/fd/<n>, see measure/copycount.ts)
+ * and maps it MAP_SHARED, so the counts survive the process (kill -9
+ * included) and can be read at any time. If the variable is unset, or the
+ * file is missing, too small, not sealed against shrinking and growing, or
+ * has a wrong header, the counts go to a private static page instead:
+ * nothing is printed, nothing fails.
  *
  * Children of an instrumented process inherit LD_PRELOAD and the variable,
  * so they add to the SAME page (and a fork()ed child shares the mapping).
@@ -196,7 +197,10 @@ __attribute__((constructor)) static void cc_init(void) {
   int fd = open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < CC_FILE_SIZE) {
+  /* Only a sealed page: a file anyone could shrink would turn the next count into a SIGBUS. */
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < CC_FILE_SIZE || seals < 0 ||
+      (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
     close(fd);
     return;
   }

@@ -1,6 +1,7 @@
 // framebench_shm: the few things JavaScript cannot do for the shared-memory ring.
-//   create / open / unlink a POSIX shared-memory segment, map it and hand the mapping to JS
-//   as an external ArrayBuffer (no copy); unmap (detaches the ArrayBuffer first, so stale JS
+//   sealed memfd creation, mapping and descriptor passing (memfd.cc), handing a mapping to JS
+//   as an external ArrayBuffer (no copy); removal of older named /dev/shm segments (regular
+//   files of this user only); unmap (detaches the ArrayBuffer first, so stale JS
 //   views read as empty instead of faulting); futex wait / wake on a u32 inside a mapping
 //   (non-private: works across processes); pid liveness; list and peek segments.
 // The ring protocol itself lives in transports/shm/ring.ts. Errors are thrown as JS Errors
@@ -25,9 +26,10 @@
 #include <unordered_map>
 
 #include "checksum.h"
+#include "memfd.h"
 #include "ring_layout.h"
 
-namespace {
+namespace fb {
 
 struct Mapping {
   void* addr;
@@ -88,12 +90,13 @@ void FinalizeMapping(napi_env /*env*/, void* /*data*/, void* hint) {
   delete m;
 }
 
-// Maps fd (size bytes) and wraps it in an external ArrayBuffer. Closes fd in every case.
-Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate) {
+// Maps fd (size bytes) and wraps it in an external ArrayBuffer. Closes fd in every case
+// unless keepFd.
+Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate, bool keepFd) {
   int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd, 0);
   int err = errno;
-  close(fd);
+  if (!keepFd) close(fd);
   if (addr == MAP_FAILED) return ThrowErrno(env, "mmap", err);
   Mapping* m = new Mapping{addr, size, false};
   napi_value ab;
@@ -115,62 +118,22 @@ Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate) 
   return Napi::Value(env, ab);
 }
 
+}  // namespace fb
+
+namespace {
+
+using fb::MapToArrayBuffer;
+using fb::ThrowCode;
+using fb::ThrowErrno;
+using fb::g_maps;
+using fb::g_mu;
+using fb::Mapping;
+using fb::ValidName;
+
 bool GetName(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (info.Length() <= i || !info[i].IsString()) return false;
   *out = info[i].As<Napi::String>().Utf8Value();
   return ValidName(*out);
-}
-
-// create(name, bytes, populate) -> ArrayBuffer. O_CREAT|O_EXCL, mode 0600.
-Napi::Value Create(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name;
-  if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "create: bad segment name");
-  if (info.Length() < 2 || !info[1].IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "create: bytes must be a number");
-  double bytes = info[1].As<Napi::Number>().DoubleValue();
-  if (!(bytes >= 1 && bytes <= 4294967296.0) || std::floor(bytes) != bytes)
-    return ThrowCode(env, "FB_ERR_USAGE", "create: bytes out of range");
-  bool populate = info.Length() > 2 && info[2].ToBoolean().Value();
-  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return ThrowErrno(env, "shm_open " + name, errno);
-  if (fchmod(fd, 0600) != 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
-    int err = errno;
-    close(fd);
-    shm_unlink(name.c_str());
-    return ThrowErrno(env, "ftruncate " + name, err);
-  }
-  // Reserve the pages now: on a full tmpfs this fails with ENOSPC here instead of a SIGBUS on
-  // first touch later.
-  int ferr = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
-  if (ferr != 0 && ferr != EOPNOTSUPP && ferr != EINVAL) {
-    close(fd);
-    shm_unlink(name.c_str());
-    return ThrowErrno(env, "fallocate " + name + " (is /dev/shm full?)", ferr);
-  }
-  Napi::Value ab = MapToArrayBuffer(env, fd, static_cast<size_t>(bytes), populate);
-  if (env.IsExceptionPending()) shm_unlink(name.c_str());
-  return ab;
-}
-
-// open(name, populate) -> ArrayBuffer over the whole segment.
-Napi::Value Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name;
-  if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "open: bad segment name");
-  bool populate = info.Length() > 1 && info[1].ToBoolean().Value();
-  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
-  if (fd < 0) return ThrowErrno(env, "shm_open " + name, errno);
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    int err = errno;
-    close(fd);
-    return ThrowErrno(env, "fstat " + name, err);
-  }
-  if (sb.st_size <= 0 || static_cast<uint64_t>(sb.st_size) > 4294967296ULL) {
-    close(fd);
-    return ThrowCode(env, "EINVAL", "segment " + name + " has an impossible size");
-  }
-  return MapToArrayBuffer(env, fd, static_cast<size_t>(sb.st_size), populate);
 }
 
 // unlink(name) -> true if removed, false if it did not exist.
@@ -178,6 +141,12 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name;
   if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "unlink: bad segment name");
+  struct stat sb;
+  if (lstat(("/dev/shm" + name).c_str(), &sb) != 0) {
+    if (errno == ENOENT) return Napi::Boolean::New(env, false);
+    return ThrowErrno(env, "lstat /dev/shm" + name, errno);
+  }
+  if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) return ThrowCode(env, "EPERM", "unlink " + name + ": not a regular file of this user; left alone");
   if (shm_unlink(name.c_str()) == 0) return Napi::Boolean::New(env, true);
   if (errno == ENOENT) return Napi::Boolean::New(env, false);
   return ThrowErrno(env, "shm_unlink " + name, errno);
@@ -310,7 +279,8 @@ Napi::Value ListSegments(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// peek(name, bytes) -> { size, head: Buffer } or null if the segment does not exist. Reads with
+// peek(name, bytes) -> { size, head: Buffer } or null if the segment does not exist or is not a
+// regular file owned by this user (a FIFO, a symlink, a device, someone else's). Reads with
 // pread (no mapping), so a segment of any size or content is safe to inspect.
 Napi::Value Peek(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -318,16 +288,17 @@ Napi::Value Peek(const Napi::CallbackInfo& info) {
   if (!GetName(info, 0, &name)) return ThrowCode(env, "FB_ERR_USAGE", "peek: bad segment name");
   size_t want = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 64;
   if (want > 65536) want = 65536;
-  int fd = shm_open(name.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  // O_NONBLOCK: a FIFO named like a segment must not block the open (it would for ever);
+  // O_NOFOLLOW: never follow a symlink planted there. Only our own regular files are read.
+  int fd = open(("/dev/shm" + name).c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ENOENT) return env.Null();
-    return ThrowErrno(env, "shm_open " + name, errno);
+    if (errno == ENOENT || errno == ELOOP || errno == ENXIO || errno == EACCES) return env.Null();
+    return ThrowErrno(env, "open /dev/shm" + name, errno);
   }
   struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    int err = errno;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
     close(fd);
-    return ThrowErrno(env, "fstat " + name, err);
+    return env.Null();
   }
   Napi::Buffer<uint8_t> head = Napi::Buffer<uint8_t>::New(env, want);
   memset(head.Data(), 0, want);
@@ -414,8 +385,6 @@ Napi::Value Checksum(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("create", Napi::Function::New(env, Create));
-  exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("unlink", Napi::Function::New(env, Unlink));
   exports.Set("unmap", Napi::Function::New(env, Unmap));
   exports.Set("futexWait", Napi::Function::New(env, FutexWait));
@@ -425,6 +394,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peek", Napi::Function::New(env, Peek));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("checksum", Napi::Function::New(env, Checksum));
+  fb::RegisterMemfd(env, exports);
   return exports;
 }
 

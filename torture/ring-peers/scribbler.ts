@@ -1,13 +1,14 @@
 /**
- * A hostile writer: maps the segment argv[2] and scribbles random bytes over header and records
+ * A hostile writer: maps the ring served at argv[2] and scribbles random bytes over header and records
  * for argv[3] ms (argv[4] = seed; argv[5] = 'records' spares the ring header), then exits 0.
  */
 import { shmNative } from '../../transports/shm/native';
+import { mapRing } from '../../transports/shm/segment';
 import { tell } from './peer-ipc';
 import { rng } from './records';
 
 const [name, ms, seed, where] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 1), process.argv[5] || 'all'];
-const ab = shmNative().open(name, false);
+const ab = mapRing(name);
 const u8 = new Uint8Array(ab);
 const u32 = new Uint32Array(ab);
 const rand = rng(seed);

@@ -4,7 +4,7 @@ import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
 import { RING, recordSpan } from './layout';
 import { ProducerSlots } from './slots';
-import { IDX, createSegment, unlinkSegment, unmapSegment, type Segment } from './segment';
+import { IDX, createSegment, unmapSegment, type OwnSegment } from './segment';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
 import type { StatsOf, StatsShape } from '../types';
 
@@ -19,6 +19,19 @@ export interface RingConsumerOptions {
   maxRecordBytes?: number;
   /** Empty-ring polls before sleeping in the futex (each counted in stats.spins). Default 0. */
   spin?: number;
+  /**
+   * A private (0700) directory for the socket that hands producers the ring's descriptor (the
+   * run's directory). Default: a fresh 0700 directory in the system temp directory, removed on close.
+   */
+  dir?: string;
+  /**
+   * Deliver a private copy of each record instead of a view into shared memory, and free the
+   * ring space at once. A producer can still write a record's bytes after the consumer checked
+   * them (the mapping is writable by every producer): with copyOut the handler checks and uses
+   * bytes nobody else can change. Use it whenever the payload is verified, parsed or handed to
+   * native code and the producer is not trusted. Copies come from a small reused pool.
+   */
+  copyOut?: boolean;
 }
 
 /** Longest the consumer keeps the event loop in one go (delivering or waiting), ms. */
@@ -31,6 +44,16 @@ const POLL_MS = 2;
 const WATCHDOG_MS = 200;
 /** A position reserved but never sealed, with a producer known dead: skipped after this long. */
 const GAP_GIVE_UP_MS = 1000;
+/**
+ * Work per event-loop turn, whatever producers write: records, pads and skips each count one
+ * step of the scan budget; the gap walk looks at most GAP_STEPS positions. When a budget is
+ * spent the consumer yields (setImmediate), so timers, IPC and signal handlers keep running
+ * under a pad flood or a gap walk across a whole ring.
+ */
+const SCAN_STEPS = 1024;
+/** copyOut: private buffers kept for reuse. */
+const COPY_POOL = 4;
+const GAP_STEPS = 16384;
 
 interface Entry {
   start: number;
@@ -52,6 +75,7 @@ export const RING_CONSUMER_STATS = {
   futexWakes: 'number',
   spins: 'number',
   peerGone: 'number',
+  yields: 'number',
   drops: 'number',
   held: 'number',
   ringBytes: 'number',
@@ -73,7 +97,7 @@ export class RingConsumer {
   readonly name: string;
   readonly capacity: number;
   readonly maxRecordBytes: number;
-  private seg: Segment;
+  private seg: OwnSegment;
   private readonly slots: ProducerSlots;
   private handler: RingRecordHandler | null = null;
   private errorHandlers: RingErrorHandler[] = [];
@@ -84,26 +108,32 @@ export class RingConsumer {
   private fifoHead = 0;
   private held = 0;
   private readonly spin: number;
+  private readonly copyOut: boolean;
+  private readonly pool: Uint8Array[] = [];
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private gapSince = -1; // nowMs() when the consumer first saw `next` reserved but unsealed
   private gapAt = -1;
+  private gapWalk = -1; // how far the bounded gap walk got (continued on the next turn)
+  private gapImmediate: NodeJS.Immediate | null = null;
+  private steps = 0; // scan steps left in this turn
   private peersCheckedAt = -Infinity;
   private failure: FbError | null = null;
   private dropsAtClose = 0;
   private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3 });
-  private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0 };
+  private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0, yields: 0 };
 
   constructor(opts: RingConsumerOptions = {}) {
     const capacity = opts.ringBytes ?? 64 * 1024 * 1024;
     const maxRecordBytes = Math.min(opts.maxRecordBytes ?? Infinity, capacity - RING.RECORD_HEADER_BYTES);
-    this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)));
+    this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)), opts.dir);
     this.name = this.seg.name;
     this.slots = new ProducerSlots(this.seg);
     this.capacity = this.seg.capacity;
     this.maxRecordBytes = this.seg.maxRecordBytes;
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
+    this.copyOut = opts.copyOut === true;
     registerConsumer(this.name, { notifyData: () => this.wakeLocal() });
   }
 
@@ -129,6 +159,7 @@ export class RingConsumer {
     if (this.failure) throw this.failure;
     if (this.state === 'closed') throw fbError('FB_ERR_PEER_GONE', `ring ${this.name} is closed`);
     if (this.state === 'running') throw fbError('FB_ERR_INTERNAL', `ring ${this.name}: tryReceive() after start()`);
+    this.steps = SCAN_STEPS; // a pad flood makes this return null (call again), never spin for ever
     for (;;) {
       const e = this.scan();
       if (this.failure) throw this.failure;
@@ -161,7 +192,7 @@ export class RingConsumer {
     return this.state === 'closed' ? this.dropsAtClose : this.slots.drops();
   }
 
-  /** Stops delivery, tells producers (FB_ERR_PEER_GONE), removes the name, unmaps. Idempotent. */
+  /** Stops delivery, tells producers (FB_ERR_PEER_GONE), stops serving the ring, unmaps. Idempotent. */
   close(): void {
     if (this.state === 'closed') return;
     this.shutdown();
@@ -204,6 +235,7 @@ export class RingConsumer {
   private pump(): void {
     const start = nowMs();
     let spins = 0;
+    this.steps = SCAN_STEPS;
     while (this.state === 'running') {
       let n = 0;
       for (; n < 64 && this.state === 'running'; n++) {
@@ -212,6 +244,10 @@ export class RingConsumer {
         this.deliver(e);
       }
       if (this.state !== 'running') return;
+      if (this.steps <= 0) {
+        this.counters.yields++;
+        return this.schedule(); // budget spent: let the event loop turn
+      }
       const elapsed = nowMs() - start;
       if (n > 0) {
         spins = 0;
@@ -296,7 +332,27 @@ export class RingConsumer {
     this.counters.bytes += len;
     this.held++;
     const payload = new Uint8Array(this.seg.ab, base + RING.RECORD_HEADER_BYTES, len);
+    if (this.copyOut) return this.copied(e, payload);
     return { payload, release: () => this.releaseEntry(e) };
+  }
+
+  /** copyOut: the record copied into a pooled private buffer; its ring space freed now. */
+  private copied(e: Entry, shared: Uint8Array): { payload: Uint8Array; release: () => void } {
+    let own = this.pool.pop();
+    if (!own || own.byteLength < shared.byteLength) own = new Uint8Array(shared.byteLength);
+    const buf = own;
+    const payload = buf.subarray(0, shared.byteLength);
+    payload.set(shared);
+    this.releaseEntry(e);
+    let done = false;
+    return {
+      payload,
+      release: () => {
+        if (done) return;
+        done = true;
+        if (this.pool.length < COPY_POOL) this.pool.push(buf);
+      },
+    };
   }
 
   /**
@@ -305,7 +361,8 @@ export class RingConsumer {
    */
   private scan(): Entry | null {
     for (;;) {
-      if (this.state === 'failed' || this.state === 'closed') return null;
+      if (this.state === 'failed' || this.state === 'closed' || this.steps <= 0) return null;
+      this.steps--;
       const reserveBig = Atomics.load(this.seg.u64, IDX.reserve);
       const reserve = Number(reserveBig);
       const pos = this.next;
@@ -382,13 +439,13 @@ export class RingConsumer {
 
   // ---- peers ----
 
-  /** Checks producer pids; reports each death once; unblocks records they left behind. */
+  /** Checks producer slots against the connected peers; reports each death once; unblocks records they left behind. */
   private checkPeers(): void {
     if (this.state !== 'running' && this.state !== 'idle') return;
     this.peersCheckedAt = nowMs();
     for (const { slot, pid } of this.slots.reap()) {
       this.counters.peerGone++;
-      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${slot}) died`));
+      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${slot}) is gone (its connection closed, or that pid never connected)`));
     }
     this.checkGap();
     this.schedule();
@@ -407,17 +464,35 @@ export class RingConsumer {
    * GAP_GIVE_UP_MS, skip to the next sealed record (or to the reserve cursor).
    */
   private checkGap(): void {
-    if (this.gapSince < 0 || this.gapAt !== this.next || !this.slots.anyDead()) return;
-    if (nowMs() - this.gapSince < GAP_GIVE_UP_MS) return;
+    if (this.gapSince < 0 || this.gapAt !== this.next || !this.slots.anyDead()) {
+      this.gapWalk = -1;
+      return;
+    }
+    if (nowMs() - this.gapSince < GAP_GIVE_UP_MS || this.state !== 'running' && this.state !== 'idle') return;
     const reserve = Number(Atomics.load(this.seg.u64, IDX.reserve));
     if (!(reserve > this.next && reserve <= this.read + this.capacity)) return; // scan() reports it
-    let end = this.next + RING.RECORD_ALIGN;
-    while (end < reserve && this.sealState(end) === 0) end += RING.RECORD_ALIGN;
-    const lapEnd = this.next - (this.next % this.capacity) + this.capacity;
-    if (end > lapEnd) end = lapEnd; // a reservation never crosses the end of the data area
+    const lapEnd = this.next - (this.next % this.capacity) + this.capacity; // a reservation never crosses the end
+    const stop = Math.min(reserve, lapEnd);
+    let end = this.gapWalk > this.next ? this.gapWalk : this.next + RING.RECORD_ALIGN;
+    const limit = Math.min(stop, end + GAP_STEPS * RING.RECORD_ALIGN);
+    while (end < limit && this.sealState(end) === 0) end += RING.RECORD_ALIGN;
+    if (end < stop && this.sealState(end) === 0) {
+      // budget spent: go on from here on the next turn
+      this.gapWalk = end;
+      this.counters.yields++;
+      if (!this.gapImmediate) {
+        this.gapImmediate = setImmediate(() => {
+          this.gapImmediate = null;
+          this.checkGap();
+        });
+      }
+      return;
+    }
+    this.gapWalk = -1;
     this.counters.skipped++;
     this.gapSince = -1;
-    this.skip(this.next, end);
+    this.skip(this.next, Math.min(end, stop));
+    this.schedule();
   }
 
   // ---- failure and shutdown ----
@@ -440,11 +515,13 @@ export class RingConsumer {
     this.report(this.failure);
   }
 
-  /** Marks the consumer closed for producers, wakes them, removes the name. Keeps the mapping. */
+  /** Marks the consumer closed for producers, wakes them, stops serving the descriptor. Keeps the mapping. */
   private shutdown(): void {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
+    if (this.gapImmediate) clearImmediate(this.gapImmediate);
+    this.gapImmediate = null;
     this.watchdog = this.timer = null;
     this.immediate = null;
     unregisterConsumer(this.name);
@@ -452,6 +529,6 @@ export class RingConsumer {
     Atomics.add(this.seg.i32, IDX.spaceSeq, 1);
     shmNative().futexWake(this.seg.ab, RING.OFF_SPACE_SEQ, 0x7fffffff);
     notifyLocalProducers(this.name);
-    unlinkSegment(this.name);
+    this.seg.close();
   }
 }

@@ -8,11 +8,24 @@ import { fbError } from '../../core/errors';
  * `FRAMEBENCH_SHM_ADDON=/abs/path.node` overrides the location (used by the ASan build).
  */
 export interface ShmNative {
-  /** Creates `name` (O_CREAT|O_EXCL, 0600), sizes and maps it. Throws {code: 'EEXIST', ...}. */
-  create(name: string, bytes: number, populate: boolean): ArrayBuffer;
-  /** Maps an existing segment whole. */
-  open(name: string, populate: boolean): ArrayBuffer;
-  /** true if removed, false if it did not exist. */
+  /** A sealed memfd (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) of `bytes`, mapped unless `map` is false. */
+  memfdCreate(bytes: number, populate: boolean, map: boolean, label?: string): { fd: number; ab: ArrayBuffer | null };
+  /** Maps a descriptor whole if it is a regular file carrying those seals (else throws code EUNSEALED); closes fd. */
+  mapFd(fd: number, populate: boolean): ArrayBuffer;
+  /** F_GET_SEALS of a descriptor. */
+  sealsOf(fd: number): number;
+  closeFd(fd: number): boolean;
+  /** Serves a duplicate of `fd` (SCM_RIGHTS) to whoever connects to the unix socket `path`, from a native thread. */
+  serveFd(path: string, fd: number): number;
+  /** Stops a server, removes its socket. */
+  unserveFd(id: number): boolean;
+  /** Connects to `path` and receives exactly one descriptor; pid/uid of the sender (SO_PEERCRED); with keep, the open connection. */
+  fetchFd(path: string, timeoutMs: number, keep?: boolean): { fd: number; pid: number; uid: number; sock: number };
+  /** Pids (SO_PEERCRED) with an open connection to server `id`, and those whose last one closed since the last call; null if no such server. */
+  peers(id: number): { live: number[]; gone: number[] } | null;
+  /** The other end of a kept connection closed (never blocks). */
+  peerGone(sock: number): boolean;
+  /** Removes an older named /dev/shm segment: true if removed, false if it did not exist; EPERM if not a regular file of ours. */
   unlink(name: string): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */
   unmap(ab: ArrayBuffer): boolean;
@@ -23,7 +36,7 @@ export interface ShmNative {
   pidAlive(pid: number): boolean;
   /** '/name' of every /dev/shm entry whose name starts with `prefix`. */
   listSegments(prefix: string): string[];
-  /** The first `bytes` bytes of a segment (pread, no mapping), or null if it does not exist. */
+  /** The first `bytes` bytes of a named segment (pread, no mapping), or null if it does not exist or is not a regular file of ours. */
   peek(name: string, bytes: number): { size: number; head: Uint8Array; read: number } | null;
   /** Offsets and constants from native/src/ring_layout.h. */
   layout(): Record<string, number>;

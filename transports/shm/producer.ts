@@ -2,7 +2,7 @@ import { fbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
 import { RING, recordSpan, sealOf, slotOffset, i32, i64 } from './layout';
-import { IDX, openSegment, unlinkIfOrphaned, unmapSegment, type Segment } from './segment';
+import { IDX, openSegment, removeIfStale, unmapSegment, type Segment } from './segment';
 import { localConsumer, nowMs, registerProducer, unregisterProducer, yieldToLoop } from './local';
 import type { RingErrorHandler } from './consumer';
 import type { StatsOf, StatsShape } from '../types';
@@ -175,14 +175,8 @@ export class RingProducer {
     unregisterProducer(this.name, this);
     this.spaceWaiter?.();
     // A producer closed right after its consumer was killed (-9) is the last one who can remove
-    // the name: the coordinator stops producers before their watchdog would notice.
-    if (this.seg.consumerPid !== process.pid && !shmNative().pidAlive(this.seg.consumerPid)) {
-      try {
-        unlinkIfOrphaned(this.seg);
-      } catch {
-        /* best effort */
-      }
-    }
+    // the socket: the coordinator stops producers before their watchdog would notice.
+    if (this.seg.consumerPid !== process.pid && (this.seg.sock < 0 || shmNative().peerGone(this.seg.sock))) removeIfStale(this.name);
     unmapSegment(this.seg);
   }
 
@@ -363,13 +357,9 @@ export class RingProducer {
     if (Atomics.load(this.seg.i32, IDX.consumerState) !== RING.CONSUMER_OPEN) why = 'the receiver closed the ring';
     else if (checkPid || nowMs() - this.pidCheckedAt >= WATCHDOG_MS) {
       this.pidCheckedAt = nowMs();
-      if (!shmNative().pidAlive(this.seg.consumerPid)) {
+      if (this.seg.sock >= 0 ? shmNative().peerGone(this.seg.sock) : !shmNative().pidAlive(this.seg.consumerPid)) {
         why = `the receiver (pid ${this.seg.consumerPid}) died`;
-        try {
-          unlinkIfOrphaned(this.seg);
-        } catch {
-          /* best effort */
-        }
+        removeIfStale(this.name);
       }
     }
     if (!why) return;

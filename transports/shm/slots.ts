@@ -1,6 +1,5 @@
-import { shmNative } from './native';
 import { RING, slotOffset, i32, i64 } from './layout';
-import type { Segment } from './segment';
+import type { OwnSegment } from './segment';
 import { nowMs } from './local';
 
 /**
@@ -14,7 +13,7 @@ export class ProducerSlots {
   private remote = false;
   private remoteCheckedAt = -Infinity;
 
-  constructor(private readonly seg: Segment) {}
+  constructor(private readonly seg: OwnSegment) {}
 
   private state(s: number): number {
     return Atomics.load(this.seg.i32, i32(slotOffset(s, RING.SLOT_STATE)));
@@ -48,14 +47,18 @@ export class ProducerSlots {
     return this.dead.size > 0;
   }
 
-  /** Checks the pids of active slots; returns the newly dead ones (marked DEAD, never reused). */
+  /**
+   * Checks active slots against the processes connected to the ring's socket (SO_PEERCRED: the
+   * kernel's word, not the slot's); a slot whose pid holds no connection (it died, closed, or
+   * wrote a pid that is not its own) is marked DEAD, never reused, and returned once.
+   */
   reap(): { slot: number; pid: number }[] {
-    const native = shmNative();
+    const live = new Set(this.seg.peers().live);
     const out: { slot: number; pid: number }[] = [];
     for (let s = 0; s < RING.MAX_PRODUCERS; s++) {
       if (this.dead.has(s) || this.state(s) !== RING.SLOT_ACTIVE) continue;
       const pid = this.pid(s);
-      if (pid === 0 || native.pidAlive(pid)) continue;
+      if (pid === 0 || pid === process.pid || live.has(pid)) continue;
       this.dead.add(s);
       Atomics.store(this.seg.i32, i32(slotOffset(s, RING.SLOT_STATE)), RING.SLOT_DEAD);
       out.push({ slot: s, pid });

@@ -14,9 +14,9 @@ import { cleanStaleSegments } from './segment';
  *   skips) and send() (one copy into a loaned slot).
  * - `shm-copy`: the same ring used naively: send() copies the finished frame in, and the
  *   receiver copies each record out into a reused private buffer, releasing the ring slot at once.
- * Address: the segment name `/framebench-<32 hex>`; the segment is created 0600 by the receiver
- * and unlinked on close, exit, SIGINT/SIGTERM/SIGHUP, or by a sender that finds the receiver dead;
- * when both ends were killed, by cleanupOrphans() (the coordinator, after the case).
+ * Address: `<runDir>/ring-<16 hex>.sock`, a unix socket that hands each sender the ring's sealed
+ * memfd (SCM_RIGHTS); nothing is named in /dev/shm. The socket is removed on close, exit,
+ * SIGINT/SIGTERM/SIGHUP, with the run directory, or by a sender that finds the receiver dead.
  * Options: SHM_OPTIONS below.
  */
 
@@ -27,6 +27,7 @@ const MiB = 1024 * 1024;
 const SHM_OPTIONS = [
   { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring size in bytes, rounded up to 4 KiB (default: max(64 MiB, 3 frames of maxFrameBytes))' },
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
+  { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
 ] as const satisfies readonly OptionSpec[];
 
 /** A number option as the ring takes it: whole. */
@@ -182,8 +183,8 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
       if (recordSpan(opts.maxFrameBytes) > ringBytes && asked !== undefined) {
         throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
       }
-      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin });
-      return new ShmReceiver(ring, !zeroCopy);
+      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir });
+      return new ShmReceiver(ring, !zeroCopy || o.copyOut === true);
     },
 
     async openSender(address: string, opts: SenderOptions, o): Promise<Sender> {
