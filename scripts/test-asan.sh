@@ -6,6 +6,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/fb-asan-XXXXXX")"
+# the hostile-producer test drops a child to another uid (nobody): it must reach the ASan addon
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
 libasan="$(gcc -print-file-name=libasan.so)"
