@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the pack-and-install test (2-10 min: npm pack builds everything) is its own suite:
+    // npm run test:pack (vitest.pack.mts), run by .ci/run after npm test
+    exclude: ['test/pack-install.test.ts', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
