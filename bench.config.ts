@@ -19,6 +19,9 @@ export default defineConfig({
   warmupS: 0.4,
   // ...and until the processes stop faulting in fresh memory, at most 3 s (measure/steady.ts)
   warmupMaxS: 3,
+  // the case's processes keep the memory they free: no re-faulting that differs from process to
+  // process ('default': glibc as it comes; harness/malloc-env.ts)
+  malloc: 'steady',
   producers: 4,
   // the consumer reads every payload byte against the header's checksum (docs/checksum.md)
   verify: 'checksum',

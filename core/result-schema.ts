@@ -189,6 +189,7 @@ export const RunResultSchema = Type.Object({
     durationS: Num,
     warmupS: Num,
     warmupMaxS: Type.Optional(Num),
+    malloc: Type.Optional(Str),
     producers: Int,
     verify: Str,
     source: Str,

@@ -20,7 +20,8 @@ export type ResultSchema = (typeof READABLE_SCHEMAS)[number];
  * intervals, paired ratios, latency from the scheduled send time without back-fill, and by default
  * every consumer reads every payload byte once to check the frame's checksum (docs/checksum.md).
  * 3: the warm-up lasts until the case's processes stop faulting in fresh memory (measure/steady.ts),
- * where version 2 opened every window 0.4 s after start, inside the processes' start-up transient.
+ * where version 2 opened every window 0.4 s after start, inside the processes' start-up transient;
+ * and the case's processes keep the memory they free (--malloc steady, harness/malloc-env.ts).
  */
 export const METHODOLOGY_VERSION = 3;
 
@@ -273,6 +274,8 @@ export interface RunResult {
     warmupS: number;
     /** Steady warm-up cap (s): the warm-up lasted from warmupS until the processes were steady, at most this (0: fixed). */
     warmupMaxS?: number;
+    /** The allocator of the case's processes: 'steady' (glibc's thresholds fixed, memory kept) or 'default'. */
+    malloc?: string;
     producers: number;
     /** The consumer's content check: 'checksum' (the default; earlier results defaulted to 'sample'), 'sample' or 'full'. */
     verify: 'checksum' | 'sample' | 'full';

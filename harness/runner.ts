@@ -14,6 +14,7 @@ import { median } from '../core/robust-stats';
 import { aggregateRounds, pairedCpuRatios } from '../measure/aggregate';
 import { provenance } from '../measure/provenance';
 import { frameSpec, parseFormat, parseResolution } from '../core/spec';
+import { MALLOC_MODES, withMalloc, type MallocMode } from './malloc-env';
 import { isSweep, planSweep, ratiosBySweepPoint, sweepFields } from './plan';
 import { analyzeSweep } from '../core/sweep';
 import type { SweepAxes } from '../core/result';
@@ -36,6 +37,8 @@ export interface RunSettings {
   warmupS: number;
   /** Steady warm-up cap, s (measure/steady.ts); 0: the warm-up is warmupS, fixed. */
   warmupMaxS: number;
+  /** The allocator of the case's processes (harness/malloc-env.ts). */
+  malloc: MallocMode;
   producers: number;
   verify: VerifyMode;
   source: string;
@@ -88,6 +91,8 @@ export interface RawSettings {
   warmupS: number;
   /** Steady warm-up cap, s; absent or 0: a fixed warm-up of warmupS. */
   warmupMaxS?: number;
+  /** Absent: 'default' (glibc as it comes). */
+  malloc?: string;
   producers: number;
   verify: string;
   source: string;
@@ -135,6 +140,8 @@ export function resolveSettings(input: RawSettings): RunSettings {
   const durationS = checkNumber('--duration', raw.durationS, 0, 86400, true);
   const warmupS = checkNumber('--warmup', raw.warmupS, 0, 3600);
   const warmupMaxS = checkNumber('--warmup-max', raw.warmupMaxS ?? 0, 0, 3600);
+  const malloc = (raw.malloc ?? 'default') as MallocMode;
+  if (!MALLOC_MODES.includes(malloc)) throw fbError('FB_ERR_USAGE', `--malloc must be ${MALLOC_MODES.join(' or ')}, got '${raw.malloc}'`);
   const producers = checkNumber('--producers', raw.producers, 1, 64);
   if (!Number.isInteger(producers)) throw fbError('FB_ERR_BAD_NUMBER', `--producers must be a whole number, got ${producers}`);
   const rounds = checkNumber('--rounds', raw.rounds ?? 1, 1, 1000);
@@ -170,7 +177,7 @@ export function resolveSettings(input: RawSettings): RunSettings {
     if (shmReason) skipped.push({ transport: 'shm', reason: `the bot's shared-memory write reference: ${shmReason}` });
   }
   return {
-    transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, warmupMaxS, producers,
+    transports, scenarios, formats, resolution: raw.resolution, width, height, fps, durationS, warmupS, warmupMaxS, malloc, producers,
     verify, source: raw.source, copyAccounting: raw.copyAccounting, policy,
     transportOptions: raw.transportOptions, rounds, skipped, inject: parseInject(process.env.FRAMEBENCH_TEST_INJECT),
   };
@@ -280,13 +287,13 @@ export async function runBench(s: RunSettings, hooks: RunHooks = {}): Promise<Ru
     const clipDir = mkdtempSync(join(tmpdir(), 'framebench-botclip-'));
     process.env[bot.BOT_CLIP_DIR_ENV] = clipDir;
     try {
-      return await measureRounds(s, hooks, startedAt);
+      return await withMalloc(s.malloc, () => measureRounds(s, hooks, startedAt));
     } finally {
       delete process.env[bot.BOT_CLIP_DIR_ENV];
       rmSync(clipDir, { recursive: true, force: true });
     }
   }
-  return measureRounds(s, hooks, startedAt);
+  return withMalloc(s.malloc, () => measureRounds(s, hooks, startedAt));
 }
 
 async function measureRounds(s: RunSettings, hooks: RunHooks, startedAt: string): Promise<RunResult> {
@@ -338,7 +345,7 @@ async function measureRounds(s: RunSettings, hooks: RunHooks, startedAt: string)
     rounds,
     settings: {
       transports: s.transports, scenarios: s.scenarios.map((x) => x.name), formats: s.formats, resolution: s.resolution,
-      fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, warmupMaxS: s.warmupMaxS, producers: s.producers, verify: s.verify,
+      fps: s.fps, durationS: s.durationS, warmupS: s.warmupS, warmupMaxS: s.warmupMaxS, malloc: s.malloc, producers: s.producers, verify: s.verify,
       source: s.source, copyAccounting: s.copyAccounting, policy: s.policy, transportOptions: s.transportOptions,
       profiling: s.profiling ?? null,
       ...(s.inject ? { inject: s.inject } : {}),

@@ -50,6 +50,10 @@ export const FIELDS = {
     minimum: 0, maximum: 3600, default: 3,
     description: 'the warm-up goes on until the processes stop faulting in fresh memory, at most this many seconds; 0 = a fixed warm-up (docs/options.md, Warm-up)',
   }),
+  malloc: Type.Union([Type.Literal('steady'), Type.Literal('default')], {
+    default: 'steady',
+    description: "allocator of the case's processes: 'steady' fixes glibc's thresholds so freed memory stays (no re-faulting from process to process), 'default' is glibc as it comes (docs/options.md, Warm-up)",
+  }),
   producers: listOf(Type.Integer({ minimum: 1, maximum: 64 }), { default: 4, description: 'producer processes of multi-producer; a list sweeps' }),
   verify: Type.Union(VERIFY_MODES.map((m) => Type.Literal(m)), {
     default: 'checksum',
