@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { gauss } from './support/sweep-run';
 import { bootstrapPlan, crossAt, crossing, fitLine, slopeSpread, weightsOf, wls, type FitPoint } from '../core/fit';
 
-/** A seeded normal generator (Box-Muller over mulberry32), so the tests draw the same noise every run. */
-function gauss(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 const SIZES = [345_600, 1_382_400, 3_110_400, 12_441_600]; // I420 360p, 720p, 1080p, 4K
 

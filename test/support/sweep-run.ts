@@ -22,7 +22,8 @@ export const WS_SHM_CROSSING = 1_000_000;
 export const FPS_LAW = { idle: 2000, perFrame: 500 };
 export const ROUNDS = 7;
 
-function gauss(seed: number): () => number {
+/** A seeded normal generator (Box-Muller over mulberry32), so the tests draw the same noise every run. */
+export function gauss(seed: number): () => number {
   let a = seed >>> 0;
   const u = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
