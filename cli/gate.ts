@@ -94,7 +94,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     for (let i = 0; i < g.repeats; i++) {
       let run: RunResult | null = null;
       for (let attempt = 0; attempt < 2 && !run; attempt++) {
-        const r = await runBench({ ...settings, transports }, {
+        const r = await runBench({ ...settings, transports, allCoreCalibration: false }, {
           processHooks: hooks,
           onCaseStart: (k, n, c) => progress(`gate ${label} repeat ${i + 1}/${g.repeats} [${k + 1}/${n}] ${c.transport}`),
         });

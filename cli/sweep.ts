@@ -40,6 +40,16 @@ ${Object.entries(SWEEP_PRESETS).map(([k, v]) => `  ${k.padEnd(10)} ${v.about}\n 
 
 ${RUN_HELP.split('\n').slice(RUN_HELP.split('\n').indexOf('Options:')).join('\n')}`;
 
+/** The preset's `--name value` pairs that `rest` does not give again (bench run refuses an option given twice). */
+export function withoutOverridden(presetArgs: string[], rest: string[]): string[] {
+  const given = new Set(rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
+  const out: string[] = [];
+  for (let i = 0; i < presetArgs.length; i += 2) {
+    if (!given.has(presetArgs[i])) out.push(presetArgs[i], presetArgs[i + 1]);
+  }
+  return out;
+}
+
 /** `bench sweep`: returns bench run's exit code, and says how long the sweep took. */
 export async function sweepCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -51,7 +61,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   if (!preset) throw fbError('FB_ERR_USAGE', `unknown sweep '${name}' (presets: ${Object.keys(SWEEP_PRESETS).join(', ')})`);
   const rest = argv[0] === name ? argv.slice(1) : argv;
   const started = Date.now();
-  const code = await runCommand([...preset.args, ...rest]);
+  const code = await runCommand([...withoutOverridden(preset.args, rest), ...rest]);
   info(`sweep '${name}' took ${((Date.now() - started) / 1000).toFixed(0)} s: bench sweep ${[name, ...rest].join(' ')}`);
   return code;
 }

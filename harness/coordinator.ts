@@ -125,12 +125,15 @@ export async function runCase(base: Omit<CaseSpec, 'runDir'>, opts: CaseOptions)
 
   try {
     const consumer = spawn('consumer');
+    // separate producer processes boot (Node's start-up, module loading) while the consumer sets
+    // up; they wait for their init, which needs the consumer's address. Nothing is measured yet.
+    const booting = topology === 'separate' ? Array.from({ length: spec.producers }, (_, i) => spawn(`producer ${i}`)) : [];
     const cReady = consumer.waitFor('ready');
     consumer.send({ t: 'init', role: 'consumer', spec });
     const address = (await guard(cReady, READY_TIMEOUT_MS, 'consumer')).address ?? '';
     const producers: Array<ChildProc | HostedProc> = [];
     for (let i = 0; i < spec.producers; i++) {
-      const p = topology === 'separate' ? spawn(`producer ${i}`) : host(`producer ${i}`, consumer);
+      const p = topology === 'separate' ? booting[i] : host(`producer ${i}`, consumer);
       producers.push(p);
       if (p instanceof HostedProc) await guard(p.started, READY_TIMEOUT_MS, `producer ${i} (hosted by the consumer)`);
       const ready = p.waitFor('ready');

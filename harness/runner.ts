@@ -57,6 +57,8 @@ export interface RunSettings {
   inject?: Record<string, NonNullable<CaseSpec['inject']>>;
   /** A sweep's axes (harness/plan.ts): every combination is planned; resolution, fps and producers above are the first values. */
   axes?: SweepAxes;
+  /** false: no all-core bandwidth probe at the end (it feeds the cost model only; the gate has no use for it). */
+  allCoreCalibration?: boolean;
 }
 
 /**
@@ -352,7 +354,7 @@ async function measureRounds(s: RunSettings, hooks: RunHooks, startedAt: string)
       ...(isSweep(s.axes) ? { sweep: s.axes } : {}),
     },
     skipped: s.skipped,
-    calibration: { ...medianCalibration(calibrations.length ? calibrations : [await calibrate([...sizes])]), ...(await calibrateAllCores([...sizes])) },
+    calibration: { ...medianCalibration(calibrations.length ? calibrations : [await calibrate([...sizes])]), ...(s.allCoreCalibration === false ? {} : await calibrateAllCores([...sizes])) },
     calibrationRounds: calibrations,
     ratios: ratiosBySweepPoint(results, s.axes, pairedCpuRatios),
     results,

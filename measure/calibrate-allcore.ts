@@ -15,14 +15,14 @@ export interface AllCoreBandwidth {
   allCoreMemcpyGBps: number;
   /** Copier processes that ran at once (os.availableParallelism()). */
   allCoreCopiers: number;
-  /** Each copier's buffer set, bytes. */
+  /** Each copier's buffer set, bytes (the smallest: touching stops at a time budget, as in the single-core calibration). */
   allCoreSetBytesPerCopier: number;
 }
 
 const COPY_MS = 400;
 const MiB = 1024 * 1024;
 
-function copier(setBytes: number, frameBytes: number): { ready: Promise<void>; go(): void; done: Promise<{ medianUs: number; copies: number }> } {
+function copier(setBytes: number, frameBytes: number): { ready: Promise<void>; go(): void; done: Promise<{ medianUs: number; copies: number; setBytes: number }> } {
   const child = spawn(process.execPath, [path.join(__dirname, 'calibrate-allcore-child.js'), String(setBytes), String(frameBytes), String(COPY_MS)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -33,11 +33,11 @@ function copier(setBytes: number, frameBytes: number): { ready: Promise<void>; g
     if (out.startsWith('ready\n')) onReady();
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<{ medianUs: number; copies: number }>((resolve, reject) => {
+  const done = new Promise<{ medianUs: number; copies: number; setBytes: number }>((resolve, reject) => {
     child.on('error', (e) => reject(fbError('FB_ERR_INTERNAL', `all-core calibration: ${e.message}`)));
     child.on('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) resolve(JSON.parse(line) as { medianUs: number; copies: number });
+      if (code === 0 && line) resolve(JSON.parse(line) as { medianUs: number; copies: number; setBytes: number });
       else reject(fbError('FB_ERR_INTERNAL', `all-core calibration copier exited with ${code}: ${err.trim().split('\n').slice(-1)[0] ?? ''}`));
     });
   });
@@ -46,7 +46,8 @@ function copier(setBytes: number, frameBytes: number): { ready: Promise<void>; g
 
 /**
  * Measures it for frames of `frameBytes`. Each copier's set: 128 MiB like the single-core set's floor (at most
- * 1 GiB for all together), and never less than its share of 2x the last-level cache `llcBytes`.
+ * 1 GiB for all together), and never less than its share of 2x the last-level cache `llcBytes`, unless
+ * touching it takes longer than the single-core calibration's budget (0.5 s past 128 MiB).
  */
 export async function allCoreBandwidth(frameBytes: number, llcBytes: number, copiers = os.availableParallelism()): Promise<AllCoreBandwidth> {
   const setBytes = Math.max(Math.ceil((2 * llcBytes) / copiers), Math.min(128 * MiB, Math.floor(1024 * MiB / copiers)), 2 * frameBytes);
@@ -56,5 +57,5 @@ export async function allCoreBandwidth(frameBytes: number, llcBytes: number, cop
   const rs = await Promise.all(procs.map((p) => p.done));
   const us = rs.map((r) => r.medianUs).sort((a, b) => a - b)[rs.length >> 1];
   const gbps = (copiers * frameBytes) / (us * 1e3);
-  return { allCoreMemcpyGBps: Math.round(gbps * 100) / 100, allCoreCopiers: copiers, allCoreSetBytesPerCopier: setBytes };
+  return { allCoreMemcpyGBps: Math.round(gbps * 100) / 100, allCoreCopiers: copiers, allCoreSetBytesPerCopier: Math.min(...rs.map((r) => r.setBytes)) };
 }

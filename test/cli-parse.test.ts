@@ -184,3 +184,16 @@ describe('terminal tables', () => {
     expect(Math.max(...wide.split('\n').map((l) => l.length))).toBeGreaterThan(120);
   });
 });
+
+describe('bench sweep presets', () => {
+  it('an option given after the preset replaces the preset\'s own (no "given twice")', async () => {
+    const { SWEEP_PRESETS, withoutOverridden } = await import('../cli/sweep');
+    const args = SWEEP_PRESETS.size.args;
+    const kept = withoutOverridden(args, ['--out', '/tmp/x', '--rounds=3']);
+    expect(kept).not.toContain('--out');
+    expect(kept).not.toContain('--rounds');
+    expect(kept).toContain('--resolution');
+    expect(kept.length).toBe(args.length - 4);
+    expect(withoutOverridden(args, [])).toEqual(args);
+  });
+});
