@@ -15,7 +15,7 @@ describe('frames from Chromium through the harness', () => {
     const cap = await runCli(['capture', '--frames', '3', '--resolution', '320x240', '--seed', '7', '--name', 'cli-test', '--out', fx]);
     expect(cap.code, cap.stderr).toBe(0);
     const out = path.join(tmp, 'replay');
-    const r = await runCli(['run', '--rounds', '1', '--source', `fixture:${fx}`, '--transport', 'all', '--scenario', 'realtime', '--format', 'i420,rgba', '--duration', '0.5', '--warmup', '0.2', '--out', out]);
+    const r = await runCli(['run', '--rounds', '1', '--warmup-max', '0', '--source', `fixture:${fx}`, '--transport', 'all', '--scenario', 'realtime', '--format', 'i420,rgba', '--duration', '0.5', '--warmup', '0.2', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const run = readResult(out);
     expect(run.settings.source).toBe(`fixture:${fx}`);

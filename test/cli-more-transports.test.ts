@@ -47,7 +47,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
     const out = path.join(tmp, 'all');
     const t = privateTmp('all');
     const r = await runCli([
-      'run', '--rounds', '1', '--transport', MORE.join(','), '--scenario', 'realtime,saturate,multi-producer', '--producers', '2', '--format', 'i420',
+      'run', '--rounds', '1', '--warmup-max', '0', '--transport', MORE.join(','), '--scenario', 'realtime,saturate,multi-producer', '--producers', '2', '--format', 'i420',
       '--resolution', '640x360', '--duration', '0.4', '--warmup', '0.1', '--out', out,
     ], { env: t.env });
     expect(r.code, r.stderr).toBe(0);
@@ -80,7 +80,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
   it('node-ipc: a producer (forked by the consumer) killed mid-run ends the case with FB_ERR_PEER_GONE', async () => {
     const out = path.join(tmp, 'ipc-crash');
     const r = await runCli(
-      ['run', '--rounds', '1', '--transport', 'node-ipc', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
+      ['run', '--rounds', '1', '--warmup-max', '0', '--transport', 'node-ipc', '--scenario', 'realtime', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
       { env: { FRAMEBENCH_TEST_CRASH: 'node-ipc:producer:400' }, timeoutMs: 150_000 },
     );
     // the run ends by itself (null: killed as hung), reporting the dead peer, not a timeout
@@ -92,7 +92,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
   it('node-ipc: a consumer killed mid-run is FB_ERR_PEER_GONE (its forked producers follow it)', async () => {
     const out = path.join(tmp, 'ipc-crash-consumer');
     const r = await runCli(
-      ['run', '--rounds', '1', '--transport', 'node-ipc', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
+      ['run', '--rounds', '1', '--warmup-max', '0', '--transport', 'node-ipc', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
       { env: { FRAMEBENCH_TEST_CRASH: 'node-ipc:consumer:400' }, timeoutMs: 150_000 },
     );
     // the run ends by itself (null: killed as hung), reporting the dead peer, not a timeout
@@ -105,7 +105,7 @@ describe('bench run on pipe, zeromq, redis, node-ipc, worker-sab (real processes
     const out = path.join(tmp, 'redis-crash');
     const t = privateTmp('redis-crash');
     const r = await runCli(
-      ['run', '--rounds', '1', '--transport', 'redis', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
+      ['run', '--rounds', '1', '--warmup-max', '0', '--transport', 'redis', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '1.5', '--warmup', '0.1', '--out', out],
       { env: { ...t.env, FRAMEBENCH_TEST_CRASH: 'redis:consumer:400' } },
     );
     expect(r.code).toBe(1);

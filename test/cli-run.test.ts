@@ -23,8 +23,9 @@ describe('bench run (real processes)', () => {
     const tmpdir = privateTmp('basic');
     const r = await runCli([
       'run', '--rounds', '2', '--transport', 'ws,ws-nomask,unix,tcp', '--scenario', 'realtime,saturate', '--format', 'i420',
-      '--resolution', '720p', '--duration', '0.6', '--warmup', '0.2', '--out', out, '--json',
-    ], { env: { TMPDIR: tmpdir } });
+      // the steady warm-up (the default) is exercised here, capped at 1 s per case
+      '--resolution', '720p', '--duration', '0.6', '--warmup', '0.2', '--warmup-max', '1', '--out', out, '--json',
+    ], { env: { TMPDIR: tmpdir }, timeoutMs: 140_000 });
     expect(r.code, r.stderr).toBe(0);
     const file = readResult(out);
     expect(resultProblems(file)).toEqual([]);
@@ -41,12 +42,13 @@ describe('bench run (real processes)', () => {
     // the human table is on stderr, one row per transport
     for (const t of ['ws', 'ws-nomask', 'unix', 'tcp']) expect(r.stderr).toMatch(new RegExp(`^${t}\\b`, 'm'));
     expect(readdirSync(tmpdir)).toEqual([]); // no run dir, socket or perf file left
-  });
+    for (const c of file.results) for (const k of c.rounds ?? []) expect(k.warmup?.ended).toMatch(/^(steady|plateau|cap)$/);
+  }, 150_000);
 
   it('runs multi-producer: every producer delivers, in order', async () => {
     const out = path.join(tmp, 'multi');
     const r = await runCli([
-      'run', '--rounds', '1', '--transport', 'unix,ws', '--scenario', 'multi-producer', '--producers', '3', '--format', 'rgba',
+      'run', '--rounds', '1', '--warmup-max', '0', '--transport', 'unix,ws', '--scenario', 'multi-producer', '--producers', '3', '--format', 'rgba',
       '--resolution', '640x360', '--duration', '0.6', '--warmup', '0.2', '--out', out,
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -61,7 +63,7 @@ describe('bench run (real processes)', () => {
     const out = path.join(tmp, 'crash');
     const tmpdir = privateTmp('crash');
     const r = await runCli(
-      ['run', '--rounds', '1', '--transport', 'tcp,unix', '--scenario', 'realtime', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
+      ['run', '--rounds', '1', '--warmup-max', '0', '--transport', 'tcp,unix', '--scenario', 'realtime', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
       { env: { FRAMEBENCH_TEST_CRASH: 'tcp:producer:500', TMPDIR: tmpdir }, timeoutMs: 150_000 },
     );
     // the run ends by itself (null: killed as hung) and goes on to the next case
@@ -77,7 +79,7 @@ describe('bench run (real processes)', () => {
   it('a consumer killed mid-run is reported too', async () => {
     const out = path.join(tmp, 'crash-consumer');
     const r = await runCli(
-      ['run', '--rounds', '1', '--transport', 'ws', '--scenario', 'saturate', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
+      ['run', '--rounds', '1', '--warmup-max', '0', '--transport', 'ws', '--scenario', 'saturate', '--format', 'i420', '--resolution', '720p', '--duration', '1.5', '--warmup', '0.2', '--out', out],
       { env: { FRAMEBENCH_TEST_CRASH: 'ws:consumer:400' } },
     );
     expect(r.code).toBe(1);

@@ -26,7 +26,7 @@ describe('--flame without perf: the V8 profiler fallback', () => {
   it('bench run --flame writes a flame graph per process and says which profiler ran', async () => {
     const out = path.join(tmp, 'run');
     const r = await runCli(
-      ['run', '--rounds', '1', '--transport', 'unix', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '0.5', '--warmup', '0.2', '--flame', '--out', out],
+      ['run', '--rounds', '1', '--warmup-max', '0', '--transport', 'unix', '--scenario', 'saturate', '--format', 'i420', '--resolution', '640x360', '--duration', '0.5', '--warmup', '0.2', '--flame', '--out', out],
       { env: { FRAMEBENCH_FLAME_PROFILER: 'v8' } },
     );
     expect(r.code, r.stderr).toBe(0);

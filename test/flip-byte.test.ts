@@ -28,7 +28,7 @@ describe.skipIf(runnable.length === 0)('a flipped byte is reported corrupt on ev
     const tmpdir = path.join(tmp, 'tmpdir');
     mkdirSync(tmpdir);
     const r = await runCli([
-      'run', '--rounds', '1', '--transport', runnable.join(','), '--scenario', 'realtime', '--format', 'i420', '--resolution', '360p',
+      'run', '--rounds', '1', '--warmup-max', '0', '--transport', runnable.join(','), '--scenario', 'realtime', '--format', 'i420', '--resolution', '360p',
       '--duration', '0.4', '--warmup', '0.1', '--no-copy-accounting', '--out', out,
     ], { env: { TMPDIR: tmpdir, FRAMEBENCH_TEST_INJECT: runnable.map((t) => `${t}:flipByte`).join(',') }, timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(1); // a case failed

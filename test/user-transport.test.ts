@@ -30,7 +30,7 @@ module.exports = { ...unix, name: 'corrupting', async openSender(address, opts) 
 const clashing = path.join(dir, 'clashing.js');
 writeFileSync(clashing, "const fb = require('framebench');\nmodule.exports = { ...fb.getTransport('unix') };\n");
 
-const SHORT = ['--scenario', 'realtime', '--format', 'i420', '--resolution', '360p', '--duration', '0.3', '--warmup', '0.1', '--rounds', '1', '--no-copy-accounting', '--json'];
+const SHORT = ['--scenario', 'realtime', '--format', 'i420', '--resolution', '360p', '--duration', '0.3', '--warmup', '0.1', '--rounds', '1', '--warmup-max', '0', '--no-copy-accounting', '--json'];
 
 describe('a transport of your own', () => {
   it('check-transport: the example passes every check, exit 0', async () => {
