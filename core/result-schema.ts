@@ -57,6 +57,8 @@ const CalibrationSchema = Type.Object({
   thp: Type.Optional(Str),
   hugePageBytes: Type.Optional(Num),
   prefaultMs: Type.Optional(Num),
+  wakeupCpuUs: Type.Optional(Num),
+  wakeupLatencyUs: Type.Optional(Num),
   faultsWhileTiming: Type.Optional(Num),
   hotMemcpyUsPerFrame: Type.Optional(Num),
   halfSetMemcpyUsPerFrame: Type.Optional(Num),

@@ -56,6 +56,10 @@ export interface Calibration {
   thp?: string;
   /** Bytes of the calibration process's memory in huge pages (AnonHugePages) while it measured. */
   hugePageBytes?: number;
+  /** CPU to wake a sleeping Node process (two processes, one byte over a pipe, 20 ms apart), µs per wake-up (measure/calibrate-wakeup.ts). */
+  wakeupCpuUs?: number;
+  /** Median one-way latency of that wake-up, µs. */
+  wakeupLatencyUs?: number;
   /** Time to allocate and touch the buffer set, ms: the cost of first-touch page faults on this host. */
   prefaultMs?: number;
   /** Page faults during the timed copies (0 when the set was resident, as it should be). */

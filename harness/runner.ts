@@ -268,6 +268,8 @@ function medianCalibration(cals: Calibration[]): Calibration {
     memcpyUsPerFrame: median(cals.map((c) => c.memcpyUsPerFrame)),
     memcpyUsByFrameBytes: byBytes,
     memcpyGBps: median(cals.map((c) => c.memcpyGBps)),
+    ...(cals.every((c) => c.wakeupCpuUs !== undefined) ? { wakeupCpuUs: median(cals.map((c) => c.wakeupCpuUs as number)) } : {}),
+    ...(cals.every((c) => c.wakeupLatencyUs !== undefined) ? { wakeupLatencyUs: median(cals.map((c) => c.wakeupLatencyUs as number)) } : {}),
     samples: cals.reduce((a, c) => a + c.samples, 0),
     method: `${mid.method}; median of ${cals.length} rounds`,
   };

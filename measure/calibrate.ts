@@ -5,6 +5,7 @@ import { fbError } from '../core/errors';
 import type { Calibration } from '../core/result';
 import type { CalibrationChildOutput } from './calibrate-child';
 import { diffTicks, hostNoise, readHostTicks } from './host-noise';
+import { wakeupProbe } from './calibrate-wakeup';
 import { allCoreBandwidth } from './calibrate-allcore';
 
 const MiB = 1024 * 1024;
@@ -163,7 +164,18 @@ export async function calibrate(frameBytes: number[]): Promise<Calibration> {
     halfSetMemcpyUsPerFrame: round2(r.halfSetUs),
     ...(cpu ? { cpu } : {}),
     ...(host0 && host1 ? { noise: hostNoise(diffTicks(host1, host0), seconds, r.cpuUs + own.user + own.system) } : {}),
+    ...(await wakeupFields()),
   };
+}
+
+/** The wake-up probe (calibrate-wakeup.ts) as Calibration fields; empty when it fails (the run goes on). */
+async function wakeupFields(): Promise<Pick<Calibration, 'wakeupCpuUs' | 'wakeupLatencyUs'>> {
+  try {
+    const w = await wakeupProbe();
+    return { wakeupCpuUs: w.cpuUs, wakeupLatencyUs: w.latencyUs };
+  } catch {
+    return {};
+  }
 }
 
 /**

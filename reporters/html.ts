@@ -68,6 +68,7 @@ function environment(run: RunResult): string {
     ['Transports', s.transports.join(', ') + ((run.skipped ?? []).length ? `; not run here: ${(run.skipped ?? []).map((x) => `${x.transport} (${x.reason})`).join(', ')}` : '')],
     ['Scenarios', s.scenarios.join(', ')],
     ['Calibration', `memcpy ${fmtNum(cal.memcpyUsPerFrame)} µs/frame = ${fmtNum(cal.memcpyGBps)} GB/s (${cal.samples} samples, ${fmtBytes(cal.bufferSetBytes)} buffer set; ${cal.method})`],
+    ...(cal.wakeupCpuUs !== undefined ? [['Wake-up', `${fmtNum(cal.wakeupCpuUs)} µs of CPU to wake a sleeping Node process, ${fmtNum(cal.wakeupLatencyUs ?? 0)} µs latency (two processes, one byte over a pipe, 20 ms apart)`] as [string, string]] : []),
   ];
   return `<dl>${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }

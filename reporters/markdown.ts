@@ -129,6 +129,7 @@ function footer(run: RunResult, rows: SummaryRow[]): string[] {
       `${counts.length ? `${Math.min(...counts).toLocaleString('en-US')}–${Math.max(...counts).toLocaleString('en-US')}` : '—'}; ` +
       `window ${run.settings.durationS}s after ${run.settings.warmupS}s warm-up. ` +
       `Calibration: memcpy ${fmtNum(cal.memcpyUsPerFrame)} µs/frame (${fmtNum(cal.memcpyGBps)} GB/s, ${cal.samples} samples). ` +
+      (cal.wakeupCpuUs !== undefined ? `Waking a sleeping Node process: ${fmtNum(cal.wakeupCpuUs)} µs of CPU (latency ${fmtNum(cal.wakeupLatencyUs ?? 0)} µs). ` : '') +
       `Copy-eq = CPU per frame / one calibrated memcpy of the frame; passes = bytes copied (user + kernel) / frame bytes. ` +
       `fastest/slowest = least/most CPU per frame in its scenario and format (cross-process transports only).`,
   ];

@@ -137,7 +137,8 @@ export function renderTerminal(run: RunResult, opts: TerminalOptions = {}): stri
   const cal = run.calibration;
   const calSpread = calibrationSpread(run);
   parts.push(
-    `calibration: one cache-cold memcpy of a ${fmtBytes(Number(Object.keys(cal.memcpyUsByFrameBytes)[0] ?? 0))} frame = ${fmtUs(cal.memcpyUsPerFrame)}${calSpread} (${cal.memcpyGBps} GB/s); copy-eq = total CPU per frame / that`,
+    `calibration: one cache-cold memcpy of a ${fmtBytes(Number(Object.keys(cal.memcpyUsByFrameBytes)[0] ?? 0))} frame = ${fmtUs(cal.memcpyUsPerFrame)}${calSpread} (${cal.memcpyGBps} GB/s); copy-eq = total CPU per frame / that` +
+      (cal.wakeupCpuUs !== undefined ? `\nwaking a sleeping Node process costs ${fmtUs(cal.wakeupCpuUs)} of CPU here${calibrationSpread(run, 'wakeupCpuUs')} (a paced stream pays a few per frame)` : ''),
   );
   if (!hasIntervals(run) && run.results.length) {
     parts.push('one window per case: no figure has an interval (bench run --rounds 5 measures every case in 5 interleaved rounds)');
@@ -152,8 +153,8 @@ export function renderTerminal(run: RunResult, opts: TerminalOptions = {}): stri
 }
 
 /** ` ±4%` over the rounds' own calibrations (the median is run.calibration), '' with fewer than 2. */
-function calibrationSpread(run: RunResult): string {
-  const xs = (run.calibrationRounds ?? []).map((c) => c.memcpyUsPerFrame).filter((x) => Number.isFinite(x));
+function calibrationSpread(run: RunResult, field: 'memcpyUsPerFrame' | 'wakeupCpuUs' = 'memcpyUsPerFrame'): string {
+  const xs = (run.calibrationRounds ?? []).map((c) => c[field]).filter((x): x is number => Number.isFinite(x));
   if (xs.length < 2) return '';
   const s = fmtSpread(medianInterval(xs));
   return s ? ` ${s} over ${xs.length} rounds` : '';

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closest, editDistance, parseOptions, renderHelp, type OptionDef } from '../cli/options';
+import { SWEEP_PRESETS, withoutOverridden } from '../cli/sweep';
 import { loadRunResult } from '../core/validate';
 import { renderTerminal } from '../reporters/terminal';
 import { codeOf } from './support/transport-kit';
@@ -186,8 +187,7 @@ describe('terminal tables', () => {
 });
 
 describe('bench sweep presets', () => {
-  it('an option given after the preset replaces the preset\'s own (no "given twice")', async () => {
-    const { SWEEP_PRESETS, withoutOverridden } = await import('../cli/sweep');
+  it('an option given after the preset replaces the preset\'s own (no "given twice")', () => {
     const args = SWEEP_PRESETS.size.args;
     const kept = withoutOverridden(args, ['--out', '/tmp/x', '--rounds=3']);
     expect(kept).not.toContain('--out');

@@ -73,3 +73,14 @@ describe('calibration: host description', () => {
     expect(parseCpuId('processor : 0\n')).toBeNull();
   });
 });
+
+describe('wake-up probe (measure/calibrate-wakeup.ts)', () => {
+  it('wakes an echo child once per trip and reports CPU and latency per wake-up', async () => {
+    // the compiled module: it starts its echo child from dist/ (npm test builds it)
+    const { wakeupProbe } = (await import(path.join(__dirname, '..', 'dist', 'measure', 'calibrate-wakeup.js'))) as typeof import('../measure/calibrate-wakeup');
+    const w = await wakeupProbe(8, 2);
+    expect(w.trips).toBe(8);
+    expect(w.cpuUs).toBeGreaterThan(0);
+    expect(w.latencyUs).toBeGreaterThan(0);
+  }, 30_000);
+});
