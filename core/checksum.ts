@@ -23,13 +23,19 @@ let scratch: Int32Array | null = null;
 /** [A, B] of the last span, with word indices counted from the span's start. */
 const part = new Int32Array(2);
 
+/** A script that defines `globalThis.framebenchSpan` as checksumSpan, for a page (evaluateOnNewDocument). */
+export const CHECKSUM_SPAN_SCRIPT = (): string => `globalThis.framebenchSpan = ${checksumSpan.toString()};`;
+
 /**
- * A and B of w[0..count) into `part`, with additions only in the loop: four lanes, lane l
+ * A and B of w[0..count) into `out`, with additions only in the loop: four lanes, lane l
  * holding the words 4k + l of blocks k = 0..K-1; per block S_l += w and Q_l += S_l, so that
  * Σ_k k · w_{4k+l} = K · S_l − Q_l and B = Σ_l [4 (K · S_l − Q_l) + (l + 1) · S_l] (mod 2^32).
  * Int32Array words: every value is a small integer to V8 (a Uint32Array word ≥ 2^31 is not).
+ * Self-contained (no outer name but Math): the browser pages get this very function as
+ * `globalThis.framebenchSpan` (CHECKSUM_SPAN_SCRIPT, injected by sources/browser.ts), so the
+ * page's checksum is this code, not a copy of it.
  */
-function span(w: Int32Array, count: number): void {
+export function checksumSpan(w: Int32Array, count: number, out: Int32Array): void {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
   const K = count >>> 2;
@@ -53,8 +59,8 @@ function span(w: Int32Array, count: number): void {
     a = (a + w[i]) | 0;
     b = (b + Math.imul(i + 1, w[i])) | 0;
   }
-  part[0] = a;
-  part[1] = b;
+  out[0] = a;
+  out[1] = b;
 }
 
 /** Writes [A, B] of `bytes` into out[0], out[1] (no allocation once warm). */
@@ -64,7 +70,7 @@ export function checksumInto(bytes: Uint8Array, out: Uint32Array): void {
   let a = 0;
   let b = 0;
   if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
-    span(new Int32Array(bytes.buffer, bytes.byteOffset, whole), whole);
+    checksumSpan(new Int32Array(bytes.buffer, bytes.byteOffset, whole), whole, part);
     a = part[0];
     b = part[1];
   } else if (LITTLE_ENDIAN) {
@@ -73,7 +79,7 @@ export function checksumInto(bytes: Uint8Array, out: Uint32Array): void {
     for (let base = 0; base < whole; base += CHUNK_WORDS) {
       const count = Math.min(CHUNK_WORDS, whole - base);
       bytesView.set(bytes.subarray(base * 4, (base + count) * 4));
-      span(buf, count);
+      checksumSpan(buf, count, part);
       // words of this chunk are base + j: B gains its local B plus base · (its A)
       a = (a + part[0]) | 0;
       b = (b + part[1] + Math.imul(base, part[0])) | 0;

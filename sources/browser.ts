@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { fbError } from '../core/errors';
+import { CHECKSUM_SPAN_SCRIPT } from '../core/checksum';
 
 /**
  * Launching and closing headless Chromium for fixtures and live mode.
@@ -122,6 +123,8 @@ export async function launchCallPage(opts: LaunchOptions): Promise<LaunchedBrows
   try {
     const pages = await browser.pages();
     const page = pages[0] ?? (await browser.newPage());
+    // the pages checksum frames with core/checksum.ts's own span function (fixtures/page/bot.js)
+    await page.evaluateOnNewDocument(CHECKSUM_SPAN_SCRIPT());
     if (opts.beforeLoad) await opts.beforeLoad(page);
     await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
     await page.evaluate(() => (globalThis as unknown as { fb: { ready: Promise<boolean> } }).fb.ready);
