@@ -201,3 +201,40 @@ export function treeCpuUs(root: number): { user: number; system: number } {
   }
   return { user: (user * 1e6) / CLK_TCK, system: (system * 1e6) / CLK_TCK };
 }
+
+/**
+ * A launched browser's process tree and its CPU, read again at every call while it lives and once
+ * more at close(): the last figures stay readable after the browser is gone. close() is idempotent.
+ */
+export interface TreeWatch {
+  pids(): number[];
+  cpuUs(): { user: number; system: number };
+  /** Reads them now (the figures at the end of a stream, before anything exits). */
+  sample(): void;
+  /** True once close() has started. */
+  closed(): boolean;
+  close(): Promise<void>;
+}
+
+export function watchTree(b: LaunchedBrowser): TreeWatch {
+  let lastPids: number[] = [b.pid];
+  let lastCpu = { user: 0, system: 0 };
+  let closed = false;
+  const sample = (): void => {
+    if (closed) return;
+    lastPids = processTree(b.pid);
+    lastCpu = treeCpuUs(b.pid);
+  };
+  return {
+    pids: () => (sample(), lastPids),
+    cpuUs: () => (sample(), lastCpu),
+    sample,
+    closed: () => closed,
+    close: async () => {
+      if (closed) return;
+      sample();
+      closed = true;
+      await b.close();
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchCallPage, processTree, treeCpuUs, type LaunchedBrowser } from './browser';
+import { launchCallPage, watchTree, type LaunchedBrowser } from './browser';
 import { measureClockOffset, type ClockSync } from './chromium-live';
 import { fbError, isFbError } from '../core/errors';
 import { frameSpec } from '../core/spec';
@@ -160,20 +160,8 @@ export async function checkWebCodecs(chromiumPath?: string): Promise<string> {
 export async function prepareBot(opts: BotOptions): Promise<PreparedBot> {
   checkOptions(opts);
   const b = await launchBotPage(opts.chromiumPath);
-  let lastPids: number[] = [b.pid];
-  let lastCpu = { user: 0, system: 0 };
-  let closed = false;
-  const sample = (): void => {
-    if (closed) return;
-    lastPids = processTree(b.pid);
-    lastCpu = treeCpuUs(b.pid);
-  };
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    sample();
-    closed = true;
-    await b.close();
-  };
+  const tree = watchTree(b);
+  const close = tree.close;
   try {
     const cdp = await b.page.createCDPSession();
     const clock = await measureClockOffset(cdp);
@@ -201,14 +189,14 @@ export async function prepareBot(opts: BotOptions): Promise<PreparedBot> {
       try {
         await b.page.evaluate((x) => (globalThis as unknown as { fbBot: PageBot }).fbBot.start(x), o);
         const r = await b.page.evaluate(() => (globalThis as unknown as { fbBot: PageBot }).fbBot.done());
-        sample();
+        tree.sample();
         return r;
       } catch (e) {
-        if (closed) throw fbError('FB_ERR_PEER_GONE', 'the browser was closed before the bot stream ended');
+        if (tree.closed()) throw fbError('FB_ERR_PEER_GONE', 'the browser was closed before the bot stream ended');
         return pageError(e, 'the bot page failed');
       }
     };
-    return { clip, clock, chromiumVersion: b.version, browserPids: () => (sample(), lastPids), browserCpuUs: () => (sample(), lastCpu), start, close };
+    return { clip, clock, chromiumVersion: b.version, browserPids: tree.pids, browserCpuUs: tree.cpuUs, start, close };
   } catch (e) {
     await close();
     throw e;

@@ -1,5 +1,5 @@
 import type { CDPSession } from 'puppeteer-core';
-import { launchCallPage, processTree, treeCpuUs, type LaunchedBrowser } from './browser';
+import { launchCallPage, watchTree, type LaunchedBrowser } from './browser';
 import { sampledChecksum } from './fixture-set';
 import { fbError, isFbError } from '../core/errors';
 import { nowNs } from '../core/clock';
@@ -114,26 +114,14 @@ export interface LaunchedLive {
 export async function launchLiveProducer(opts: LiveProducerOptions): Promise<LaunchedLive> {
   checkOptions(opts);
   const b: LaunchedBrowser = await launchCallPage({ chromiumPath: opts.chromiumPath, width: opts.width, height: opts.height, seed: opts.seed ?? 1 });
-  let lastPids: number[] = [b.pid];
-  let lastCpu = { user: 0, system: 0 };
-  let closed = false;
-  const sample = (): void => {
-    if (closed) return;
-    lastPids = processTree(b.pid);
-    lastCpu = treeCpuUs(b.pid);
-  };
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    sample();
-    closed = true;
-    await b.close();
-  };
+  const tree = watchTree(b);
+  const close = tree.close;
   try {
     const cdp = await b.page.createCDPSession();
     const clock = await measureClockOffset(cdp);
     await cdp.detach().catch(() => undefined);
-    const browserPids = (): number[] => (sample(), lastPids);
-    const browserCpuUs = (): { user: number; system: number } => (sample(), lastCpu);
+    const browserPids = tree.pids;
+    const browserCpuUs = tree.cpuUs;
     const begin = async (durationMs = opts.durationMs): Promise<LiveProducer> => {
       const pageOpts = { wsUrl: opts.wsUrl, format: opts.format, fps: opts.fps, producerId: opts.producerId, durationMs, offsetNs: clock.offsetNs };
       try {
@@ -143,7 +131,7 @@ export async function launchLiveProducer(opts: LiveProducerOptions): Promise<Lau
       }
       const done = b.page.evaluate(() => (globalThis as unknown as { fbLive: PageLive }).fbLive.liveDone()).then(
         (r): LiveResult => {
-          sample();
+          tree.sample();
           return {
             framesSent: r.framesSent,
             framesLate: r.framesLate,
@@ -155,7 +143,7 @@ export async function launchLiveProducer(opts: LiveProducerOptions): Promise<Lau
         },
         (e: unknown): never => {
           if (isFbError(e)) throw e;
-          throw fbError('FB_ERR_PEER_GONE', closed ? 'the browser was closed before the live stream ended' : `the live page failed: ${(e as Error).message.split('\n')[0]}`);
+          throw fbError('FB_ERR_PEER_GONE', tree.closed() ? 'the browser was closed before the live stream ended' : `the live page failed: ${(e as Error).message.split('\n')[0]}`);
         },
       );
       done.catch(() => undefined); // callers may close() without awaiting done
