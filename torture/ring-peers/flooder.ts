@@ -117,6 +117,7 @@ setTimeout(() => {
   else floodPads(Date.now() + ms);
   tell({ type: 'done', pads, cut: Atomics.load(pageI32, i32(lineOffset(Math.max(0, index), RING.LINE_STATE))) === RING.LINE_CUT });
   setTimeout(() => {
+    Atomics.store(w, i32(RING.OFF_PRODUCER_STATE), RING.PRODUCER_CLOSED); // leaves like a producer that closed
     native.unmap(region);
     native.unmap(page);
     native.closeFd(sock);
