@@ -165,7 +165,10 @@ describe('shm ring: sealed memory passed by descriptor', () => {
       for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
         const f = line.trim().split(/\s+/);
         if (line.includes('/memfd:framebench-region')) regions.add(Number(f[4]));
-        if (line.includes('/memfd:framebench-page')) (pages.add(Number(f[4])), pagePerms.push(f[1]));
+        if (line.includes('/memfd:framebench-page')) {
+          pages.add(Number(f[4]));
+          pagePerms.push(f[1]);
+        }
       }
       for (const p of memfdsOf(pid)) {
         const link = fs.readlinkSync(p);
