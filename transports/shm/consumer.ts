@@ -375,8 +375,8 @@ export class RingConsumer {
   /** One pass over every region (each delivers up to BURST records); the number delivered. */
   private pass(): number {
     let n = 0;
-    const regions = this.order.slice();
-    for (const r of regions) {
+    for (const r of this.order) {
+      // (retire() replaces this.order with a new array: this loop goes on over the old one)
       for (let k = 0; k < BURST && this.state === 'running'; k++) {
         const e = this.scan(r);
         if (e === null) break;
@@ -636,7 +636,7 @@ export class RingConsumer {
     this.peersCheckedAt = nowMs();
     this.pollPeers(true);
     const now = nowMs();
-    for (const r of this.order.slice()) {
+    for (const r of this.order) {
       if (r.done) continue;
       if (r.leaving) {
         this.steps = Math.max(this.steps, 1);
