@@ -95,10 +95,11 @@ describe('shm ring: bounded work per turn', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const deadline = Date.now() + 20_000;
     while (!msgs.some((m) => m.type === 'started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const started = msgs.find((m) => m.type === 'started') as { uid: number; truncate: string[]; pageWrite: string[] };
+    const started = msgs.find((m) => m.type === 'started') as { uid: number; truncate: string[]; pageWrite: string[]; pageProtect: string };
     expect(started).toMatchObject({ uid: 65534, truncate: ['EPERM', 'EPERM', 'EPERM', 'EPERM'] });
     expect(started.pageWrite[0]).toBe('EPERM'); // PROT_WRITE through the inherited (read-write) page descriptor
     expect(started.pageWrite.slice(1).every((c) => c === 'EPERM' || c === 'EACCES')).toBe(true); // reopening it: not even allowed to open
+    expect(started.pageProtect).toBe('EACCES'); // nor can its read-only mapping be made writable
     consumer.proc.send({ type: 'go' });
     const r = (await consumer.next('result', 20_000)) as unknown as Result;
     expect(r.outcome).toBe('alive');

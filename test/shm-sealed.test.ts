@@ -119,7 +119,7 @@ describe('shm ring: sealed memory passed by descriptor', () => {
     expect(end.code).toBe('FB_ERR_PEER_GONE');
   }, 40_000);
 
-  it('the consumer page is read-only for a producer: no writable mapping through its descriptor or one reopened via /proc, no write()', async () => {
+  it('the consumer page is read-only for a producer: no writable mapping through its descriptor or one reopened via /proc, no write(), no mprotect', async () => {
     const c = createRing({ ringBytes: 64 * 1024 });
     closers.push(c);
     const { fds, sock } = shmNative().fetchFd(c.name, 2000, true);
@@ -135,10 +135,12 @@ describe('shm ring: sealed memory passed by descriptor', () => {
       }
       const ro = shmNative().mapFd(shmNative().dupFd(page), false, true);
       expect(new DataView(ro).getUint32(RING.OFF_CONSUMER_STATE, true)).toBe(RING.CONSUMER_OPEN);
+      expect(errCode(() => shmNative().mprotectWrite(ro))).toBe('EACCES'); // the read-only mapping cannot be made writable
       shmNative().unmap(ro);
       // our region is ours to write
       const mine = shmNative().mapFd(shmNative().dupFd(region), false, false);
       new Uint8Array(mine)[RING.HEADER_BYTES] = 1;
+      expect(shmNative().mprotectWrite(mine)).toBe(true);
       shmNative().unmap(mine);
     } finally {
       fds.forEach((f) => shmNative().closeFd(f));

@@ -13,7 +13,8 @@ import type { TortureCase } from './types';
  *   timeout (FB_ERR_RING_CORRUPT naming it), the honest producer never waits for it;
  * - 'page-write': tries to write the consumer page (where the read cursors live): a writable
  *   mapping through its own descriptor and through one reopened via /proc/self/fd, and write():
- *   each must fail with EPERM (sealed F_SEAL_FUTURE_WRITE);
+ *   each must fail with EPERM (sealed F_SEAL_FUTURE_WRITE); mprotect(PROT_WRITE) of its read-only
+ *   mapping: EACCES;
  * - 'other-region': looks for any descriptor or mapping of another producer's region in a
  *   producer process (/proc/<pid>/fd and maps): there must be none (flipping another producer's
  *   record state, which the shared ring allowed, needs one);
@@ -120,10 +121,11 @@ export async function shmAttackCase(t: string, attack: ShmAttack, ctx: TortureCo
       const attacker = spawnFx('flooder.js', [name, attack === 'claim' ? '4000' : '2500', attack === 'claim' ? 'claim' : 'pads']);
       all.push(attacker);
       attackerPid = attacker.proc.pid as number;
-      const started = (await attacker.next('started', 20_000)) as { truncate: string[]; pageWrite: string[] };
+      const started = (await attacker.next('started', 20_000)) as { truncate: string[]; pageWrite: string[]; pageProtect: string };
       if (attack === 'page-write') {
         const notRefused = started.pageWrite.filter((c) => c !== 'EPERM');
         if (notRefused.length) problems.push(`writing the consumer page: ${started.pageWrite.join(', ')} (EPERM expected)`);
+        if (started.pageProtect !== 'EACCES') problems.push(`mprotect(PROT_WRITE) of the page mapping: ${started.pageProtect} (EACCES expected)`);
       }
     }
     watch.note(all.map((f) => f.proc.pid as number));

@@ -241,6 +241,24 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r < 0 ? 0 : static_cast<double>(r));
 }
 
+// mprotectWrite(ab) -> true if a mapping of ours could be made writable in place (mprotect), else
+// throws its errno (EACCES for the consumer page a producer maps: F_SEAL_FUTURE_WRITE took away
+// VM_MAYWRITE). On success the mapping stays writable: a test's question, not a ring operation.
+Napi::Value MprotectWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return ThrowCode(env, "FB_ERR_USAGE", "mprotectWrite: not an ArrayBuffer");
+  void* data = info[0].As<Napi::ArrayBuffer>().Data();
+  size_t len;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_maps.find(data);
+    if (it == g_maps.end()) return ThrowCode(env, "FB_ERR_USAGE", "mprotectWrite: not a live shared mapping");
+    len = it->second->len;
+  }
+  if (mprotect(data, len, PROT_READ | PROT_WRITE) != 0) return ThrowErrno(env, "mprotect", errno);
+  return Napi::Boolean::New(env, true);
+}
+
 // futexWaitv(abs, offsets, expected, timeoutMs) -> 0 woken (or spurious), 1 timed out, 2 a word
 // was not its expected value. Sleeps on up to 128 u32 words at once (futex_waitv, Linux 5.16+),
 // each in a live mapping of ours: the consumer waits on every producer's own dataSeq word, so
@@ -452,6 +470,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake));
   exports.Set("futexWaitv", Napi::Function::New(env, FutexWaitv));
+  exports.Set("mprotectWrite", Napi::Function::New(env, MprotectWrite));
   exports.Set("pidAlive", Napi::Function::New(env, PidAlive));
   exports.Set("listSegments", Napi::Function::New(env, ListSegments));
   exports.Set("peek", Napi::Function::New(env, Peek));

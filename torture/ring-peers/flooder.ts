@@ -9,8 +9,8 @@
  *   staying connected (alive): the consumer must cut it off after its claim timeout.
  * Before mapping, it attacks the page and region descriptors: truncate/grow (sealed: EPERM), a
  * writable mapping of the page (sealed F_SEAL_FUTURE_WRITE: EPERM), the same through a descriptor
- * reopened read-write via /proc/self/fd, and a write() into the page. Reports
- * {type:'started', uid, index, truncate, pageWrite} once mapped, then {type:'done', pads} (after
+ * reopened read-write via /proc/self/fd, a write() into the page, and mprotect(PROT_WRITE) of its
+ * read-only mapping. Reports {type:'started', uid, index, truncate, pageWrite, pageProtect} once mapped, then {type:'done', pads} (after
  * the attack; it stays connected until argv[5] ms more have passed), and exits 0.
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
@@ -59,6 +59,8 @@ const pageWrite = [
 ];
 const page = native.mapFd(pageFd, false, true);
 const region = native.mapFd(regionFd, false, false);
+// and making our read-only mapping of it writable in place (F_SEAL_FUTURE_WRITE took VM_MAYWRITE away: EACCES)
+const pageProtect = attempt(() => native.mprotectWrite(page));
 const pageI32 = new Int32Array(page);
 const pageU64 = new BigUint64Array(page);
 if (index < 0) index = -1; // inherited: the index is not needed below, the read cursor is found by trying
@@ -68,7 +70,7 @@ const u64 = new BigUint64Array(region);
 const w = new Int32Array(region, 0, RING.HEADER_BYTES / 4);
 const A = RING.RECORD_ALIGN;
 const seal = (pos: number, state: number): bigint => (BigInt(pos / A) << 2n) | BigInt(state);
-tell({ type: 'started', uid: process.getuid?.() ?? -1, index, truncate, pageWrite });
+tell({ type: 'started', uid: process.getuid?.() ?? -1, index, truncate, pageWrite, pageProtect });
 
 /** The consumer's read cursor for us (or, inherited without an index, the largest one: ours is the only one that moves). */
 function readCursor(): number {

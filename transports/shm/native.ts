@@ -40,6 +40,8 @@ export interface ShmNative {
   peerGone(sock: number): boolean;
   /** Removes an older named /dev/shm segment: true if removed, false if it did not exist; EPERM if not a regular file of ours. */
   unlink(name: string): boolean;
+  /** Tries to make a mapping of ours writable in place (mprotect): true, or throws its errno (EACCES: the sealed consumer page). */
+  mprotectWrite(ab: ArrayBuffer): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */
   unmap(ab: ArrayBuffer): boolean;
   /** 0 woken, 1 timed out, 2 the word was not `expected`. Timeout capped at 1000 ms. */

@@ -193,21 +193,17 @@ export function openSegment(name: string): ProducerSegment {
   }
   let page: ArrayBuffer | null = null;
   let region: ArrayBuffer | null = null;
+  const open = [...peer.fds]; // descriptors not yet handed to mapFd (which closes what it is given)
   try {
     if (peer.fds.length !== 2 || peer.index < 0 || peer.index >= RING.MAX_PRODUCERS) {
       throw fbError('FB_ERR_RING_CORRUPT', `${name}: expected the ring's page and a region of our own, got ${peer.fds.length} descriptor(s), index ${peer.index}`);
     }
-    const [pageFd, regionFd] = peer.fds;
-    try {
-      page = native.mapFd(pageFd, true, true);
-    } finally {
-      if (page === null) native.closeFd(regionFd);
-    }
-    region = native.mapFd(regionFd, true, false);
+    page = native.mapFd(open.shift() as number, true, true);
+    region = native.mapFd(open.shift() as number, true, false);
     return validate(name, page, region, peer.index, peer.pid, peer.sock);
   } catch (e) {
     for (const ab of [page, region]) if (ab) native.unmap(ab);
-    if (page === null && region === null && peer.fds.length !== 2) for (const f of peer.fds) native.closeFd(f);
+    for (const f of open) native.closeFd(f);
     native.closeFd(peer.sock);
     throw e instanceof Error && (e as { code?: string }).code?.startsWith('FB_ERR_') ? e : nativeError(e, `mapping the ring from ${name}`);
   }
