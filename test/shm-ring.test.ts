@@ -171,6 +171,26 @@ describe('shm ring (in process)', () => {
     expect(c.tryReceive()!.payload.byteLength).toBe(30);
   });
 
+  it('a producer that closes: every record it committed is still delivered, then its region is retired quietly', async () => {
+    const c = ring(4096);
+    const codes: string[] = [];
+    c.onError((e) => codes.push(e.code));
+    expect(c.tryReceive()).toBeNull(); // the watchdog's first look (pull mode)
+    const p = openRing(c.name);
+    for (let i = 0; i < 3; i++) await p.send(new Uint8Array(20 + i));
+    p.close();
+    await new Promise((r) => setTimeout(r, 250)); // the next tryReceive runs the watchdog first
+    const got: number[] = [];
+    for (let r = c.tryReceive(); r; r = c.tryReceive()) {
+      got.push(r.payload.byteLength);
+      r.release();
+    }
+    expect(got).toEqual([20, 21, 22]);
+    expect(c.tryReceive()).toBeNull();
+    expect(codes).toEqual([]);
+    expect(c.stats().producers).toBe(0);
+  });
+
   it('every producer writes its own region: no two producers share a byte of it', () => {
     const c = ring(4096);
     const ps = [producer(c), producer(c), producer(c)];

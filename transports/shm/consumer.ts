@@ -2,8 +2,9 @@ import * as hdr from 'hdr-histogram-js';
 import { fbError, toFbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
-import { RING, lineOffset, recordSpan, i32, i64 } from './layout';
-import { IDX, createSegment, unmapQuietly, type Arrival, type OwnSegment } from './segment';
+import { RING, lineOffset, i32 } from './layout';
+import { IDX, createSegment, unmapQuietly, type OwnSegment } from './segment';
+import { RegionReader, type Entry, type ScanBudget } from './region';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
 import type { StatsOf, StatsShape } from '../types';
 
@@ -59,40 +60,6 @@ const BURST = 16;
 /** copyOut: private buffers kept for reuse. */
 const COPY_POOL = 4;
 
-/** One producer's region, as the consumer sees it. Nothing in `v` is trusted. */
-interface Region {
-  readonly index: number;
-  readonly pid: number;
-  readonly uid: number;
-  readonly v: Arrival['region'];
-  /** Word indices of this producer's line in the consumer page. */
-  readonly readIdx: number;
-  readonly spaceSeqOff: number;
-  next: number; // absolute position of the next record to look at
-  read: number; // released prefix (mirrors the page's read cursor)
-  fifo: Entry[];
-  fifoHead: number;
-  held: number;
-  /** Position whose claim (reserved, not committed) is being timed, and since when. */
-  claimAt: number;
-  claimSince: number;
-  /** Its connection closed: deliver what is committed, then retire it. */
-  leaving: boolean;
-  /** Nothing more will be read (retiring, cut off or retired). */
-  done: boolean;
-  /** Unmapped and its index given back. */
-  retired: boolean;
-}
-
-interface Entry {
-  region: Region;
-  start: number;
-  end: number;
-  /** Payload length as validated by scan() (never re-read from shared memory). */
-  len: number;
-  released: boolean;
-}
-
 /** What the consumer end's stats() returns (the shm receiver's declared stats). */
 export const RING_CONSUMER_STATS = {
   records: 'number',
@@ -136,9 +103,9 @@ export class RingConsumer {
   private handler: RingRecordHandler | null = null;
   private errorHandlers: RingErrorHandler[] = [];
   private state: 'idle' | 'running' | 'failed' | 'closed' = 'idle';
-  private readonly regions = new Map<number, Region>();
+  private readonly regions = new Map<number, RegionReader>();
   /** The regions in turn order (retired ones removed). */
-  private order: Region[] = [];
+  private order: RegionReader[] = [];
   private turn = 0;
   private held = 0;
   private peersSeen = -1;
@@ -146,7 +113,7 @@ export class RingConsumer {
   private readonly copyOut: boolean;
   private readonly claimTimeoutMs: number;
   private readonly pool: Uint8Array[] = [];
-  private steps = SCAN_STEPS;
+  private readonly budget: ScanBudget = { steps: SCAN_STEPS };
   private watchdog: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -194,21 +161,23 @@ export class RingConsumer {
     if (this.failure) throw this.failure;
     if (this.state === 'closed') throw fbError('FB_ERR_PEER_GONE', `ring ${this.name} is closed`);
     if (this.state === 'running') throw fbError('FB_ERR_INTERNAL', `ring ${this.name}: tryReceive() after start()`);
-    this.steps = SCAN_STEPS; // a pad flood makes this return null (call again), never spin for ever
+    this.budget.steps = SCAN_STEPS; // a pad flood makes this return null (call again), never spin for ever
     this.pollPeers(false);
     if (nowMs() - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeers();
-    for (let k = 0; k < this.order.length; k++) {
-      const r = this.order[(this.turn + k) % this.order.length];
+    const order = this.order; // (retire() replaces this.order: walk this one to its end)
+    const n = order.length;
+    for (let k = 0; k < n; k++) {
+      const r = order[(this.turn + k) % n];
       for (;;) {
         const e = this.scan(r);
         if (e === null) break;
         const out = this.view(e);
         if (out) {
-          this.turn = (this.turn + k + 1) % Math.max(1, this.order.length);
+          this.turn = (this.turn + k + 1) % n;
           return out;
         }
       }
-      if (this.steps <= 0) break;
+      if (this.budget.steps <= 0) break;
     }
     return null;
   }
@@ -234,14 +203,8 @@ export class RingConsumer {
   private producerDrops(): number {
     if (this.state === 'closed') return this.dropsAtClose;
     let sum = this.dropsOfGone;
-    for (const r of this.order) sum += this.regionDrops(r);
+    for (const r of this.order) sum += r.drops();
     return sum;
-  }
-
-  private regionDrops(r: Region): number {
-    if (r.retired) return 0;
-    const d = Number(Atomics.load(r.v.u64, IDX.drops));
-    return Number.isSafeInteger(d) && d < 2 ** 40 ? d : 0;
   }
 
   /** Stops delivery, tells producers (FB_ERR_PEER_GONE), stops serving the ring, unmaps. Idempotent. */
@@ -266,24 +229,7 @@ export class RingConsumer {
     this.peersSeen = seq;
     const ev = this.seg.events();
     for (const a of ev.added) {
-      const r: Region = {
-        index: a.index,
-        pid: a.pid,
-        uid: a.uid,
-        v: a.region,
-        readIdx: i64(lineOffset(a.index, RING.LINE_READ)),
-        spaceSeqOff: lineOffset(a.index, RING.LINE_SPACE_SEQ),
-        next: 0,
-        read: 0,
-        fifo: [],
-        fifoHead: 0,
-        held: 0,
-        claimAt: -1,
-        claimSince: -1,
-        leaving: false,
-        done: false,
-        retired: false,
-      };
+      const r = new RegionReader(a, this.capacity, this.counters);
       this.regions.set(a.index, r);
       this.order.push(r);
     }
@@ -294,17 +240,17 @@ export class RingConsumer {
   }
 
   /** A producer as errors name it: its index, the id it gives itself, and who the kernel says it is. */
-  private label(r: Region): string {
-    const id = r.retired ? '?' : String(Atomics.load(r.v.i32, IDX.producerId) >>> 0);
+  private label(r: RegionReader): string {
+    const id = r.producerId();
     const uid = r.uid === process.geteuid?.() ? '' : `, uid ${r.uid}`;
     return `producer #${r.index} (id ${id}, pid ${r.pid}${uid})`;
   }
 
   /** A leaving producer has nothing more to deliver: report it if it did not close cleanly, then retire. */
-  private finishLeaving(r: Region, leftClaim: boolean): void {
+  private finishLeaving(r: RegionReader, leftClaim: boolean): void {
     r.done = true;
     if (leftClaim) this.counters.skipped++;
-    const clean = Atomics.load(r.v.i32, IDX.producerState) === RING.PRODUCER_CLOSED && !leftClaim;
+    const clean = r.closedCleanly() && !leftClaim;
     if (!clean) {
       this.counters.peerGone++;
       this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: ${this.label(r)} is gone (its connection closed${leftClaim ? '; its unfinished record is skipped' : ''})`));
@@ -313,7 +259,7 @@ export class RingConsumer {
   }
 
   /** Cuts a producer off: its line says so, its region is unmapped (held views read as empty), its connection closed. */
-  private cut(r: Region, why: string): void {
+  private cut(r: RegionReader, why: string): void {
     if (r.done) return;
     r.done = true;
     this.counters.cutOff++;
@@ -327,12 +273,12 @@ export class RingConsumer {
   }
 
   /** Unmaps a region and gives its index back (once). */
-  private retire(r: Region, drop: boolean): void {
+  private retire(r: RegionReader, drop: boolean): void {
     if (r.retired) return;
-    this.dropsOfGone += this.regionDrops(r);
+    this.dropsOfGone += r.drops();
     r.done = true;
     r.retired = true;
-    r.fifo = [];
+    r.forget();
     unmapQuietly(r.v.ab);
     if (drop) {
       this.seg.dropPeer(r.index);
@@ -383,7 +329,7 @@ export class RingConsumer {
         this.deliver(e);
         n++;
       }
-      if (this.steps <= 0 || this.state !== 'running') break;
+      if (this.budget.steps <= 0 || this.state !== 'running') break;
     }
     return n;
   }
@@ -391,12 +337,12 @@ export class RingConsumer {
   private pump(): void {
     const start = nowMs();
     let spins = 0;
-    this.steps = SCAN_STEPS;
+    this.budget.steps = SCAN_STEPS;
     while (this.state === 'running') {
       this.pollPeers(false);
       const n = this.pass();
       if (this.state !== 'running') return;
-      if (this.steps <= 0) {
+      if (this.budget.steps <= 0) {
         this.counters.yields++;
         return this.schedule(); // budget spent: let the event loop turn
       }
@@ -460,24 +406,11 @@ export class RingConsumer {
     return timedOut;
   }
 
-  /** True when some region has a record (or something the next scan must judge) at its `next`, or producers came or went. */
+  /** True when some region has a record (or something the next scan must judge), or producers came or went. */
   private ready(): boolean {
     if (Atomics.load(this.seg.pageI32, IDX.peersSeq) !== this.peersSeen) return true;
-    for (const r of this.order) {
-      if (r.done) continue;
-      if (r.leaving) return true;
-      if (Atomics.load(r.v.u64, IDX.reserve) === BigInt(r.next)) continue;
-      const st = this.sealState(r, r.next);
-      if (st !== 0 && st !== RING.REC_RESERVED) return true;
-    }
+    for (const r of this.order) if (r.ready()) return true;
     return false;
-  }
-
-  /** State of the record at absolute position `pos` of region `r` if its seal matches the position, else 0. */
-  private sealState(r: Region, pos: number): number {
-    const base = RING.HEADER_BYTES + (pos % this.capacity);
-    const diff = Atomics.load(r.v.u64, base / 8) - (BigInt(pos / RING.RECORD_ALIGN) << 2n);
-    return diff >= 1n && diff <= 3n ? Number(diff) : 0;
   }
 
   private deliver(e: Entry): void {
@@ -533,93 +466,42 @@ export class RingConsumer {
     };
   }
 
-  /** Notes that the record at `pos` of `r` is claimed (reserved or not yet sealed) and not committed. */
-  private noteClaim(r: Region, pos: number): void {
-    if (r.claimAt !== pos || r.claimSince < 0) {
-      r.claimAt = pos;
-      r.claimSince = nowMs();
-    }
-  }
-
-  /**
-   * Validates the record at `r.next` and returns it (committed) or null (nothing ready in this
-   * region). Pads are consumed here. Everything read from the region is bounds-checked; a
-   * violation cuts the producer off.
-   */
-  private scan(r: Region): Entry | null {
-    for (;;) {
-      if (r.done || this.state === 'failed' || this.state === 'closed' || this.steps <= 0) return null;
-      this.steps--;
-      const reserveBig = Atomics.load(r.v.u64, IDX.reserve);
-      const pos = r.next;
-      if (reserveBig === BigInt(pos)) {
-        r.claimSince = -1;
-        if (r.leaving) this.finishLeaving(r, false);
-        return null;
-      }
-      const reserve = Number(reserveBig);
-      if (!(reserve > pos && reserve <= r.read + this.capacity) || reserve % RING.RECORD_ALIGN !== 0) {
-        this.cut(r, `reserve cursor ${reserveBig} outside [${pos}, ${r.read + this.capacity}]`);
-        return null;
-      }
-      const state = this.sealState(r, pos);
-      const off = pos % this.capacity;
-      const base = RING.HEADER_BYTES + off;
-      if (state === 0 || state === RING.REC_RESERVED) {
-        if (r.leaving) this.finishLeaving(r, true); // it will never be committed: the rest of the region is not delivered either
-        else this.noteClaim(r, pos);
-        return null;
-      }
-      const len = r.v.dv.getUint32(base + RING.REC_LENGTH, true);
-      const span = recordSpan(len);
-      if (span > this.capacity - off || pos + span > reserve) {
-        this.cut(r, `record at ${pos} claims ${len} B (span ${span}, ${this.capacity - off} B to the end, reserve ${reserve})`);
-        return null;
-      }
-      r.claimSince = -1;
-      const e: Entry = { region: r, start: pos, end: pos + span, len, released: false };
-      r.next = pos + span;
-      r.fifo.push(e);
-      if (state === RING.REC_PAD) {
-        this.counters.pads++;
-        this.releaseEntry(e, false);
-        continue;
-      }
-      return e;
-    }
+  /** The next committed record of `r`, or null; acts on a verdict (cut off a violation, finish a leaving producer). */
+  private scan(r: RegionReader): Entry | null {
+    if (this.state === 'failed' || this.state === 'closed') return null;
+    const e = r.scan(this.budget);
+    if (r.read !== r.published && !r.done) this.publish(r); // pads passed: their space is free
+    if (e) return e;
+    if (r.violation && !r.done) this.cut(r, r.violation);
+    else if (r.ended && !r.done) this.finishLeaving(r, r.ended.leftClaim);
+    return null;
   }
 
   private releaseEntry(e: Entry, counted = true): void {
-    if (e.released) return;
-    e.released = true;
     const r = e.region;
-    if (r.retired || this.state === 'closed') return; // cut off or closed: its counts are gone already
-    if (counted) {
-      this.held--;
-      r.held--;
+    if (e.released || r.retired || this.state === 'closed') {
+      e.released = true; // cut off or closed: its counts are gone already
+      return;
     }
-    const fifo = r.fifo;
-    let moved = false;
-    while (r.fifoHead < fifo.length && fifo[r.fifoHead].released) {
-      r.read = fifo[r.fifoHead++].end;
-      moved = true;
-    }
-    if (r.fifoHead > 1024 && r.fifoHead * 2 > fifo.length) {
-      r.fifo = fifo.slice(r.fifoHead);
-      r.fifoHead = 0;
-    }
+    if (counted) this.held--;
+    const moved = r.release(e, counted);
     if (r.done) {
       if (r.held === 0) this.retire(r, true); // a leaving producer's last view came back
       return;
     }
-    if (!moved) return;
+    if (moved) this.publish(r);
+  }
+
+  /** Writes r's released prefix to its read cursor in the page and wakes the producer. */
+  private publish(r: RegionReader): void {
+    r.published = r.read;
     Atomics.store(this.seg.pageU64, r.readIdx, BigInt(r.read));
     this.wakeProducer(r);
     notifyLocalProducers(this.name);
   }
 
   /** Bumps producer r's spaceSeq; wakes it if its region says it sleeps (a lie costs it only its own wake-up). */
-  private wakeProducer(r: Region): void {
+  private wakeProducer(r: RegionReader): void {
     const page = this.seg.pageI32;
     Atomics.add(page, i32(r.spaceSeqOff), 1);
     if (r.retired || Atomics.load(r.v.i32, IDX.producerWaiting) !== 0) {
@@ -637,13 +519,8 @@ export class RingConsumer {
     this.pollPeers(true);
     const now = nowMs();
     for (const r of this.order) {
-      if (r.done) continue;
-      if (r.leaving) {
-        this.steps = Math.max(this.steps, 1);
-        this.scan(r); // delivers nothing here (pull mode gets it on its next call); only finishes it
-        continue;
-      }
-      if (r.claimSince >= 0 && r.claimAt === r.next && now - r.claimSince >= this.claimTimeoutMs) {
+      // (a leaving producer is finished by the next scan: the pump's, or pull mode's next call)
+      if (!r.done && !r.leaving && r.claimAge(now) >= this.claimTimeoutMs) {
         this.cut(r, `a record claimed at ${r.claimAt} was not committed within ${this.claimTimeoutMs} ms`);
       }
     }
