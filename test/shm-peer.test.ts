@@ -138,6 +138,22 @@ describe('shm ring: peer death', () => {
     expect((await claimer.exited).code).toBe(0);
   }, 20_000);
 
+  it('a connection that never asks for a region costs none and is closed after 5 s', () => {
+    const c = createRing({ ringBytes: 64 * 1024 });
+    closers.push(c);
+    const t0 = Date.now();
+    let code = 'no error';
+    try {
+      shmNative().fetchFd(c.name, 9000, false, false); // connects, never asks
+    } catch (e) {
+      code = (e as { code?: string }).code ?? String(e);
+    }
+    expect(code).toBe('EBUSY'); // the server closed it: no descriptor
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4900);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(c.stats().producers).toBe(0);
+  }, 20_000);
+
   it('the producer learns of a consumer that closed cleanly', async () => {
     const c = createRing({ ringBytes: 4096 });
     const p = openRing(c.name);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,7 +51,18 @@ struct Conn {
   int pid;
   int uid;
   int index;  // ring mode: the producer's index (kPending before it asks), else -1
+  double since;  // when it connected (CLOCK_MONOTONIC ms)
 };
+
+// A connection that has not asked for its region by then is closed: connections that never ask
+// cannot hold the kMaxConns places for ever.
+constexpr double kPendingMs = 5000;
+
+double MonoMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 struct Added {
   int index;
@@ -177,7 +189,7 @@ void AcceptRing(Server* s, int conn, const ucred& cred) {
     s->slot[index] = kFree;
     return;
   }
-  s->conns.push_back({conn, static_cast<int>(cred.pid), static_cast<int>(cred.uid), index});
+  s->conns.push_back({conn, static_cast<int>(cred.pid), static_cast<int>(cred.uid), index, MonoMs()});
   {
     std::lock_guard<std::mutex> lock(s->mu);
     s->slot[index] = kOpen;
@@ -195,10 +207,25 @@ void Serve(Server* s) {
   std::vector<pollfd> p;
   for (;;) {
     p.assign({{s->listenFd, POLLIN, 0}, {s->wakeFd, POLLIN, 0}});
-    for (auto& c : s->conns) p.push_back({c.sock, POLLIN | POLLRDHUP, 0});
-    int r = poll(p.data(), p.size(), -1);
+    bool pending = false;
+    for (auto& c : s->conns) {
+      p.push_back({c.sock, POLLIN | POLLRDHUP, 0});
+      pending = pending || c.index == kPending;
+    }
+    int r = poll(p.data(), p.size(), pending ? 1000 : -1);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return;
+    if (pending) {  // before the indices below: rebuilt on the next round
+      const double now = MonoMs();
+      size_t before = s->conns.size();
+      for (size_t i = s->conns.size(); i-- > 0;) {
+        if (s->conns[i].index == kPending && now - s->conns[i].since > kPendingMs) {
+          close(s->conns[i].sock);
+          s->conns.erase(s->conns.begin() + static_cast<long>(i));
+        }
+      }
+      if (s->conns.size() != before) continue;
+    }
     if (p[1].revents & POLLIN) {
       uint64_t v;
       (void)!read(s->wakeFd, &v, sizeof(v));
@@ -241,9 +268,9 @@ void Serve(Server* s) {
         continue;
       }
       if (s->ring) {
-        s->conns.push_back({conn, static_cast<int>(cred.pid), static_cast<int>(cred.uid), kPending});
+        s->conns.push_back({conn, static_cast<int>(cred.pid), static_cast<int>(cred.uid), kPending, MonoMs()});
       } else {
-        s->conns.push_back({conn, static_cast<int>(cred.pid), static_cast<int>(cred.uid), -1});
+        s->conns.push_back({conn, static_cast<int>(cred.pid), static_cast<int>(cred.uid), -1, MonoMs()});
         char byte = 'F';
         SendFds(conn, &s->fd, 1, &byte, 1);
       }
