@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   FB_ERR_PROTOCOL: 'malformed data on a transport (bad length, bad magic, too many fragments)',
   FB_ERR_FRAMES_LOST: 'frames the transport accepted never arrived (block policy)',
   FB_ERR_CORRUPT_FRAME: 'a frame failed verification (header, order or content)',
-  FB_ERR_RING_CORRUPT: 'the shared-memory ring holds an impossible offset, length or counter',
+  FB_ERR_RING_CORRUPT: 'the shared-memory ring holds an impossible offset, length or counter; for a producer\'s region: that producer is cut off (named), the others go on; also a claim it never committed in time',
   FB_ERR_INTERRUPTED: 'the run was stopped by SIGINT/SIGTERM; partial results kept',
   FB_ERR_INTERNAL: 'a bug in framebench; please report it with the message',
   FB_ERR_CHROMIUM_MISSING: 'Chromium is not installed or not at the configured path (install it with: apt-get install -y chromium)',

@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import { shmNative } from '../transports/shm/native';
 import { killAll, segmentExists, spawnFixture } from './fixtures-shm/kit';
 
 /**
- * Bounded work per event-loop turn. A producer that writes only pads (as fast as the consumer
- * frees space) or leaves a dead-looking reservation across the whole ring must not keep the
- * consumer's event loop from turning: its timers run (the longest stall stays under a second),
- * it yields (stats.yields), and SIGTERM still cleans up and ends it.
+ * Bounded work per event-loop turn. A producer that writes only pads into its region (as fast as
+ * the consumer frees space) must not keep the consumer's event loop from turning: its timers run
+ * (the longest stall stays under a second), it yields (stats.yields), and SIGTERM still cleans up
+ * and ends it. A live producer that claims its whole region and never commits is cut off after the
+ * claim timeout, and the honest producer beside it never waits for it.
  */
 afterEach(async () => {
   await killAll();
@@ -17,6 +18,10 @@ afterEach(async () => {
 interface Result {
   outcome: string;
   codes: string[];
+  messages: string[];
+  byProducer: Record<string, number>;
+  atFirstCut: Record<string, number> | null;
+  cutOff: number;
   records: number;
   maxStallMs: number;
   yields: number;
@@ -57,37 +62,44 @@ describe('shm ring: bounded work per turn', () => {
     await flood.exited;
   }, 40_000);
 
-  it('a dead-looking reservation across the whole ring: the gap walk is spread over turns', async () => {
-    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 32 * 1024 * 1024, runMs: 3500 })]);
+  it('a live producer claiming its whole region and never committing: cut off after the claim timeout, the honest one flows', async () => {
+    const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 32 * 1024 * 1024, runMs: 2500, claimTimeoutMs: 600 })]);
     const { name } = (await consumer.next('ready')) as { name: string };
-    const gap = spawnFixture('flooder.js', [name, '2000', 'gap', String(deadPid)]);
-    await gap.next('done', 20_000);
+    const honest = spawnFixture('producer.js', [JSON.stringify({ name, producer: 5, count: 1e9, maxLen: 8000, seed: 9, mode: 'stream' })]);
+    await honest.next('open');
+    const claimer = spawnFixture('flooder.js', [name, '4000', 'claim']);
+    const started = (await claimer.next('started')) as { index: number };
     consumer.proc.send({ type: 'go' });
     const r = (await consumer.next('result', 20_000)) as unknown as Result;
     expect(r.outcome).toBe('alive');
-    expect(r.codes).toEqual(['FB_ERR_PEER_GONE']); // the slot's (fake) owner is dead
-    expect(r.skipped).toBeGreaterThanOrEqual(1);
-    expect(r.yields).toBeGreaterThan(0); // 1M positions: more than one turn's budget
+    expect(r.codes).toEqual(['FB_ERR_RING_CORRUPT']);
+    expect(r.cutOff).toBe(1);
+    expect(r.messages[0]).toMatch(new RegExp(`producer #${started.index} \\(id 0, pid ${claimer.proc.pid}\\) cut off: a record claimed at 0 was not committed within 600 ms`));
+    expect(r.atFirstCut?.['5']).toBeGreaterThan(0); // the honest producer delivered before the cut
+    expect(r.byProducer['5']).toBeGreaterThan(r.atFirstCut?.['5'] ?? Infinity); // and after it
     expect(r.maxStallMs).toBeLessThan(1000);
     expect(await consumer.exited).toEqual({ code: 0, signal: null });
+    expect((await claimer.exited).code).toBe(0);
   }, 40_000);
 
-  it('a hostile producer under another uid (nobody), holding only the inherited descriptor: cannot resize it, cannot stall the consumer', async () => {
+  it('a hostile producer under another uid (nobody), holding only the inherited descriptors: cannot resize them, cannot write the page, cannot stall the consumer', async () => {
     expect(process.getuid?.()).toBe(0); // the suite runs as root here, so it can drop privileges for the child
     const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'hostile', ringBytes: 64 * 1024, runMs: 2000 })]);
     const { name } = (await consumer.next('ready')) as { name: string };
-    const { fd } = shmNative().fetchFd(name, 5000);
+    const { fds, sock } = shmNative().fetchFd(name, 5000, true);
     const script = path.join(__dirname, '..', 'dist', 'torture', 'ring-peers', 'flooder.js');
-    const child = fork(script, ['fd:4', '2500', 'pads'], { uid: 65534, gid: 65534, stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd] });
-    shmNative().closeFd(fd);
+    const child = fork(script, ['fd:4,5,6', '2500', 'pads'], { uid: 65534, gid: 65534, stdio: ['ignore', 'inherit', 'inherit', 'ipc', fds[0], fds[1], sock] });
+    for (const f of [...fds, sock]) shmNative().closeFd(f);
     const msgs: Record<string, unknown>[] = [];
     child.on('message', (m) => msgs.push(m as Record<string, unknown>));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const deadline = Date.now() + 20_000;
     while (!msgs.some((m) => m.type === 'started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const started = msgs.find((m) => m.type === 'started') as { uid: number; truncate: string[] };
-    expect(started).toMatchObject({ uid: 65534, truncate: ['EPERM', 'EPERM'] });
+    const started = msgs.find((m) => m.type === 'started') as { uid: number; truncate: string[]; pageWrite: string[]; pageProtect: string };
+    expect(started).toMatchObject({ uid: 65534, truncate: ['EPERM', 'EPERM', 'EPERM', 'EPERM'] });
+    expect(started.pageWrite[0]).toBe('EPERM'); // PROT_WRITE through the inherited (read-write) page descriptor
+    expect(started.pageWrite.slice(1).every((c) => c === 'EPERM' || c === 'EACCES')).toBe(true); // reopening it: not even allowed to open
+    expect(started.pageProtect).toBe('EACCES'); // nor can its read-only mapping be made writable
     consumer.proc.send({ type: 'go' });
     const r = (await consumer.next('result', 20_000)) as unknown as Result;
     expect(r.outcome).toBe('alive');

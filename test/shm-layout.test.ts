@@ -10,14 +10,16 @@ describe('shm ring layout', () => {
     for (const [k, v] of Object.entries(RING)) expect([k, native[k]]).toEqual([k, v]);
   });
 
-  it('hot words sit on separate cache lines', () => {
+  it('each producer line is its own cache line; the page and region headers fit', () => {
     const line = (off: number) => Math.floor(off / RING.CACHE_LINE);
-    const lines = [line(RING.OFF_MAGIC), line(RING.OFF_RESERVE), line(RING.OFF_READ), line(RING.OFF_DATA_SEQ), line(RING.OFF_SLOTS)];
+    const lines = [line(RING.OFF_MAGIC), ...Array.from({ length: RING.MAX_PRODUCERS }, (_, i) => line(RING.OFF_LINES + i * RING.LINE_BYTES))];
     expect(new Set(lines).size).toBe(lines.length);
-    expect(line(RING.OFF_SPACE_SEQ)).toBe(line(RING.OFF_READ));
-    expect(line(RING.OFF_CONSUMER_WAITING)).toBe(line(RING.OFF_DATA_SEQ));
-    expect(RING.OFF_SLOTS + RING.MAX_PRODUCERS * RING.SLOT_BYTES).toBeLessThanOrEqual(RING.HEADER_BYTES);
+    expect(line(RING.OFF_PEERS_SEQ)).toBe(line(RING.OFF_MAGIC));
+    expect(RING.LINE_BYTES).toBe(RING.CACHE_LINE);
+    expect(RING.OFF_LINES + RING.MAX_PRODUCERS * RING.LINE_BYTES).toBeLessThanOrEqual(RING.PAGE_BYTES);
+    expect(RING.OFF_PRODUCER_STATE + 4).toBeLessThanOrEqual(RING.CACHE_LINE);
     expect(RING.HEADER_BYTES % 4096).toBe(0);
+    expect(RING.PAGE_BYTES % 4096).toBe(0);
   });
 
   it('records are aligned spans; seals encode position and state', () => {

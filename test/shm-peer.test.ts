@@ -1,6 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { RING, slotOffset } from '../transports/shm/layout';
 import { shmNative } from '../transports/shm/native';
 import { IDX, mapRing } from '../transports/shm/segment';
 import { cleanStaleSegments, createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm/ring';
@@ -19,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('shm ring: peer death', () => {
-  it('kill -9 of a producer holding a half-written record: PEER_GONE, the ring goes on', async () => {
+  it('kill -9 of a producer holding a half-written record: PEER_GONE, its record skipped; the others never waited for it', async () => {
     const c: RingConsumer = createRing({ ringBytes: 64 * 1024 });
     closers.push(c);
     const codes: string[] = [];
@@ -33,7 +31,7 @@ describe('shm ring: peer death', () => {
     const victim = spawnFixture('producer.js', [JSON.stringify({ name: c.name, producer: 7, count: 5, maxLen: 500, mode: 'hold' })]);
     await victim.next('holding');
     await waitUntil('the victim’s 5 records', () => seen.filter((s) => s.startsWith('7:')).length === 5);
-    // A live producer in this process queues records behind the stuck reservation.
+    // A live producer in this process: its records are in its own region, never behind the victim's claim.
     const p: RingProducer = openRing(c.name, { producerId: 1 });
     closers.unshift(p);
     for (let seq = 0; seq < 3; seq++) {
@@ -41,15 +39,14 @@ describe('shm ring: peer death', () => {
       fillRecord(l.view, 1, seq);
       l.commit();
     }
-    await new Promise((r) => setTimeout(r, 100));
-    expect(seen.filter((s) => s.startsWith('1:'))).toEqual([]); // blocked behind the reservation
-    expect(codes).toEqual([]); // a stuck producer that is alive is not declared gone
+    await waitUntil('the live producer’s records', () => seen.filter((s) => s.startsWith('1:')).length === 3, 5000);
+    expect(codes).toEqual([]); // a stuck producer that is alive is not declared gone (its claim is young)
     victim.proc.kill('SIGKILL');
     await waitUntil('PEER_GONE', () => codes.length > 0, 10_000);
-    await waitUntil('the live producer’s records', () => seen.filter((s) => s.startsWith('1:')).length === 3, 5000);
     expect(seen).toEqual(['7:0', '7:1', '7:2', '7:3', '7:4', '1:0', '1:1', '1:2']);
     expect(codes).toEqual(['FB_ERR_PEER_GONE']);
     expect(c.stats().skipped).toBe(1);
+    expect(c.stats().producers).toBe(1); // the victim's region is unmapped and its index free
   }, 20_000);
 
   it('kill -9 of the consumer while a producer is blocked on a full ring: PEER_GONE, segment removed', async () => {
@@ -84,58 +81,77 @@ describe('shm ring: peer death', () => {
     await expect(p.send(new Uint8Array(1))).rejects.toMatchObject({ code: 'FB_ERR_PEER_GONE' });
   }, 20_000);
 
-  it('a producer that died between reserving and sealing leaves a gap that is skipped', async () => {
+  it('a producer that died between reserving and sealing: its gap is skipped, PEER_GONE names its pid', async () => {
     const c = createRing({ ringBytes: 4096 });
     closers.push(c);
-    const codes: string[] = [];
-    c.onError((e) => codes.push(e.code));
+    const msgs: string[] = [];
+    c.onError((e) => msgs.push(`${e.code}: ${e.message}`));
     const got: number[] = [];
     c.start((payload, release) => {
       got.push(payload.byteLength);
       release();
     });
-    // Play the dead producer by hand: a slot owned by an exited pid, 256 B reserved, never sealed.
-    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    const ab = mapRing(c.name);
-    const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
-    Atomics.store(w, slotOffset(5, RING.SLOT_PID) / 4, deadPid);
-    Atomics.store(w, slotOffset(5, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);
-    Atomics.add(new BigUint64Array(ab, 0, RING.HEADER_BYTES / 8), IDX.reserve, 256n);
-    shmNative().unmap(ab);
+    // Play the dying producer by hand: 256 B reserved in its region, never sealed, then it leaves.
+    const h = mapRing(c.name);
+    Atomics.add(new BigUint64Array(h.region, 0, 8), IDX.reserve, 256n);
     const p = openRing(c.name);
     closers.unshift(p);
     await p.send(new Uint8Array(40));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(got).toEqual([]);
-    await waitUntil('the gap skipped', () => got.length === 1, 5000);
-    expect(got).toEqual([40]);
-    expect(codes).toEqual(['FB_ERR_PEER_GONE']);
+    await waitUntil('the honest record', () => got.length === 1, 5000); // not behind the gap
+    expect(msgs).toEqual([]);
+    shmNative().unmap(h.region);
+    shmNative().unmap(h.page);
+    shmNative().closeFd(h.sock); // its connection closes: it is gone
+    await waitUntil('PEER_GONE', () => msgs.length === 1, 5000);
+    expect(msgs[0]).toMatch(new RegExp(`^FB_ERR_PEER_GONE: .*producer #${h.index} \\(id 0, pid ${process.pid}\\) is gone .*unfinished record is skipped`));
+    expect(c.stats().skipped).toBe(1);
+    await p.send(new Uint8Array(41));
+    await waitUntil('the next honest record', () => got.length === 2, 5000);
+    expect(got).toEqual([40, 41]);
   }, 20_000);
 
-  it('a slot claiming a live pid that never connected (pid 1) is not trusted: its stuck reservation is skipped', async () => {
-    const c = createRing({ ringBytes: 4096 });
+  it('a live producer in another process that claims and never commits is cut off after the claim timeout; the others flow meanwhile', async () => {
+    const c = createRing({ ringBytes: 64 * 1024, claimTimeoutMs: 400 });
     closers.push(c);
-    const codes: string[] = [];
-    c.onError((e) => codes.push(e.message));
-    const got: number[] = [];
-    c.start((payload, release) => {
-      got.push(payload.byteLength);
+    const msgs: string[] = [];
+    c.onError((e) => msgs.push(`${e.code}: ${e.message}`));
+    let honest = 0;
+    c.start((_payload, release) => {
+      honest++;
       release();
     });
-    // A hostile producer writes someone else's (live) pid into a slot and never seals its
-    // reservation: liveness by kill(pid, 0) would wait for ever; the socket says nobody is there.
-    const ab = mapRing(c.name);
-    const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
-    Atomics.store(w, slotOffset(7, RING.SLOT_PID) / 4, 1);
-    Atomics.store(w, slotOffset(7, RING.SLOT_STATE) / 4, RING.SLOT_ACTIVE);
-    Atomics.add(new BigUint64Array(ab, 0, RING.HEADER_BYTES / 8), IDX.reserve, 256n);
-    shmNative().unmap(ab);
-    const p = openRing(c.name);
+    const claimer = spawnFixture('flooder.js', [c.name, '3000', 'claim']);
+    const started = (await claimer.next('started')) as { index: number };
+    await claimer.next('done');
+    const p = openRing(c.name, { producerId: 3 });
     closers.unshift(p);
-    await p.send(new Uint8Array(40));
-    await waitUntil('the gap skipped', () => got.length === 1, 5000);
-    expect(got).toEqual([40]);
-    expect(codes).toEqual([expect.stringContaining('producer pid 1 (slot 7) is gone')]);
+    for (let i = 0; i < 20; i++) await p.send(new Uint8Array(100));
+    await waitUntil('the honest records', () => honest === 20, 5000); // never behind the claim
+    await waitUntil('the cut', () => msgs.length > 0, 5000);
+    expect(msgs).toEqual([
+      expect.stringMatching(new RegExp(`^FB_ERR_RING_CORRUPT: .*producer #${started.index} \\(id 0, pid ${claimer.proc.pid}\\) cut off: a record claimed at 0 was not committed within 400 ms`)),
+    ]);
+    expect(c.stats().cutOff).toBe(1);
+    expect(c.stats().producers).toBe(1);
+    for (let i = 0; i < 5; i++) await p.send(new Uint8Array(100));
+    await waitUntil('more honest records', () => honest === 25, 5000);
+    expect((await claimer.exited).code).toBe(0);
+  }, 20_000);
+
+  it('a connection that never asks for a region costs none and is closed after 5 s', () => {
+    const c = createRing({ ringBytes: 64 * 1024 });
+    closers.push(c);
+    const t0 = Date.now();
+    let code = 'no error';
+    try {
+      shmNative().fetchFd(c.name, 9000, false, false); // connects, never asks
+    } catch (e) {
+      code = (e as { code?: string }).code ?? String(e);
+    }
+    expect(code).toBe('EBUSY'); // the server closed it: no descriptor
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4900);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(c.stats().producers).toBe(0);
   }, 20_000);
 
   it('the producer learns of a consumer that closed cleanly', async () => {

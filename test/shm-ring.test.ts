@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import { createRing, openRing, RING, recordSpan, type RingConsumer, type RingProducer } from '../transports/shm/ring';
 import { shmNative } from '../transports/shm/native';
 import { IDX, mapRing } from '../transports/shm/segment';
+import { sealOf } from '../transports/shm/layout';
 import { checkRecord, fillRecord } from '../torture/ring-peers/records';
 
 /** In-process ring tests (pull mode unless stated): layout edge cases, policies, validation. */
 const open: { close(): void }[] = [];
-function ring(ringBytes: number, opts: { maxRecordBytes?: number } = {}): RingConsumer {
+function ring(ringBytes: number, opts: { maxRecordBytes?: number; claimTimeoutMs?: number } = {}): RingConsumer {
   const c = createRing({ ringBytes, ...opts });
   open.push(c);
   return c;
@@ -36,9 +37,9 @@ function pattern(len: number, salt: number): Uint8Array {
   return u;
 }
 
-/** Puts the reserve cursor at data offset `at` with one record (the ring must be empty). */
+/** Puts the producer's reserve cursor at data offset `at` of its region with one record (the region must be empty). */
 function moveTo(c: RingConsumer, p: RingProducer, at: number): void {
-  const seg = (c as unknown as { seg: { u64: BigUint64Array } }).seg;
+  const seg = (p as unknown as { seg: { region: { u64: BigUint64Array } } }).seg.region;
   for (;;) {
     const cur = Number(seg.u64[IDX.reserve]) % c.capacity;
     if (cur === at) return;
@@ -152,20 +153,59 @@ describe('shm ring (in process)', () => {
     expect(p.tryLoan(250)).not.toBeNull();
   });
 
-  it('an uncommitted reservation blocks only the records after it', () => {
+  it('an uncommitted reservation blocks only its own producer\'s later records; other producers flow', () => {
     const c = ring(4096);
     const p1 = producer(c);
     const p2 = producer(c);
     const first = p1.tryLoan(10)!;
-    p2.tryLoan(10)!.commit();
+    p1.tryLoan(11)!.commit();
+    p2.tryLoan(12)!.commit();
+    expect(c.tryReceive()!.payload.byteLength).toBe(12); // p2's own region: not behind p1's claim
     expect(c.tryReceive()).toBeNull();
     first.commit();
     expect(c.tryReceive()!.payload.byteLength).toBe(10);
-    expect(c.tryReceive()!.payload.byteLength).toBe(10);
+    expect(c.tryReceive()!.payload.byteLength).toBe(11);
     const aborted = p1.tryLoan(20)!;
-    p2.tryLoan(30)!.commit();
+    p1.tryLoan(30)!.commit();
     aborted.abort();
     expect(c.tryReceive()!.payload.byteLength).toBe(30);
+  });
+
+  it('a producer that closes: every record it committed is still delivered, then its region is retired quietly', async () => {
+    const c = ring(4096);
+    const codes: string[] = [];
+    c.onError((e) => codes.push(e.code));
+    expect(c.tryReceive()).toBeNull(); // the watchdog's first look (pull mode)
+    const p = openRing(c.name);
+    for (let i = 0; i < 3; i++) await p.send(new Uint8Array(20 + i));
+    p.close();
+    await new Promise((r) => setTimeout(r, 250)); // the next tryReceive runs the watchdog first
+    const got: number[] = [];
+    for (let r = c.tryReceive(); r; r = c.tryReceive()) {
+      got.push(r.payload.byteLength);
+      r.release();
+    }
+    expect(got).toEqual([20, 21, 22]);
+    expect(c.tryReceive()).toBeNull();
+    expect(codes).toEqual([]);
+    expect(c.stats().producers).toBe(0);
+  });
+
+  it('every producer writes its own region: no two producers share a byte of it', () => {
+    const c = ring(4096);
+    const ps = [producer(c), producer(c), producer(c)];
+    const regions = ps.map((p) => (p as unknown as { seg: { region: { ab: ArrayBuffer } } }).seg.region.ab);
+    expect(new Set(regions).size).toBe(3);
+    expect(new Set(ps.map((p) => p.stats().index)).size).toBe(3);
+    const loans = ps.map((p, i) => {
+      const l = p.tryLoan(100)!;
+      l.view.fill(i + 1);
+      l.commit();
+      return l;
+    });
+    for (const l of loans) for (const m of loans) if (l !== m) expect(l.view.buffer).not.toBe(m.view.buffer);
+    const got = [c.tryReceive()!, c.tryReceive()!, c.tryReceive()!].map((r) => r.payload[0]).sort();
+    expect(got).toEqual([1, 2, 3]);
   });
 
   it('drop policy: a full ring drops (null / false), counted; space comes back after release', async () => {
@@ -198,7 +238,7 @@ describe('shm ring (in process)', () => {
     expect(p.stats().fullWaits).toBeGreaterThan(0);
   });
 
-  it('many producers (worker threads, real CAS contention) into one consumer: all records exactly once, intact', async () => {
+  it('many producers (worker threads, each with its own region) into one consumer: all records exactly once, intact', async () => {
     const c = ring(16 * 1024);
     const workers = 4;
     const count = 1500;
@@ -230,45 +270,94 @@ describe('shm ring (in process)', () => {
   }, 30_000);
 });
 
-describe('shm ring: a hostile header never crashes the consumer', () => {
-  function scribble(name: string): { u64: BigUint64Array; dv: DataView; ab: ArrayBuffer } {
-    const ab = mapRing(name);
-    return { u64: new BigUint64Array(ab), dv: new DataView(ab), ab };
+describe('shm ring: a hostile producer is cut off, the others keep flowing', () => {
+  /** A producer that writes its region by hand (what a hostile one gets: its region, the page read-only). */
+  function hostile(name: string): { u64: BigUint64Array; dv: DataView; index: number; close(): void } {
+    const h = mapRing(name);
+    return {
+      u64: new BigUint64Array(h.region),
+      dv: new DataView(h.region),
+      index: h.index,
+      close: () => {
+        shmNative().unmap(h.region);
+        shmNative().unmap(h.page);
+        shmNative().closeFd(h.sock);
+      },
+    };
   }
 
-  it('an impossible reserve cursor: FB_ERR_RING_CORRUPT', () => {
+  /** An honest producer's record goes through (after the hostile one was cut off). */
+  async function honestFlows(c: RingConsumer): Promise<void> {
+    const p = producer(c);
+    await p.send(new Uint8Array(77).fill(5));
+    const r = c.tryReceive()!;
+    expect(r.payload.byteLength).toBe(77);
+    r.release();
+  }
+
+  it('an impossible reserve cursor: that producer is cut off (FB_ERR_RING_CORRUPT naming it)', async () => {
+    const c = ring(1024);
+    const msgs: string[] = [];
+    c.onError((e) => msgs.push(`${e.code}: ${e.message}`));
+    const h = hostile(c.name);
+    h.u64[IDX.reserve] = 0xffffffffffff0000n;
+    expect(c.tryReceive()).toBeNull();
+    expect(msgs).toEqual([expect.stringMatching(new RegExp(`^FB_ERR_RING_CORRUPT: .*producer #${h.index} \\(id 0, pid ${process.pid}\\) cut off: reserve cursor`))]);
+    expect(c.stats().cutOff).toBe(1);
+    await honestFlows(c);
+    h.close();
+  });
+
+  it('a sealed record whose length runs past the end: cut off', async () => {
     const c = ring(1024);
     const codes: string[] = [];
     c.onError((e) => codes.push(e.code));
-    const h = scribble(c.name);
-    h.u64[IDX.reserve] = 0xffffffffffff0000n;
-    expect(code(() => c.tryReceive())).toBe('FB_ERR_RING_CORRUPT');
-    expect(codes).toEqual(['FB_ERR_RING_CORRUPT']);
-    shmNative().unmap(h.ab);
-  });
-
-  it('a sealed record whose length runs past the end: FB_ERR_RING_CORRUPT', () => {
-    const c = ring(1024);
-    const p = producer(c);
-    p.tryLoan(10)!.commit();
-    const h = scribble(c.name);
+    const h = hostile(c.name);
     h.dv.setUint32(RING.HEADER_BYTES + RING.REC_LENGTH, 5000, true);
-    expect(code(() => c.tryReceive())).toBe('FB_ERR_RING_CORRUPT');
-    shmNative().unmap(h.ab);
+    h.u64[RING.HEADER_BYTES / 8] = sealOf(0, RING.REC_COMMITTED);
+    h.u64[IDX.reserve] = 64n;
+    expect(c.tryReceive()).toBeNull();
+    expect(codes).toEqual(['FB_ERR_RING_CORRUPT']);
+    await honestFlows(c);
+    h.close();
   });
 
   it('a record above maxRecordBytes is skipped with FB_ERR_PROTOCOL, the next one delivered', () => {
     const c = ring(1024, { maxRecordBytes: 100 });
     const codes: string[] = [];
     c.onError((e) => codes.push(e.code));
-    const h = scribble(c.name);
-    h.dv.setUint32(RING.OFF_MAX_RECORD_BYTES, 1000, true); // the producer is told a bigger limit
-    const p = producer(c);
-    p.tryLoan(200)!.commit();
-    p.tryLoan(60)!.commit();
+    const h = hostile(c.name); // the producer class refuses it; a hostile one writes it anyway
+    h.dv.setUint32(RING.HEADER_BYTES + RING.REC_LENGTH, 200, true);
+    h.u64[RING.HEADER_BYTES / 8] = sealOf(0, RING.REC_COMMITTED);
+    h.dv.setUint32(RING.HEADER_BYTES + 256 + RING.REC_LENGTH, 60, true);
+    h.u64[(RING.HEADER_BYTES + 256) / 8] = sealOf(256, RING.REC_COMMITTED);
+    h.u64[IDX.reserve] = 256n + 96n;
     expect(c.tryReceive()!.payload.byteLength).toBe(60);
     expect(codes).toEqual(['FB_ERR_PROTOCOL']);
-    shmNative().unmap(h.ab);
+    h.close();
+  });
+
+  it('a live producer\'s claim never committed: cut off after claimTimeoutMs; the others are not held up meanwhile', async () => {
+    const c = ring(4096, { claimTimeoutMs: 150 });
+    const msgs: string[] = [];
+    c.onError((e) => msgs.push(`${e.code}: ${e.message}`));
+    const stuck = producer(c, { producerId: 42 });
+    const stuckErrors: string[] = [];
+    stuck.onError((e) => stuckErrors.push(e.code));
+    stuck.tryLoan(100); // claimed, never committed
+    const p = producer(c);
+    for (let i = 0; i < 3; i++) {
+      await p.send(new Uint8Array(10 + i));
+      expect(c.tryReceive()!.payload.byteLength).toBe(10 + i); // not behind the claim
+    }
+    expect(msgs).toEqual([]);
+    await new Promise((r) => setTimeout(r, 450));
+    expect(c.tryReceive()).toBeNull(); // the watchdog runs here in pull mode
+    expect(msgs).toEqual([expect.stringMatching(/^FB_ERR_RING_CORRUPT: .*producer #\d+ \(id 42, pid \d+\) cut off: a record claimed at 0 was not committed within 150 ms/)]);
+    expect(code(() => stuck.tryLoan(10))).toBe('FB_ERR_RING_CORRUPT'); // it learns it was cut off
+    expect(stuckErrors).toEqual(['FB_ERR_RING_CORRUPT']);
+    await p.send(new Uint8Array(33));
+    expect(c.tryReceive()!.payload.byteLength).toBe(33);
   });
 
   it('after close, views held by the handler read as empty instead of faulting', () => {

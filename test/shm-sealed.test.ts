@@ -18,6 +18,7 @@ import { killAll, spawnFixture } from './fixtures-shm/kit';
 const F_SEAL_SEAL = 1;
 const F_SEAL_SHRINK = 2;
 const F_SEAL_GROW = 4;
+const F_SEAL_FUTURE_WRITE = 16;
 const SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW;
 
 const closers: Array<RingConsumer | RingProducer> = [];
@@ -65,26 +66,30 @@ describe('shm ring: sealed memory passed by descriptor', () => {
     expect(c.name).toMatch(/\.sock$/);
     expect(shmNamedMaps(process.pid)).toEqual([]);
     expect(fs.readFileSync(`/proc/${process.pid}/maps`, 'utf8')).toContain('/memfd:framebench');
-    const { fd } = shmNative().fetchFd(c.name, 2000);
+    const { fds } = shmNative().fetchFd(c.name, 2000);
     try {
-      expect(shmNative().sealsOf(fd) & SEALS).toBe(SEALS);
+      expect(fds.length).toBe(2); // the consumer page and a region of our own
+      expect(shmNative().sealsOf(fds[0])).toBe(SEALS | F_SEAL_FUTURE_WRITE);
+      expect(shmNative().sealsOf(fds[1]) & SEALS).toBe(SEALS);
     } finally {
-      shmNative().closeFd(fd);
+      fds.forEach((f) => shmNative().closeFd(f));
     }
   });
 
   it('truncating or growing through the received descriptor fails with EPERM; the ring goes on', async () => {
     const c = createRing({ ringBytes: 64 * 1024 });
     closers.push(c);
-    const { fd } = shmNative().fetchFd(c.name, 2000);
+    const { fds } = shmNative().fetchFd(c.name, 2000);
     try {
-      const size = fs.fstatSync(fd).size;
-      expect(size).toBe(RING.HEADER_BYTES + 64 * 1024);
-      expect(errCode(() => fs.ftruncateSync(fd, 0))).toBe('EPERM');
-      expect(errCode(() => fs.ftruncateSync(fd, size * 2))).toBe('EPERM');
-      expect(fs.fstatSync(fd).size).toBe(size);
+      expect(fds.map((fd) => fs.fstatSync(fd).size)).toEqual([RING.PAGE_BYTES, RING.HEADER_BYTES + 64 * 1024]);
+      for (const fd of fds) {
+        const size = fs.fstatSync(fd).size;
+        expect(errCode(() => fs.ftruncateSync(fd, 0))).toBe('EPERM');
+        expect(errCode(() => fs.ftruncateSync(fd, size * 2))).toBe('EPERM');
+        expect(fs.fstatSync(fd).size).toBe(size);
+      }
     } finally {
-      shmNative().closeFd(fd);
+      fds.forEach((f) => shmNative().closeFd(f));
     }
     const p = openRing(c.name);
     closers.unshift(p);
@@ -113,6 +118,77 @@ describe('shm ring: sealed memory passed by descriptor', () => {
     const end = (await producer.next('error', 10_000)) as { code: string };
     expect(end.code).toBe('FB_ERR_PEER_GONE');
   }, 40_000);
+
+  it('the consumer page is read-only for a producer: no writable mapping through its descriptor or one reopened via /proc, no write(), no mprotect', async () => {
+    const c = createRing({ ringBytes: 64 * 1024 });
+    closers.push(c);
+    const { fds, sock } = shmNative().fetchFd(c.name, 2000, true);
+    const [page, region] = fds;
+    try {
+      expect(errCode(() => shmNative().mapFd(shmNative().dupFd(page), false, false))).toBe('EPERM'); // PROT_WRITE, the descriptor we were given (open O_RDWR)
+      expect(errCode(() => shmNative().mapFd(fs.openSync(`/proc/self/fd/${page}`, 'r+'), false, false))).toBe('EPERM');
+      const rw = fs.openSync(`/proc/self/fd/${page}`, 'r+');
+      try {
+        expect(errCode(() => fs.writeSync(rw, Buffer.from([2, 0, 0, 0]), 0, 4, RING.OFF_CONSUMER_STATE))).toBe('EPERM');
+      } finally {
+        fs.closeSync(rw);
+      }
+      const ro = shmNative().mapFd(shmNative().dupFd(page), false, true);
+      expect(new DataView(ro).getUint32(RING.OFF_CONSUMER_STATE, true)).toBe(RING.CONSUMER_OPEN);
+      expect(errCode(() => shmNative().mprotectWrite(ro))).toBe('EACCES'); // the read-only mapping cannot be made writable
+      shmNative().unmap(ro);
+      // our region is ours to write
+      const mine = shmNative().mapFd(shmNative().dupFd(region), false, false);
+      new Uint8Array(mine)[RING.HEADER_BYTES] = 1;
+      expect(shmNative().mprotectWrite(mine)).toBe(true);
+      shmNative().unmap(mine);
+    } finally {
+      fds.forEach((f) => shmNative().closeFd(f));
+      shmNative().closeFd(sock);
+    }
+    const p = openRing(c.name);
+    closers.unshift(p);
+    await p.send(new Uint8Array(10));
+    expect(c.tryReceive()?.payload.byteLength).toBe(10);
+  });
+
+  it('a producer process holds no descriptor or mapping of another producer\'s region; its page mapping is read-only', async () => {
+    const c = createRing({ ringBytes: 64 * 1024 });
+    closers.push(c);
+    c.onError(() => undefined);
+    c.start((_p, release) => release());
+    const kids = [0, 1].map((producer) => spawnFixture('producer.js', [JSON.stringify({ name: c.name, producer, count: 1e9, maxLen: 4000, seed: 3 + producer, mode: 'stream' })]));
+    await Promise.all(kids.map((k) => k.next('open')));
+    /** Inodes of framebench memfds a process holds (descriptors) or maps, with the mappings' permissions. */
+    const memory = (pid: number): { regions: Set<number>; pages: Set<number>; pagePerms: string[] } => {
+      const regions = new Set<number>();
+      const pages = new Set<number>();
+      const pagePerms: string[] = [];
+      for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+        const f = line.trim().split(/\s+/);
+        if (line.includes('/memfd:framebench-region')) regions.add(Number(f[4]));
+        if (line.includes('/memfd:framebench-page')) {
+          pages.add(Number(f[4]));
+          pagePerms.push(f[1]);
+        }
+      }
+      for (const p of memfdsOf(pid)) {
+        const link = fs.readlinkSync(p);
+        if (link.startsWith('/memfd:framebench-region')) regions.add(fs.statSync(p).ino);
+        if (link.startsWith('/memfd:framebench-page')) pages.add(fs.statSync(p).ino);
+      }
+      return { regions, pages, pagePerms };
+    };
+    const [a, b] = kids.map((k) => memory(k.proc.pid as number));
+    expect(a.regions.size).toBe(1);
+    expect(b.regions.size).toBe(1);
+    expect([...a.regions].filter((i) => b.regions.has(i))).toEqual([]); // no region in common
+    expect([...a.pages]).toEqual([...b.pages]); // the one consumer page
+    expect(a.pagePerms).toEqual(['r--s']); // mapped read-only, shared
+    const mine = memory(process.pid);
+    for (const i of [...a.regions, ...b.regions]) expect(mine.regions.has(i)).toBe(true); // the consumer maps both
+    await killAll();
+  }, 30_000);
 
   it('a ring served with an unsealed descriptor is refused: FB_ERR_RING_CORRUPT', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-unsealed-'));

@@ -90,11 +90,11 @@ void FinalizeMapping(napi_env /*env*/, void* /*data*/, void* hint) {
   delete m;
 }
 
-// Maps fd (size bytes) and wraps it in an external ArrayBuffer. Closes fd in every case
-// unless keepFd.
-Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate, bool keepFd) {
+// Maps fd (size bytes; read-only unless writable) and wraps it in an external ArrayBuffer.
+// Closes fd in every case unless keepFd. JS must never store into a read-only one (SIGSEGV).
+Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate, bool keepFd, bool writable) {
   int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
-  void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+  void* addr = mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, flags, fd, 0);
   int err = errno;
   if (!keepFd) close(fd);
   if (addr == MAP_FAILED) return ThrowErrno(env, "mmap", err);
@@ -241,6 +241,83 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r < 0 ? 0 : static_cast<double>(r));
 }
 
+// mprotectWrite(ab) -> true if a mapping of ours could be made writable in place (mprotect), else
+// throws its errno (EACCES for the consumer page a producer maps: F_SEAL_FUTURE_WRITE took away
+// VM_MAYWRITE). On success the mapping stays writable: a test's question, not a ring operation.
+Napi::Value MprotectWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return ThrowCode(env, "FB_ERR_USAGE", "mprotectWrite: not an ArrayBuffer");
+  void* data = info[0].As<Napi::ArrayBuffer>().Data();
+  size_t len;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_maps.find(data);
+    if (it == g_maps.end()) return ThrowCode(env, "FB_ERR_USAGE", "mprotectWrite: not a live shared mapping");
+    len = it->second->len;
+  }
+  if (mprotect(data, len, PROT_READ | PROT_WRITE) != 0) return ThrowErrno(env, "mprotect", errno);
+  return Napi::Boolean::New(env, true);
+}
+
+// futexWaitv(abs, offsets, expected, timeoutMs) -> 0 woken (or spurious), 1 timed out, 2 a word
+// was not its expected value. Sleeps on up to 128 u32 words at once (futex_waitv, Linux 5.16+),
+// each in a live mapping of ours: the consumer waits on every producer's own dataSeq word, so
+// no futex word is shared between producers.
+struct WaitvEntry {  // struct futex_waitv of <linux/futex.h>, spelled out for older headers
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+constexpr uint32_t kFutex2SizeU32 = 0x02;
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
+Napi::Value FutexWaitv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsNumber())
+    return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: (abs[], offsets[], expected[], timeoutMs)");
+  Napi::Array abs = info[0].As<Napi::Array>();
+  Napi::Array offs = info[1].As<Napi::Array>();
+  Napi::Array exp = info[2].As<Napi::Array>();
+  uint32_t n = abs.Length();
+  if (n == 0 || n > 128 || offs.Length() != n || exp.Length() != n) return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: 1..128 words, arrays of equal length");
+  WaitvEntry w[128];
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value a = abs[i], o = offs[i], e = exp[i];
+      if (!a.IsArrayBuffer() || !o.IsNumber() || !e.IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: bad entry");
+      Napi::ArrayBuffer ab = a.As<Napi::ArrayBuffer>();
+      double off = o.As<Napi::Number>().DoubleValue();
+      if (!(off >= 0) || std::floor(off) != off || static_cast<size_t>(off) % 4 != 0 || off + 4 > static_cast<double>(ab.ByteLength()) ||
+          g_maps.find(ab.Data()) == g_maps.end())
+        return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: offset out of bounds, unaligned, or not a live shared mapping");
+      w[i].val = e.As<Napi::Number>().Uint32Value();
+      w[i].uaddr = reinterpret_cast<uintptr_t>(static_cast<uint8_t*>(ab.Data()) + static_cast<size_t>(off));
+      w[i].flags = kFutex2SizeU32;  // shared (not FUTEX2_PRIVATE): works across processes
+      w[i].reserved = 0;
+    }
+  }
+  double ms = info[3].As<Napi::Number>().DoubleValue();
+  if (!(ms >= 0)) ms = 0;
+  if (ms > 1000) ms = 1000;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // futex_waitv takes an absolute deadline
+  long ns = ts.tv_nsec + static_cast<long>(ms * 1e6);
+  ts.tv_sec += ns / 1000000000L;
+  ts.tv_nsec = ns % 1000000000L;
+  long r = syscall(SYS_futex_waitv, w, n, 0, &ts, CLOCK_MONOTONIC);
+  int code = 0;
+  if (r < 0) {
+    if (errno == ETIMEDOUT) code = 1;
+    else if (errno == EAGAIN) code = 2;
+    else if (errno == ENOSYS) return ThrowCode(env, "FB_ERR_NATIVE_UNAVAILABLE", "futex_waitv needs Linux 5.16 or later");
+  }
+  return Napi::Number::New(env, code);
+}
+
 // pidAlive(pid) -> false if no such process or it is a zombie.
 Napi::Value PidAlive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -316,12 +393,14 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   auto set = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
-  using fb::RingHeader;
+  using fb::ConsumerPage;
   using fb::RecordHeader;
+  using fb::RegionHeader;
   set("MAGIC", fb::kRingMagic);
   set("VERSION", fb::kRingVersion);
   set("CACHE_LINE", fb::kCacheLine);
   set("MAX_PRODUCERS", fb::kMaxProducers);
+  set("PAGE_BYTES", fb::kPageBytes);
   set("HEADER_BYTES", fb::kHeaderBytes);
   set("RECORD_HEADER_BYTES", fb::kRecordHeaderBytes);
   set("RECORD_ALIGN", fb::kRecordAlign);
@@ -330,37 +409,38 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   set("REC_PAD", fb::kRecPad);
   set("CONSUMER_OPEN", fb::kConsumerOpen);
   set("CONSUMER_CLOSED", fb::kConsumerClosed);
-  set("SLOT_FREE", fb::kSlotFree);
-  set("SLOT_ACTIVE", fb::kSlotActive);
-  set("SLOT_DEAD", fb::kSlotDead);
-  set("OFF_MAGIC", offsetof(RingHeader, meta.magic));
-  set("OFF_VERSION", offsetof(RingHeader, meta.version));
-  set("OFF_HEADER_BYTES", offsetof(RingHeader, meta.headerBytes));
-  set("OFF_MAX_PRODUCERS", offsetof(RingHeader, meta.maxProducers));
-  set("OFF_CAPACITY", offsetof(RingHeader, meta.capacity));
-  set("OFF_CONSUMER_PID", offsetof(RingHeader, meta.consumerPid));
-  set("OFF_CONSUMER_STATE", offsetof(RingHeader, meta.consumerState));
-  set("OFF_RECORD_HEADER_BYTES", offsetof(RingHeader, meta.recordHeaderBytes));
-  set("OFF_RECORD_ALIGN", offsetof(RingHeader, meta.recordAlign));
-  set("OFF_CREATED_NS", offsetof(RingHeader, meta.createdNs));
-  set("OFF_MAX_RECORD_BYTES", offsetof(RingHeader, meta.maxRecordBytes));
-  set("OFF_RESERVE", offsetof(RingHeader, reserve.reserveCursor));
-  set("OFF_READ", offsetof(RingHeader, read.readCursor));
-  set("OFF_SPACE_SEQ", offsetof(RingHeader, read.spaceSeq));
-  set("OFF_PRODUCERS_WAITING", offsetof(RingHeader, read.producersWaiting));
-  set("OFF_DATA_SEQ", offsetof(RingHeader, data.dataSeq));
-  set("OFF_CONSUMER_WAITING", offsetof(RingHeader, data.consumerWaiting));
-  set("OFF_COMMITS", offsetof(RingHeader, data.commits));
-  set("OFF_SLOTS", offsetof(RingHeader, slots));
-  set("SLOT_BYTES", sizeof(fb::ProducerSlot));
-  set("SLOT_PID", offsetof(fb::ProducerSlot, pid));
-  set("SLOT_STATE", offsetof(fb::ProducerSlot, state));
-  set("SLOT_PRODUCER_ID", offsetof(fb::ProducerSlot, producerId));
-  set("SLOT_COMMITS", offsetof(fb::ProducerSlot, commits));
-  set("SLOT_DROPS", offsetof(fb::ProducerSlot, drops));
+  set("LINE_FREE", fb::kLineFree);
+  set("LINE_ACTIVE", fb::kLineActive);
+  set("LINE_CUT", fb::kLineCut);
+  set("PRODUCER_OPEN", fb::kProducerOpen);
+  set("PRODUCER_CLOSED", fb::kProducerClosed);
+  set("OFF_MAGIC", offsetof(ConsumerPage, meta.magic));
+  set("OFF_VERSION", offsetof(ConsumerPage, meta.version));
+  set("OFF_HEADER_BYTES", offsetof(ConsumerPage, meta.headerBytes));
+  set("OFF_MAX_PRODUCERS", offsetof(ConsumerPage, meta.maxProducers));
+  set("OFF_CAPACITY", offsetof(ConsumerPage, meta.capacity));
+  set("OFF_CONSUMER_PID", offsetof(ConsumerPage, meta.consumerPid));
+  set("OFF_CONSUMER_STATE", offsetof(ConsumerPage, meta.consumerState));
+  set("OFF_RECORD_HEADER_BYTES", offsetof(ConsumerPage, meta.recordHeaderBytes));
+  set("OFF_RECORD_ALIGN", offsetof(ConsumerPage, meta.recordAlign));
+  set("OFF_CREATED_NS", offsetof(ConsumerPage, meta.createdNs));
+  set("OFF_MAX_RECORD_BYTES", offsetof(ConsumerPage, meta.maxRecordBytes));
+  set("OFF_CONSUMER_WAITING", offsetof(ConsumerPage, meta.consumerWaiting));
+  set("OFF_PEERS_SEQ", offsetof(ConsumerPage, meta.peersSeq));
+  set("OFF_LINES", offsetof(ConsumerPage, lines));
+  set("LINE_BYTES", sizeof(fb::ProducerLine));
+  set("LINE_READ", offsetof(fb::ProducerLine, readCursor));
+  set("LINE_SPACE_SEQ", offsetof(fb::ProducerLine, spaceSeq));
+  set("LINE_STATE", offsetof(fb::ProducerLine, state));
+  set("OFF_RESERVE", offsetof(RegionHeader, reserveCursor));
+  set("OFF_DATA_SEQ", offsetof(RegionHeader, dataSeq));
+  set("OFF_PRODUCER_WAITING", offsetof(RegionHeader, producerWaiting));
+  set("OFF_COMMITS", offsetof(RegionHeader, commits));
+  set("OFF_DROPS", offsetof(RegionHeader, drops));
+  set("OFF_PRODUCER_ID", offsetof(RegionHeader, producerId));
+  set("OFF_PRODUCER_STATE", offsetof(RegionHeader, producerState));
   set("REC_SEAL", offsetof(RecordHeader, seal));
   set("REC_LENGTH", offsetof(RecordHeader, length));
-  set("REC_SLOT", offsetof(RecordHeader, slot));
   set("REC_COMMIT_NS", offsetof(RecordHeader, commitNs));
   set("REC_PRODUCER_SEQ", offsetof(RecordHeader, producerSeq));
   return o;
@@ -389,6 +469,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unmap", Napi::Function::New(env, Unmap));
   exports.Set("futexWait", Napi::Function::New(env, FutexWait));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake));
+  exports.Set("futexWaitv", Napi::Function::New(env, FutexWaitv));
+  exports.Set("mprotectWrite", Napi::Function::New(env, MprotectWrite));
   exports.Set("pidAlive", Napi::Function::New(env, PidAlive));
   exports.Set("listSegments", Napi::Function::New(env, ListSegments));
   exports.Set("peek", Napi::Function::New(env, Peek));

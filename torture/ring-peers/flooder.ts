@@ -1,97 +1,127 @@
 /**
- * A hostile producer that follows the record format but not the spirit: it maps the ring served
- * at argv[2] (or inherited as descriptor N: 'fd:N') and for argv[3] ms, in one synchronous loop (its own event loop never turns):
- * - argv[4] = 'pads': reserves the smallest pads (a header, no payload) as fast as the consumer
- *   frees space, signalling each one, so the consumer's scan always has another pad to skip;
- * - argv[4] = 'gap': claims a slot under a pid that is not its own (argv[5], a dead pid), reserves
- *   almost the whole ring and never seals it, so the consumer's gap recovery must walk it all.
- * Reports {type:'started'} once mapped, then {type:'done', pads}, and exits 0.
+ * A hostile producer that holds only what a producer is given (the consumer page, read-only, its
+ * own region, its connection) and follows the record format but not the spirit. It connects to
+ * the ring served at argv[2] (or inherits page, region and connection as descriptors:
+ * 'fd:PAGE,REGION,SOCK') and for argv[3] ms, in one synchronous loop (its own event loop never turns):
+ * - argv[4] = 'pads': writes the smallest pads (a header, no payload) into its region as fast as
+ *   the consumer frees space, signalling each one, so the consumer's scan always has another pad;
+ * - argv[4] = 'claim': reserves almost its whole region, seals it RESERVED and never commits,
+ *   staying connected (alive): the consumer must cut it off after its claim timeout.
+ * Before mapping, it attacks the page and region descriptors: truncate/grow (sealed: EPERM), a
+ * writable mapping of the page (sealed F_SEAL_FUTURE_WRITE: EPERM), the same through a descriptor
+ * reopened read-write via /proc/self/fd, a write() into the page, and mprotect(PROT_WRITE) of its
+ * read-only mapping. Reports {type:'started', uid, index, truncate, pageWrite, pageProtect} once mapped, then {type:'done', pads} (after
+ * the attack; it stays connected until argv[5] ms more have passed), and exits 0.
  */
-import { ftruncateSync } from 'node:fs';
-import { RING, i32, i64, slotOffset } from '../../transports/shm/layout';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { RING, i32, lineOffset } from '../../transports/shm/layout';
 import { shmNative } from '../../transports/shm/native';
-import { mapRing } from '../../transports/shm/segment';
 import { tell } from './peer-ipc';
 
-const [name, ms, mode, fakePid] = [process.argv[2], Number(process.argv[3]), process.argv[4] || 'pads', Number(process.argv[5] || 0)];
+const [name, ms, mode, lingerMs] = [process.argv[2], Number(process.argv[3]), process.argv[4] || 'pads', Number(process.argv[5] || 0)];
+const native = shmNative();
 
-/**
- * argv[2] = 'fd:N': the ring's descriptor was inherited as fd N (a producer under another uid,
- * which cannot reach the 0700 directory of the socket). Before mapping it, try to shrink and grow
- * it through that descriptor: reported in 'started' (EPERM: sealed).
- */
-function truncateTries(fd: number): string[] {
-  return [0, 1 << 30].map((size) => {
-    try {
-      ftruncateSync(fd, size);
-      return 'succeeded';
-    } catch (e) {
-      return (e as { code?: string }).code ?? String(e);
-    }
-  });
+function attempt(f: () => unknown): string {
+  try {
+    f();
+    return 'succeeded';
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
 }
-const inherited = name.startsWith('fd:') ? Number(name.slice(3)) : -1;
-const truncate = inherited >= 0 ? truncateTries(inherited) : [];
-const ab = inherited >= 0 ? shmNative().mapFd(inherited, false) : mapRing(name);
-const dv = new DataView(ab);
-const cap = Number(dv.getBigUint64(RING.OFF_CAPACITY, true));
-const u64 = new BigUint64Array(ab, 0, (RING.HEADER_BYTES + cap) / 8);
-const w = new Int32Array(ab, 0, RING.HEADER_BYTES / 4);
+
+let pageFd: number;
+let regionFd: number;
+let sock: number;
+let index = -1;
+if (name.startsWith('fd:')) {
+  [pageFd, regionFd, sock] = name.slice(3).split(',').map(Number);
+} else {
+  const got = native.fetchFd(name, 5000, true);
+  [pageFd, regionFd] = got.fds;
+  sock = got.sock;
+  index = got.index;
+}
+const truncate = [pageFd, regionFd].flatMap((fd) => [0, 1 << 30].map((size) => attempt(() => ftruncateSync(fd, size))));
+// Writing the consumer page: a writable mapping through the very descriptor we were given (it is
+// open read-write), through one reopened read-write via /proc/self/fd (same uid only), write().
+const pageWrite = [
+  attempt(() => native.mapFd(native.dupFd(pageFd), false, false)), // mapFd closes what it is given
+  attempt(() => native.mapFd(openSync(`/proc/self/fd/${pageFd}`, 'r+'), false, false)),
+  attempt(() => {
+    const rw = openSync(`/proc/self/fd/${pageFd}`, 'r+');
+    try {
+      writeSync(rw, Buffer.from([1, 2, 3, 4]), 0, 4, RING.OFF_CONSUMER_STATE);
+    } finally {
+      closeSync(rw);
+    }
+  }),
+];
+const page = native.mapFd(pageFd, false, true);
+const region = native.mapFd(regionFd, false, false);
+// and making our read-only mapping of it writable in place (F_SEAL_FUTURE_WRITE took VM_MAYWRITE away: EACCES)
+const pageProtect = attempt(() => native.mprotectWrite(page));
+const pageI32 = new Int32Array(page);
+const pageU64 = new BigUint64Array(page);
+if (index < 0) index = -1; // inherited: the index is not needed below, the read cursor is found by trying
+const dv = new DataView(region);
+const cap = region.byteLength - RING.HEADER_BYTES;
+const u64 = new BigUint64Array(region);
+const w = new Int32Array(region, 0, RING.HEADER_BYTES / 4);
 const A = RING.RECORD_ALIGN;
 const seal = (pos: number, state: number): bigint => (BigInt(pos / A) << 2n) | BigInt(state);
-tell({ type: 'started', uid: process.getuid?.() ?? -1, truncate });
+tell({ type: 'started', uid: process.getuid?.() ?? -1, index, truncate, pageWrite, pageProtect });
 
-/** Reserves `span` bytes at the reserve cursor if they fit now; returns the position or -1. */
-function reserve(span: number): number {
-  const old = Atomics.load(u64, i64(RING.OFF_RESERVE));
-  const r = Number(old);
-  const read = Number(Atomics.load(u64, i64(RING.OFF_READ)));
-  const tail = cap - (r % cap);
-  if (r + Math.min(span, tail) - read > cap) return -1;
-  return Atomics.compareExchange(u64, i64(RING.OFF_RESERVE), old, BigInt(r + Math.min(span, tail))) === old ? r : -1;
+/** The consumer's read cursor for us (or, inherited without an index, the largest one: ours is the only one that moves). */
+function readCursor(): number {
+  if (index >= 0) return Number(Atomics.load(pageU64, lineOffset(index, RING.LINE_READ) / 8));
+  let best = 0;
+  for (let i = 0; i < RING.MAX_PRODUCERS; i++) best = Math.max(best, Number(Atomics.load(pageU64, lineOffset(i, RING.LINE_READ) / 8)));
+  return best;
 }
+
+let reserve = 0;
+let pads = 0;
 
 function signal(): void {
   Atomics.add(w, i32(RING.OFF_DATA_SEQ), 1);
-  if (Atomics.load(w, i32(RING.OFF_CONSUMER_WAITING)) !== 0) shmNative().futexWake(ab, RING.OFF_DATA_SEQ, 1);
+  if (Atomics.load(pageI32, i32(RING.OFF_CONSUMER_WAITING)) !== 0) native.futexWake(region, RING.OFF_DATA_SEQ, 1);
 }
-
-let pads = 0;
 
 /** The smallest pads, as fast as space frees, until the deadline. */
 function floodPads(until: number): void {
   while (Date.now() < until) {
-    const pos = reserve(RING.RECORD_HEADER_BYTES);
-    if (pos < 0) continue;
-    const base = RING.HEADER_BYTES + (pos % cap);
-    dv.setUint32(base + RING.REC_LENGTH, 0, true);
-    Atomics.store(u64, base / 8, seal(pos, RING.REC_PAD));
+    const span = Math.min(RING.RECORD_HEADER_BYTES, cap - (reserve % cap));
+    if (reserve + span - readCursor() > cap) continue;
+    const base = RING.HEADER_BYTES + (reserve % cap);
+    dv.setUint32(base + RING.REC_LENGTH, span - RING.RECORD_HEADER_BYTES, true);
+    Atomics.store(u64, base / 8, seal(reserve, RING.REC_PAD));
+    reserve += span;
+    Atomics.store(u64, RING.OFF_RESERVE / 8, BigInt(reserve));
     pads++;
     signal();
   }
 }
 
-/** A slot under someone else's pid, and a reservation up to the end of the lap that is never sealed. */
-function holdGap(until: number): void {
-  const s = 63;
-  Atomics.store(w, i32(slotOffset(s, RING.SLOT_PID)), fakePid);
-  Atomics.store(w, i32(slotOffset(s, RING.SLOT_STATE)), RING.SLOT_ACTIVE);
-  for (;;) {
-    const r = Number(Atomics.load(u64, i64(RING.OFF_RESERVE)));
-    const span = cap - (r % cap) - A;
-    if (span >= A && reserve(span) === r) {
-      dv.setUint32(RING.HEADER_BYTES + (r % cap) + RING.REC_SLOT, s, true);
-      break;
-    }
-    if (Date.now() > until) break;
-  }
+/** A claim over almost the whole region, sealed RESERVED, never committed. */
+function holdClaim(): void {
+  const len = cap - 2 * A;
+  dv.setUint32(RING.HEADER_BYTES + RING.REC_LENGTH, len, true);
+  Atomics.store(u64, RING.HEADER_BYTES / 8, seal(0, RING.REC_RESERVED));
+  reserve = Math.ceil((RING.RECORD_HEADER_BYTES + len) / A) * A;
+  Atomics.store(u64, RING.OFF_RESERVE / 8, BigInt(reserve));
   signal();
 }
 
 // one turn first, so that 'started' leaves before the attack holds this event loop
 setTimeout(() => {
-  if (mode === 'gap') holdGap(Date.now() + ms);
+  if (mode === 'claim') holdClaim();
   else floodPads(Date.now() + ms);
-  shmNative().unmap(ab);
-  tell({ type: 'done', pads });
+  tell({ type: 'done', pads, cut: Atomics.load(pageI32, i32(lineOffset(Math.max(0, index), RING.LINE_STATE))) === RING.LINE_CUT });
+  setTimeout(() => {
+    Atomics.store(w, i32(RING.OFF_PRODUCER_STATE), RING.PRODUCER_CLOSED); // leaves like a producer that closed
+    native.unmap(region);
+    native.unmap(page);
+    native.closeFd(sock);
+  }, mode === 'claim' ? Math.max(ms, lingerMs) : lingerMs);
 }, 20);

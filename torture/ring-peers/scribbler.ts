@@ -1,16 +1,28 @@
 /**
- * A hostile writer: maps the ring served at argv[2] and scribbles random bytes over header and records
- * for argv[3] ms (argv[4] = seed; argv[5] = 'records' spares the ring header), then exits 0.
+ * A hostile producer scribbling: it connects to the ring served at argv[2] like any producer and
+ * gets what producers get: the consumer page (read-only) and a region of its own. For argv[3] ms
+ * (argv[4] = seed) it writes random bytes over its region: argv[5] = 'all' hits the region header
+ * (reserve cursor, futex words, counters) too; 'records' spares the header words except the
+ * reserve cursor, which it moves to plausible places over well-sealed records with random
+ * lengths and states. It cannot reach the page (a store into it would kill this process: it is
+ * mapped read-only) nor any other producer's region (it holds no descriptor of one). Stays
+ * connected while scribbling, then exits 0. Reports {type:'started', index, pid}, {type:'done', writes}.
  */
+import { RING } from '../../transports/shm/layout';
 import { shmNative } from '../../transports/shm/native';
 import { mapRing } from '../../transports/shm/segment';
 import { tell } from './peer-ipc';
 import { rng } from './records';
 
 const [name, ms, seed, where] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 1), process.argv[5] || 'all'];
-const ab = mapRing(name);
+const ring = mapRing(name);
+const ab = ring.region;
 const u8 = new Uint8Array(ab);
 const u32 = new Uint32Array(ab);
+const u64 = new BigUint64Array(ab);
+const dv = new DataView(ab);
+const cap = ab.byteLength - RING.HEADER_BYTES;
+const A = RING.RECORD_ALIGN;
 const rand = rng(seed);
 const until = Date.now() + ms;
 let writes = 0;
@@ -19,21 +31,37 @@ function word(): number {
   return (rand() * 4294967296) >>> 0;
 }
 
+/** A sealed record header at an aligned position near the reserve cursor, with a random length and state. */
+function fakeRecord(): void {
+  const reserve = Number(Atomics.load(u64, RING.OFF_RESERVE / 8));
+  const pos = Number.isSafeInteger(reserve) && reserve % A === 0 && reserve < 2 ** 40 ? reserve : 0;
+  const base = RING.HEADER_BYTES + (pos % cap);
+  const state = 1 + Math.floor(rand() * 3);
+  dv.setUint32(base + RING.REC_LENGTH, rand() < 0.5 ? Math.floor(rand() * 256) : word(), true);
+  Atomics.store(u64, base / 8, (BigInt(pos / A) << 2n) | BigInt(state));
+  const step = A * (1 + Math.floor(rand() * 64));
+  Atomics.store(u64, RING.OFF_RESERVE / 8, BigInt(pos + step));
+  Atomics.add(new Int32Array(ab, 0, 16), RING.OFF_DATA_SEQ / 4, 1);
+  shmNative().futexWake(ab, RING.OFF_DATA_SEQ, 1);
+}
+
 function burst(): void {
   for (let i = 0; i < 200; i++) {
-    const r = where === 'records' ? 0.4 + rand() * 0.6 : rand();
-    if (r < 0.3) u32[Math.floor(rand() * 64)] = word(); // header lines 0-3
-    else if (r < 0.4) u32[64 + Math.floor(rand() * 1024)] = word(); // slots
-    else if (r < 0.7) u32[2048 + Math.floor(rand() * ((u32.length - 2048) / 8)) * 8 + Math.floor(rand() * 4)] = word(); // record headers
-    else u8[8192 + Math.floor(rand() * (u8.length - 8192))] = (rand() * 256) | 0;
+    const r = rand();
+    if (where === 'records' || r < 0.2) fakeRecord();
+    else if (r < 0.4) u32[Math.floor(rand() * 16)] = word(); // region header words
+    else if (r < 0.7) u32[RING.HEADER_BYTES / 4 + Math.floor(rand() * (cap / A)) * (A / 4) + Math.floor(rand() * 4)] = word(); // record headers
+    else u8[RING.HEADER_BYTES + Math.floor(rand() * cap)] = (rand() * 256) | 0;
     writes++;
   }
   if (Date.now() < until) setTimeout(burst, 1);
   else {
     shmNative().unmap(ab);
+    shmNative().unmap(ring.page);
+    shmNative().closeFd(ring.sock);
     tell({ type: 'done', writes });
   }
 }
 
-tell({ type: 'started' });
+tell({ type: 'started', index: ring.index, pid: process.pid });
 burst();

@@ -2,9 +2,9 @@ import * as hdr from 'hdr-histogram-js';
 import { fbError, toFbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
-import { RING, recordSpan } from './layout';
-import { ProducerSlots } from './slots';
-import { IDX, createSegment, unmapSegment, type OwnSegment } from './segment';
+import { RING, lineOffset, i32 } from './layout';
+import { IDX, createSegment, unmapQuietly, type OwnSegment } from './segment';
+import { RegionReader, type Entry, type ScanBudget } from './region';
 import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
 import type { StatsOf, StatsShape } from '../types';
 
@@ -13,7 +13,7 @@ export type RingRecordHandler = (payload: Uint8Array, release: () => void) => vo
 export type RingErrorHandler = (err: FbError) => void;
 
 export interface RingConsumerOptions {
-  /** Data area bytes (multiple of 32). Default 64 MiB. */
+  /** Data area bytes of each producer's region (multiple of 32). Default 64 MiB. */
   ringBytes?: number;
   /** Largest payload accepted; larger records are skipped with FB_ERR_PROTOCOL. Default ringBytes - 32. */
   maxRecordBytes?: number;
@@ -27,11 +27,16 @@ export interface RingConsumerOptions {
   /**
    * Deliver a private copy of each record instead of a view into shared memory, and free the
    * ring space at once. A producer can still write a record's bytes after the consumer checked
-   * them (the mapping is writable by every producer): with copyOut the handler checks and uses
+   * them (its region stays writable by it): with copyOut the handler checks and uses
    * bytes nobody else can change. Use it whenever the payload is verified, parsed or handed to
    * native code and the producer is not trusted. Copies come from a small reused pool.
    */
   copyOut?: boolean;
+  /**
+   * A record a live producer reserved and has not committed for this long cuts that producer off
+   * (FB_ERR_RING_CORRUPT naming it): its region is unmapped and its connection closed. Default 5000 ms.
+   */
+  claimTimeoutMs?: number;
 }
 
 /** Longest the consumer keeps the event loop in one go (delivering or waiting), ms. */
@@ -42,26 +47,18 @@ const SHORT_WAIT_MS = 1;
 /** Poll period when no producer in another process is attached (no futex wait then). */
 const POLL_MS = 2;
 const WATCHDOG_MS = 200;
-/** A position reserved but never sealed, with a producer known dead: skipped after this long. */
-const GAP_GIVE_UP_MS = 1000;
+/** A live producer's claim (reserved, not committed) is given this long by default. */
+const CLAIM_TIMEOUT_MS = 5000;
 /**
- * Work per event-loop turn, whatever producers write: records, pads and skips each count one
- * step of the scan budget; the gap walk looks at most GAP_STEPS positions. When a budget is
- * spent the consumer yields (setImmediate), so timers, IPC and signal handlers keep running
- * under a pad flood or a gap walk across a whole ring.
+ * Work per event-loop turn, whatever producers write: records and pads each count one step of the
+ * scan budget, shared by all regions. When it is spent the consumer yields (setImmediate), so
+ * timers, IPC and signal handlers keep running under a pad flood.
  */
 const SCAN_STEPS = 1024;
+/** Records delivered from one region before the next region gets its turn. */
+const BURST = 16;
 /** copyOut: private buffers kept for reuse. */
 const COPY_POOL = 4;
-const GAP_STEPS = 16384;
-
-interface Entry {
-  start: number;
-  end: number;
-  /** Payload length as validated by scan() (never re-read from shared memory). */
-  len: number;
-  released: boolean;
-}
 
 /** What the consumer end's stats() returns (the shm receiver's declared stats). */
 export const RING_CONSUMER_STATS = {
@@ -75,6 +72,8 @@ export const RING_CONSUMER_STATS = {
   futexWakes: 'number',
   spins: 'number',
   peerGone: 'number',
+  cutOff: 'number',
+  producers: 'number',
   yields: 'number',
   drops: 'number',
   held: 'number',
@@ -86,54 +85,56 @@ export const RING_CONSUMER_STATS = {
 } as const satisfies StatsShape;
 
 /**
- * The consumer (creator) end of a multi-producer / single-consumer ring in POSIX shared memory.
- * Records are delivered in ring order as views into the mapping (no copy) and freed by release();
- * releases may come in any order, the read cursor advances over the released prefix.
- * Nothing read from shared memory is trusted: an impossible cursor, seal or length makes the
- * consumer fail with FB_ERR_RING_CORRUPT; a dead producer gives FB_ERR_PEER_GONE and its stuck
- * reservation is skipped.
+ * The consumer (creator) end of the ring: one single-producer region per producer, all read by
+ * this one consumer. Records are delivered per region in order (regions take turns) as views into
+ * the mapping (no copy) and freed by release(); releases may come in any order, each region's
+ * read cursor advances over its released prefix. The read cursors and the consumer's state live
+ * in the consumer page, which producers can only map read-only. Nothing read from a region is
+ * trusted: an impossible cursor, seal or length, or a claim not committed within claimTimeoutMs,
+ * cuts that producer off with FB_ERR_RING_CORRUPT naming it (index, its own id, pid and uid from
+ * SO_PEERCRED); the others keep flowing. A producer whose connection closes without a clean
+ * close() gives FB_ERR_PEER_GONE once its committed records are delivered.
  */
 export class RingConsumer {
   readonly name: string;
   readonly capacity: number;
   readonly maxRecordBytes: number;
   private seg: OwnSegment;
-  private readonly slots: ProducerSlots;
   private handler: RingRecordHandler | null = null;
   private errorHandlers: RingErrorHandler[] = [];
   private state: 'idle' | 'running' | 'failed' | 'closed' = 'idle';
-  private next = 0; // absolute position of the next record to look at
-  private read = 0; // absolute position released (mirrors the shared read cursor)
-  private fifo: Entry[] = [];
-  private fifoHead = 0;
+  private readonly regions = new Map<number, RegionReader>();
+  /** The regions in turn order (retired ones removed). */
+  private order: RegionReader[] = [];
+  private turn = 0;
   private held = 0;
+  private peersSeen = -1;
   private readonly spin: number;
   private readonly copyOut: boolean;
+  private readonly claimTimeoutMs: number;
   private readonly pool: Uint8Array[] = [];
+  private readonly budget: ScanBudget = { steps: SCAN_STEPS };
+  private watchdog: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  private watchdog: NodeJS.Timeout | null = null;
-  private gapSince = -1; // nowMs() when the consumer first saw `next` reserved but unsealed
-  private gapAt = -1;
-  private gapWalk = -1; // how far the bounded gap walk got (continued on the next turn)
-  private gapImmediate: NodeJS.Immediate | null = null;
-  private steps = 0; // scan steps left in this turn
-  private peersCheckedAt = -Infinity;
   private failure: FbError | null = null;
+  private peersCheckedAt = -Infinity;
+  /** Drops reported by producers that left (their regions are gone). */
+  private dropsOfGone = 0;
   private dropsAtClose = 0;
-  private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3 });
-  private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0, yields: 0 };
+  private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60e9, numberOfSignificantValueDigits: 3 });
+  private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0, cutOff: 0, yields: 0 };
 
   constructor(opts: RingConsumerOptions = {}) {
     const capacity = opts.ringBytes ?? 64 * 1024 * 1024;
     const maxRecordBytes = Math.min(opts.maxRecordBytes ?? Infinity, capacity - RING.RECORD_HEADER_BYTES);
     this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)), opts.dir);
     this.name = this.seg.name;
-    this.slots = new ProducerSlots(this.seg);
     this.capacity = this.seg.capacity;
     this.maxRecordBytes = this.seg.maxRecordBytes;
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
     this.copyOut = opts.copyOut === true;
+    this.claimTimeoutMs = Math.max(1, opts.claimTimeoutMs ?? CLAIM_TIMEOUT_MS);
     registerConsumer(this.name, { notifyData: () => this.wakeLocal() });
   }
 
@@ -152,31 +153,42 @@ export class RingConsumer {
   }
 
   /**
-   * Pull mode (instead of start()): the next committed record, or null if none is ready now.
-   * Throws FB_ERR_RING_CORRUPT / FB_ERR_PEER_GONE like the push mode reports them.
+   * Pull mode (instead of start()): the next committed record of any producer, or null if none
+   * is ready now. A producer found breaking the protocol is cut off and reported through onError
+   * (FB_ERR_RING_CORRUPT); the call goes on with the others.
    */
   tryReceive(): { payload: Uint8Array; release: () => void } | null {
     if (this.failure) throw this.failure;
     if (this.state === 'closed') throw fbError('FB_ERR_PEER_GONE', `ring ${this.name} is closed`);
     if (this.state === 'running') throw fbError('FB_ERR_INTERNAL', `ring ${this.name}: tryReceive() after start()`);
-    this.steps = SCAN_STEPS; // a pad flood makes this return null (call again), never spin for ever
-    for (;;) {
-      const e = this.scan();
-      if (this.failure) throw this.failure;
-      if (e === null) {
-        if (nowMs() - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeers();
-        return null;
+    this.budget.steps = SCAN_STEPS; // a pad flood makes this return null (call again), never spin for ever
+    this.pollPeers(false);
+    if (nowMs() - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeers();
+    const order = this.order; // (retire() replaces this.order: walk this one to its end)
+    const n = order.length;
+    for (let k = 0; k < n; k++) {
+      const r = order[(this.turn + k) % n];
+      for (;;) {
+        const e = this.scan(r);
+        if (e === null) break;
+        const out = this.view(e);
+        if (out) {
+          this.turn = (this.turn + k + 1) % n;
+          return out;
+        }
       }
-      const out = this.view(e);
-      if (out) return out;
+      if (this.budget.steps <= 0) break;
     }
+    return null;
   }
 
   stats(): StatsOf<typeof RING_CONSUMER_STATS> {
+    this.pollPeers(false);
     const h = this.latency;
     const us = (ns: number): number => Math.round(ns / 100) / 10;
     return {
       ...this.counters,
+      producers: this.order.length,
       drops: this.producerDrops(),
       held: this.held,
       ringBytes: this.capacity,
@@ -187,18 +199,92 @@ export class RingConsumer {
     };
   }
 
-  /** Drops counted by producers in their slots (slots of producers that left keep theirs until reused). */
+  /** Drops counted by producers in their own regions (each can only misreport its own). */
   private producerDrops(): number {
-    return this.state === 'closed' ? this.dropsAtClose : this.slots.drops();
+    if (this.state === 'closed') return this.dropsAtClose;
+    let sum = this.dropsOfGone;
+    for (const r of this.order) sum += r.drops();
+    return sum;
   }
 
   /** Stops delivery, tells producers (FB_ERR_PEER_GONE), stops serving the ring, unmaps. Idempotent. */
   close(): void {
     if (this.state === 'closed') return;
-    this.shutdown();
     this.dropsAtClose = this.producerDrops();
+    this.shutdown();
     this.state = 'closed';
-    unmapSegment(this.seg);
+    for (const r of this.order) this.retire(r, false);
+    this.order = [];
+    this.regions.clear();
+    unmapQuietly(this.seg.page);
+  }
+
+  // ---- producers arriving and leaving ----
+
+  /** Maps the regions of producers that arrived, marks those whose connection closed. */
+  private pollPeers(force: boolean): void {
+    if (this.state === 'closed') return;
+    const seq = Atomics.load(this.seg.pageI32, IDX.peersSeq);
+    if (!force && seq === this.peersSeen) return;
+    this.peersSeen = seq;
+    const ev = this.seg.events();
+    for (const a of ev.added) {
+      const r = new RegionReader(a, this.capacity, this.counters);
+      this.regions.set(a.index, r);
+      this.order.push(r);
+    }
+    for (const index of ev.gone) {
+      const r = this.regions.get(index);
+      if (r && !r.done) r.leaving = true;
+    }
+  }
+
+  /** A producer as errors name it: its index, the id it gives itself, and who the kernel says it is. */
+  private label(r: RegionReader): string {
+    const id = r.producerId();
+    const uid = r.uid === process.geteuid?.() ? '' : `, uid ${r.uid}`;
+    return `producer #${r.index} (id ${id}, pid ${r.pid}${uid})`;
+  }
+
+  /** A leaving producer has nothing more to deliver: report it if it did not close cleanly, then retire. */
+  private finishLeaving(r: RegionReader, leftClaim: boolean): void {
+    r.done = true;
+    if (leftClaim) this.counters.skipped++;
+    const clean = r.closedCleanly() && !leftClaim;
+    if (!clean) {
+      this.counters.peerGone++;
+      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: ${this.label(r)} is gone (its connection closed${leftClaim ? '; its unfinished record is skipped' : ''})`));
+    }
+    if (r.held === 0) this.retire(r, true);
+  }
+
+  /** Cuts a producer off: its line says so, its region is unmapped (held views read as empty), its connection closed. */
+  private cut(r: RegionReader, why: string): void {
+    if (r.done) return;
+    r.done = true;
+    this.counters.cutOff++;
+    const err = fbError('FB_ERR_RING_CORRUPT', `ring ${this.name}: ${this.label(r)} cut off: ${why}`);
+    Atomics.store(this.seg.pageI32, i32(lineOffset(r.index, RING.LINE_STATE)), RING.LINE_CUT);
+    this.wakeProducer(r);
+    this.held -= r.held;
+    r.held = 0;
+    this.retire(r, true);
+    this.report(err);
+  }
+
+  /** Unmaps a region and gives its index back (once). */
+  private retire(r: RegionReader, drop: boolean): void {
+    if (r.retired) return;
+    this.dropsOfGone += r.drops();
+    r.done = true;
+    r.retired = true;
+    r.forget();
+    unmapQuietly(r.v.ab);
+    if (drop) {
+      this.seg.dropPeer(r.index);
+      this.regions.delete(r.index);
+      this.order = this.order.filter((x) => x !== r);
+    }
   }
 
   // ---- delivery ----
@@ -232,19 +318,31 @@ export class RingConsumer {
     }
   }
 
+  /** One pass over every region (each delivers up to BURST records); the number delivered. */
+  private pass(): number {
+    let n = 0;
+    for (const r of this.order) {
+      // (retire() replaces this.order with a new array: this loop goes on over the old one)
+      for (let k = 0; k < BURST && this.state === 'running'; k++) {
+        const e = this.scan(r);
+        if (e === null) break;
+        this.deliver(e);
+        n++;
+      }
+      if (this.budget.steps <= 0 || this.state !== 'running') break;
+    }
+    return n;
+  }
+
   private pump(): void {
     const start = nowMs();
     let spins = 0;
-    this.steps = SCAN_STEPS;
+    this.budget.steps = SCAN_STEPS;
     while (this.state === 'running') {
-      let n = 0;
-      for (; n < 64 && this.state === 'running'; n++) {
-        const e = this.scan();
-        if (e === null) break;
-        this.deliver(e);
-      }
+      this.pollPeers(false);
+      const n = this.pass();
       if (this.state !== 'running') return;
-      if (this.steps <= 0) {
+      if (this.budget.steps <= 0) {
         this.counters.yields++;
         return this.schedule(); // budget spent: let the event loop turn
       }
@@ -259,7 +357,7 @@ export class RingConsumer {
         this.counters.spins++;
         continue;
       }
-      if (!this.slots.hasRemote()) {
+      if (!this.hasRemote()) {
         this.timer = setTimeout(() => {
           this.timer = null;
           this.safePump();
@@ -274,34 +372,45 @@ export class RingConsumer {
     }
   }
 
-  /** One bounded futex sleep on dataSeq; true if it timed out. */
+  /** Is a producer of another process attached? (Else nobody may block this thread: poll.) */
+  private hasRemote(): boolean {
+    for (const r of this.order) if (r.pid !== process.pid && !r.done) return true;
+    return false;
+  }
+
+  /**
+   * One bounded sleep until any producer's dataSeq word changes, or a producer arrives or leaves
+   * (peersSeq, bumped by the serving thread); true if it timed out. Each producer can wake the
+   * consumer only through its own word: a hostile one causes spurious wake-ups (a scan, within the
+   * budget), never a missed one for the others.
+   */
   private waitForData(ms: number): boolean {
-    const { i32: w } = this.seg;
-    const seq = Atomics.load(w, IDX.dataSeq);
-    Atomics.store(w, IDX.consumerWaiting, 1);
+    const page = this.seg.pageI32;
+    Atomics.store(page, IDX.consumerWaiting, 1);
+    const abs: ArrayBuffer[] = [this.seg.page];
+    const offs: number[] = [RING.OFF_PEERS_SEQ];
+    const seqs: number[] = [Atomics.load(page, IDX.peersSeq) >>> 0];
+    for (const r of this.order) {
+      if (r.done || abs.length >= 128) continue;
+      abs.push(r.v.ab);
+      offs.push(RING.OFF_DATA_SEQ);
+      seqs.push(Atomics.load(r.v.i32, IDX.dataSeq) >>> 0);
+    }
     let timedOut = false;
     if (!this.ready()) {
       this.counters.futexWaits++;
-      timedOut = shmNative().futexWait(this.seg.ab, RING.OFF_DATA_SEQ, seq, ms) === 1;
+      timedOut = shmNative().futexWaitv(abs, offs, seqs, ms) === 1;
       if (timedOut) this.counters.futexTimeouts++;
     }
-    Atomics.store(w, IDX.consumerWaiting, 0);
+    Atomics.store(page, IDX.consumerWaiting, 0);
     return timedOut;
   }
 
-  /** True when a sealed record (or something the next scan must judge) is at `next`. */
+  /** True when some region has a record (or something the next scan must judge), or producers came or went. */
   private ready(): boolean {
-    const reserve = Atomics.load(this.seg.u64, IDX.reserve);
-    if (reserve === BigInt(this.next)) return false;
-    const st = this.sealState(this.next);
-    return st !== 0 && st !== RING.REC_RESERVED;
-  }
-
-  /** State of the record at absolute position `pos` if its seal matches the position, else 0. */
-  private sealState(pos: number): number {
-    const base = RING.HEADER_BYTES + (pos % this.capacity);
-    const diff = Atomics.load(this.seg.u64, base / 8) - (BigInt(pos / RING.RECORD_ALIGN) << 2n);
-    return diff >= 1n && diff <= 3n ? Number(diff) : 0;
+    if (Atomics.load(this.seg.pageI32, IDX.peersSeq) !== this.peersSeen) return true;
+    for (const r of this.order) if (r.ready()) return true;
+    return false;
   }
 
   private deliver(e: Entry): void {
@@ -317,21 +426,23 @@ export class RingConsumer {
 
   /** Builds the view and release for a committed entry; null when it was skipped. */
   private view(e: Entry): { payload: Uint8Array; release: () => void } | null {
+    const r = e.region;
     const base = RING.HEADER_BYTES + (e.start % this.capacity);
     const len = e.len;
     if (len > this.maxRecordBytes) {
       this.counters.oversize++;
       this.releaseEntry(e, false);
-      this.report(fbError('FB_ERR_PROTOCOL', `ring ${this.name}: a ${len} B record exceeds maxRecordBytes ${this.maxRecordBytes}; skipped`));
+      this.report(fbError('FB_ERR_PROTOCOL', `ring ${this.name}: a ${len} B record from ${this.label(r)} exceeds maxRecordBytes ${this.maxRecordBytes}; skipped`));
       return null;
     }
-    const commitNs = this.seg.dv.getFloat64(base + RING.REC_COMMIT_NS, true);
+    const commitNs = r.v.dv.getFloat64(base + RING.REC_COMMIT_NS, true);
     const lat = nowNs() - commitNs;
     if (lat >= 0 && lat < 1e10) this.latency.recordValue(Math.max(1, Math.round(lat)));
     this.counters.records++;
     this.counters.bytes += len;
     this.held++;
-    const payload = new Uint8Array(this.seg.ab, base + RING.RECORD_HEADER_BYTES, len);
+    r.held++;
+    const payload = new Uint8Array(r.v.ab, base + RING.RECORD_HEADER_BYTES, len);
     if (this.copyOut) return this.copied(e, payload);
     return { payload, release: () => this.releaseEntry(e) };
   }
@@ -355,143 +466,64 @@ export class RingConsumer {
     };
   }
 
-  /**
-   * Validates the record at `next` and returns it (committed) or null (nothing ready).
-   * Pads are consumed here. Everything read from shared memory is bounds-checked.
-   */
-  private scan(): Entry | null {
-    for (;;) {
-      if (this.state === 'failed' || this.state === 'closed' || this.steps <= 0) return null;
-      this.steps--;
-      const reserveBig = Atomics.load(this.seg.u64, IDX.reserve);
-      const reserve = Number(reserveBig);
-      const pos = this.next;
-      if (reserveBig === BigInt(pos)) return null;
-      if (!(reserve > pos && reserve <= this.read + this.capacity) || reserve % RING.RECORD_ALIGN !== 0) {
-        this.fail(`reserve cursor ${reserveBig} outside [${pos}, ${this.read + this.capacity}]`);
-        return null;
-      }
-      const state = this.sealState(pos);
-      if (state === 0) {
-        this.noteGap(pos);
-        return null;
-      }
-      const off = pos % this.capacity;
-      const base = RING.HEADER_BYTES + off;
-      const len = this.seg.dv.getUint32(base + RING.REC_LENGTH, true);
-      const span = recordSpan(len);
-      if (span > this.capacity - off || pos + span > reserve) {
-        this.fail(`record at ${pos} claims ${len} B (span ${span}, ${this.capacity - off} B to the end, reserve ${reserve})`);
-        return null;
-      }
-      if (state === RING.REC_RESERVED) {
-        const slot = this.seg.dv.getUint32(base + RING.REC_SLOT, true);
-        if (!this.slots.ownerGone(slot)) return null; // the producer is filling it: later records wait
-        this.counters.skipped++;
-        this.gapSince = -1;
-        this.skip(pos, pos + span);
-        continue;
-      }
-      this.gapSince = -1;
-      const e: Entry = { start: pos, end: pos + span, len, released: false };
-      this.next = pos + span;
-      this.fifo.push(e);
-      if (state === RING.REC_PAD) {
-        this.counters.pads++;
-        this.releaseEntry(e, false);
-        continue;
-      }
-      return e;
-    }
-  }
-
-  private skip(from: number, to: number): void {
-    const e: Entry = { start: from, end: to, len: 0, released: false };
-    this.next = to;
-    this.fifo.push(e);
-    this.releaseEntry(e, false);
+  /** The next committed record of `r`, or null; acts on a verdict (cut off a violation, finish a leaving producer). */
+  private scan(r: RegionReader): Entry | null {
+    if (this.state === 'failed' || this.state === 'closed') return null;
+    const e = r.scan(this.budget);
+    if (r.read !== r.published && !r.done) this.publish(r); // pads passed: their space is free
+    if (e) return e;
+    if (r.violation && !r.done) this.cut(r, r.violation);
+    else if (r.ended && !r.done) this.finishLeaving(r, r.ended.leftClaim);
+    return null;
   }
 
   private releaseEntry(e: Entry, counted = true): void {
-    if (e.released || this.state === 'closed') return;
-    e.released = true;
+    const r = e.region;
+    if (e.released || r.retired || this.state === 'closed') {
+      e.released = true; // cut off or closed: its counts are gone already
+      return;
+    }
     if (counted) this.held--;
-    const fifo = this.fifo;
-    let moved = false;
-    while (this.fifoHead < fifo.length && fifo[this.fifoHead].released) {
-      this.read = fifo[this.fifoHead++].end;
-      moved = true;
+    const moved = r.release(e, counted);
+    if (r.done) {
+      if (r.held === 0) this.retire(r, true); // a leaving producer's last view came back
+      return;
     }
-    if (this.fifoHead > 1024 && this.fifoHead * 2 > fifo.length) {
-      this.fifo = fifo.slice(this.fifoHead);
-      this.fifoHead = 0;
-    }
-    if (!moved) return;
-    const w = this.seg.i32;
-    Atomics.store(this.seg.u64, IDX.read, BigInt(this.read));
-    Atomics.add(w, IDX.spaceSeq, 1);
-    if (Atomics.load(w, IDX.producersWaiting) !== 0) {
-      shmNative().futexWake(this.seg.ab, RING.OFF_SPACE_SEQ, 0x7fffffff);
+    if (moved) this.publish(r);
+  }
+
+  /** Writes r's released prefix to its read cursor in the page and wakes the producer. */
+  private publish(r: RegionReader): void {
+    r.published = r.read;
+    Atomics.store(this.seg.pageU64, r.readIdx, BigInt(r.read));
+    this.wakeProducer(r);
+    notifyLocalProducers(this.name);
+  }
+
+  /** Bumps producer r's spaceSeq; wakes it if its region says it sleeps (a lie costs it only its own wake-up). */
+  private wakeProducer(r: RegionReader): void {
+    const page = this.seg.pageI32;
+    Atomics.add(page, i32(r.spaceSeqOff), 1);
+    if (r.retired || Atomics.load(r.v.i32, IDX.producerWaiting) !== 0) {
+      shmNative().futexWake(this.seg.page, r.spaceSeqOff, 0x7fffffff);
       this.counters.futexWakes++;
     }
-    notifyLocalProducers(this.name);
   }
 
   // ---- peers ----
 
-  /** Checks producer slots against the connected peers; reports each death once; unblocks records they left behind. */
+  /** Arrivals and departures, and claims held too long; reschedules the pump. */
   private checkPeers(): void {
     if (this.state !== 'running' && this.state !== 'idle') return;
     this.peersCheckedAt = nowMs();
-    for (const { slot, pid } of this.slots.reap()) {
-      this.counters.peerGone++;
-      this.report(fbError('FB_ERR_PEER_GONE', `ring ${this.name}: producer pid ${pid} (slot ${slot}) is gone (its connection closed, or that pid never connected)`));
-    }
-    this.checkGap();
-    this.schedule();
-  }
-
-  private noteGap(pos: number): void {
-    if (this.gapAt !== pos || this.gapSince < 0) {
-      this.gapAt = pos;
-      this.gapSince = nowMs();
-    }
-  }
-
-  /**
-   * A producer that died between winning the reservation CAS and sealing its header leaves
-   * bytes nobody can describe. Once a producer is known dead and the gap has stood for
-   * GAP_GIVE_UP_MS, skip to the next sealed record (or to the reserve cursor).
-   */
-  private checkGap(): void {
-    if (this.gapSince < 0 || this.gapAt !== this.next || !this.slots.anyDead()) {
-      this.gapWalk = -1;
-      return;
-    }
-    if (nowMs() - this.gapSince < GAP_GIVE_UP_MS || this.state !== 'running' && this.state !== 'idle') return;
-    const reserve = Number(Atomics.load(this.seg.u64, IDX.reserve));
-    if (!(reserve > this.next && reserve <= this.read + this.capacity)) return; // scan() reports it
-    const lapEnd = this.next - (this.next % this.capacity) + this.capacity; // a reservation never crosses the end
-    const stop = Math.min(reserve, lapEnd);
-    let end = this.gapWalk > this.next ? this.gapWalk : this.next + RING.RECORD_ALIGN;
-    const limit = Math.min(stop, end + GAP_STEPS * RING.RECORD_ALIGN);
-    while (end < limit && this.sealState(end) === 0) end += RING.RECORD_ALIGN;
-    if (end < stop && this.sealState(end) === 0) {
-      // budget spent: go on from here on the next turn
-      this.gapWalk = end;
-      this.counters.yields++;
-      if (!this.gapImmediate) {
-        this.gapImmediate = setImmediate(() => {
-          this.gapImmediate = null;
-          this.checkGap();
-        });
+    this.pollPeers(true);
+    const now = nowMs();
+    for (const r of this.order) {
+      // (a leaving producer is finished by the next scan: the pump's, or pull mode's next call)
+      if (!r.done && !r.leaving && r.claimAge(now) >= this.claimTimeoutMs) {
+        this.cut(r, `a record claimed at ${r.claimAt} was not committed within ${this.claimTimeoutMs} ms`);
       }
-      return;
     }
-    this.gapWalk = -1;
-    this.counters.skipped++;
-    this.gapSince = -1;
-    this.skip(this.next, Math.min(end, stop));
     this.schedule();
   }
 
@@ -507,27 +539,19 @@ export class RingConsumer {
     }
   }
 
-  private fail(why: string): void {
-    if (this.state === 'failed' || this.state === 'closed') return;
-    this.shutdown();
-    this.state = 'failed';
-    this.failure = fbError('FB_ERR_RING_CORRUPT', `ring ${this.name}: ${why}`);
-    this.report(this.failure);
-  }
-
-  /** Marks the consumer closed for producers, wakes them, stops serving the descriptor. Keeps the mapping. */
+  /** Marks the consumer closed for producers, wakes them, stops serving. Keeps the mappings. */
   private shutdown(): void {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
-    if (this.gapImmediate) clearImmediate(this.gapImmediate);
-    this.gapImmediate = null;
     this.watchdog = this.timer = null;
     this.immediate = null;
     unregisterConsumer(this.name);
-    Atomics.store(this.seg.i32, IDX.consumerState, RING.CONSUMER_CLOSED);
-    Atomics.add(this.seg.i32, IDX.spaceSeq, 1);
-    shmNative().futexWake(this.seg.ab, RING.OFF_SPACE_SEQ, 0x7fffffff);
+    Atomics.store(this.seg.pageI32, IDX.consumerState, RING.CONSUMER_CLOSED);
+    for (const r of this.order) {
+      Atomics.add(this.seg.pageI32, i32(r.spaceSeqOff), 1);
+      shmNative().futexWake(this.seg.page, r.spaceSeqOff, 0x7fffffff);
+    }
     notifyLocalProducers(this.name);
     this.seg.close();
   }

@@ -3,35 +3,52 @@ import { fbError } from '../../core/errors';
 
 /**
  * The ring's view of the native addon (native/src/shm.cc; loaded by core/addon.ts).
- * The addon only maps memory, waits, wakes and checks pids; the ring protocol is in TS.
+ * The addon only maps memory, hands out regions, waits, wakes and checks pids; the ring protocol is in TS.
  * If it cannot be loaded, every caller gets one FB_ERR_NATIVE_UNAVAILABLE saying why.
  * `FRAMEBENCH_SHM_ADDON=/abs/path.node` overrides the location (used by the ASan build).
  */
 export interface ShmNative {
-  /** A sealed memfd (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) of `bytes`, mapped unless `map` is false. */
-  memfdCreate(bytes: number, populate: boolean, map: boolean, label?: string): { fd: number; ab: ArrayBuffer | null };
-  /** Maps a descriptor whole if it is a regular file carrying those seals (else throws code EUNSEALED); closes fd. */
-  mapFd(fd: number, populate: boolean): ArrayBuffer;
+  /** A sealed memfd (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL; with sealLater only SHRINK | GROW, serveRing seals the rest) of `bytes`, mapped unless `map` is false. */
+  memfdCreate(bytes: number, populate: boolean, map: boolean, label?: string, sealLater?: boolean): { fd: number; ab: ArrayBuffer | null };
+  /**
+   * Maps a descriptor whole if it is a regular file carrying those seals (readOnly: also
+   * F_SEAL_FUTURE_WRITE, mapped PROT_READ: a store into it kills the process) else throws code
+   * EUNSEALED; closes fd.
+   */
+  mapFd(fd: number, populate: boolean, readOnly?: boolean): ArrayBuffer;
   /** F_GET_SEALS of a descriptor. */
   sealsOf(fd: number): number;
   closeFd(fd: number): boolean;
+  /** A duplicate of fd (the same open file, close-on-exec). */
+  dupFd(fd: number): number;
   /** Serves a duplicate of `fd` (SCM_RIGHTS) to whoever connects to the unix socket `path`, from a native thread. */
   serveFd(path: string, fd: number): number;
+  /**
+   * Serves the ring on `path`: seals the consumer page (pageFd, PAGE_BYTES) F_SEAL_FUTURE_WRITE and
+   * hands every connecting producer [page, a fresh sealed region of regionBytes] and its index.
+   */
+  serveRing(path: string, pageFd: number, regionBytes: number): number;
+  /** Regions handed out (their descriptors, now the caller's) and connections closed since the last call; null if no such server. */
+  ringEvents(id: number): { added: { index: number; fd: number; pid: number; uid: number }[]; gone: number[] } | null;
+  /** The consumer is done with producer `index`: ends its connection if open, frees the index. */
+  dropPeer(id: number, index: number): boolean;
   /** Stops a server, removes its socket. */
   unserveFd(id: number): boolean;
-  /** Connects to `path` and receives exactly one descriptor; pid/uid of the sender (SO_PEERCRED); with keep, the open connection. */
-  fetchFd(path: string, timeoutMs: number, keep?: boolean): { fd: number; pid: number; uid: number; sock: number };
-  /** Pids (SO_PEERCRED) with an open connection to server `id`, and those whose last one closed since the last call; null if no such server. */
-  peers(id: number): { live: number[]; gone: number[] } | null;
+  /** Connects to `path` and receives one or two descriptors (and a ring's producer index, else -1); pid/uid of the sender (SO_PEERCRED); with keep, the open connection. */
+  fetchFd(path: string, timeoutMs: number, keep?: boolean, request?: boolean): { fd: number; fds: number[]; index: number; pid: number; uid: number; sock: number };
   /** The other end of a kept connection closed (never blocks). */
   peerGone(sock: number): boolean;
   /** Removes an older named /dev/shm segment: true if removed, false if it did not exist; EPERM if not a regular file of ours. */
   unlink(name: string): boolean;
+  /** Tries to make a mapping of ours writable in place (mprotect): true, or throws its errno (EACCES: the sealed consumer page). */
+  mprotectWrite(ab: ArrayBuffer): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */
   unmap(ab: ArrayBuffer): boolean;
   /** 0 woken, 1 timed out, 2 the word was not `expected`. Timeout capped at 1000 ms. */
   futexWait(ab: ArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): number;
   futexWake(ab: ArrayBuffer, byteOffset: number, count: number): number;
+  /** Sleeps until any of the words changes (futex_waitv, up to 128): 0 woken, 1 timed out, 2 one was not as expected. */
+  futexWaitv(abs: ArrayBuffer[], byteOffsets: number[], expected: number[], timeoutMs: number): number;
   /** false when the pid does not exist or is a zombie. */
   pidAlive(pid: number): boolean;
   /** '/name' of every /dev/shm entry whose name starts with `prefix`. */

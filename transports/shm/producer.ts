@@ -1,8 +1,8 @@
 import { fbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
-import { RING, recordSpan, sealOf, slotOffset, i32, i64 } from './layout';
-import { IDX, openSegment, removeIfStale, unmapSegment, type Segment } from './segment';
+import { RING, recordSpan, sealOf, lineOffset, i32, i64 } from './layout';
+import { IDX, openSegment, removeIfStale, unmapSegment, type ProducerSegment } from './segment';
 import { localConsumer, nowMs, registerProducer, unregisterProducer, yieldToLoop } from './local';
 import type { RingErrorHandler } from './consumer';
 import type { StatsOf, StatsShape } from '../types';
@@ -14,7 +14,7 @@ export interface RingProducerOptions {
   policy?: BackpressurePolicy;
   /** Full-ring re-checks before sleeping in the futex (each counted in stats.spins). Default 0. */
   spin?: number;
-  /** Producer id stored in the slot (diagnostics). */
+  /** Producer id written in its region (a label the consumer quotes in its errors, never trusted). */
   producerId?: number;
   /** Refuse records above this many bytes (FB_ERR_FRAME_TOO_LARGE), besides the ring's own limit. */
   maxRecordBytes?: number;
@@ -36,9 +36,8 @@ export const RING_PRODUCER_STATS = {
   futexWaits: 'number',
   futexWakes: 'number',
   spins: 'number',
-  casRetries: 'number',
   pads: 'number',
-  slot: 'number',
+  index: 'number',
   ringBytes: 'number',
 } as const satisfies StatsShape;
 
@@ -62,20 +61,28 @@ class Loan implements RingLoan {
 }
 
 /**
- * A producer end of the ring (any number per ring, in any processes). Reservations are a CAS on
- * the shared reserve cursor; the record is then written in place and sealed COMMITTED. Records of
- * one producer are delivered in the order of its loan()/send() calls.
+ * A producer end of the ring (any number per ring, in any processes). Each producer has a region
+ * of its own, which only it writes: a reservation moves its own reserve cursor, the record is
+ * written in place and sealed COMMITTED. The consumer's read cursor for this region, and its state,
+ * are in the consumer page, which this end maps read-only (never stored into: a store would kill
+ * the process). Records of one producer are delivered in the order of its loan()/send() calls.
  */
 export class RingProducer {
   readonly name: string;
   readonly capacity: number;
   /** Largest payload this producer may send. */
   readonly maxRecordBytes: number;
-  private seg: Segment;
-  private readonly slot: number;
+  private seg: ProducerSegment;
+  /** Index of our line in the consumer page (u32 / u64 word indices precomputed). */
+  private readonly index: number;
+  private readonly readIdx: number;
+  private readonly spaceSeqOff: number;
+  private readonly lineStateIdx: number;
   private readonly policy: BackpressurePolicy;
   private readonly spin: number;
   private readCache = 0;
+  /** Our reserve cursor (the region's copy is for the consumer). */
+  private reserved = 0;
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
@@ -86,7 +93,7 @@ export class RingProducer {
   private watchdog: NodeJS.Timeout;
   private pidCheckedAt = nowMs();
   private spaceWaiter: (() => void) | null = null;
-  private readonly counters = { records: 0, bytes: 0, drops: 0, fullWaits: 0, futexWaits: 0, futexWakes: 0, spins: 0, casRetries: 0, pads: 0 };
+  private readonly counters = { records: 0, bytes: 0, drops: 0, fullWaits: 0, futexWaits: 0, futexWakes: 0, spins: 0, pads: 0 };
 
   constructor(name: string, opts: RingProducerOptions = {}) {
     this.seg = openSegment(name);
@@ -95,7 +102,12 @@ export class RingProducer {
     this.maxRecordBytes = Math.min(this.seg.maxRecordBytes, opts.maxRecordBytes ?? Infinity);
     this.policy = opts.policy ?? 'block';
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
-    this.slot = this.claimSlot(opts.producerId ?? 0);
+    this.index = this.seg.index;
+    this.readIdx = i64(lineOffset(this.index, RING.LINE_READ));
+    this.spaceSeqOff = lineOffset(this.index, RING.LINE_SPACE_SEQ);
+    this.lineStateIdx = i32(lineOffset(this.index, RING.LINE_STATE));
+    this.seg.region.dv.setUint32(RING.OFF_PRODUCER_ID, (opts.producerId ?? 0) >>> 0, true);
+    Atomics.store(this.seg.region.i32, IDX.producerState, RING.PRODUCER_OPEN);
     registerProducer(name, this);
     this.watchdog = setInterval(() => {
       try {
@@ -158,20 +170,16 @@ export class RingProducer {
   }
 
   stats(): StatsOf<typeof RING_PRODUCER_STATS> {
-    return { ...this.counters, slot: this.slot, ringBytes: this.capacity };
+    return { ...this.counters, index: this.index, ringBytes: this.capacity };
   }
 
-  /** Aborts open loans, frees the slot, unmaps. Idempotent. */
+  /** Aborts open loans, leaves (closes the connection: the consumer delivers what was committed, then frees the region), unmaps. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.watchdog);
     for (const l of this.open) this.finish(l, RING.REC_PAD);
-    const w = this.seg.i32;
-    if (this.slot >= 0) {
-      Atomics.store(w, i32(slotOffset(this.slot, RING.SLOT_STATE)), RING.SLOT_FREE);
-      Atomics.compareExchange(w, i32(slotOffset(this.slot, RING.SLOT_PID)), process.pid, 0);
-    }
+    Atomics.store(this.seg.region.i32, IDX.producerState, RING.PRODUCER_CLOSED); // a clean leave: not reported as a death
     unregisterProducer(this.name, this);
     this.spaceWaiter?.();
     // A producer closed right after its consumer was killed (-9) is the last one who can remove
@@ -191,23 +199,24 @@ export class RingProducer {
     if (l.done) return;
     l.done = true;
     this.open.delete(l);
+    const r = this.seg.region;
     const base = RING.HEADER_BYTES + (l.pos % this.capacity);
-    this.seg.dv.setFloat64(base + RING.REC_COMMIT_NS, nowNs(), true);
-    Atomics.store(this.seg.u64, base / 8, sealOf(l.pos, state));
+    r.dv.setFloat64(base + RING.REC_COMMIT_NS, nowNs(), true);
+    Atomics.store(r.u64, base / 8, sealOf(l.pos, state));
     if (state === RING.REC_COMMITTED) {
       this.counters.records++;
       this.counters.bytes += l.view.byteLength;
-      Atomics.add(this.seg.u64, i64(slotOffset(this.slot, RING.SLOT_COMMITS)), 1n);
+      Atomics.add(r.u64, IDX.commits, 1n);
     }
     this.signalData();
   }
 
   // ---- reservation ----
 
-  /** Counts a drop here and in the slot, where the consumer's stats() sums them. */
+  /** Counts a drop here and in the region, where the consumer's stats() sums them (each producer's own word). */
   private countDrop(): void {
     this.counters.drops++;
-    Atomics.add(this.seg.u64, i64(slotOffset(this.slot, RING.SLOT_DROPS)), 1n);
+    Atomics.add(this.seg.region.u64, IDX.drops, 1n);
   }
 
   private checkSize(bytes: number): void {
@@ -219,40 +228,38 @@ export class RingProducer {
   }
 
   private makeLoan(pos: number, bytes: number): Loan {
-    const l = new Loan(this, pos, bytes, RING.HEADER_BYTES + (pos % this.capacity), this.seg.ab);
+    const l = new Loan(this, pos, bytes, RING.HEADER_BYTES + (pos % this.capacity), this.seg.region.ab);
     this.open.add(l);
     return l;
   }
 
   /**
-   * Reserves a contiguous record of `len` payload bytes: returns its absolute position, or -1
-   * when the ring is full. A record that would cross the end of the data area is preceded by a
-   * PAD reservation covering the tail, so every record can be read in place.
+   * Reserves a contiguous record of `len` payload bytes in our region: returns its absolute
+   * position, or -1 when it is full. A record that would cross the end of the data area is
+   * preceded by a PAD covering the tail, so every record can be read in place. Only this object
+   * writes the reserve cursor, so it is kept here and published with a store.
    */
   private reserve(len: number): number {
     const span = recordSpan(len);
     const cap = this.capacity;
-    const { u64, dv } = this.seg;
+    const { u64, dv } = this.seg.region;
     for (;;) {
-      const old = Atomics.load(u64, IDX.reserve);
-      const r = Number(old);
-      if (!Number.isSafeInteger(r) || r % RING.RECORD_ALIGN !== 0) throw this.corrupt(`reserve cursor ${old}`);
+      const r = this.reserved;
       const off = r % cap;
       const tail = cap - off;
       const total = span <= tail ? span : tail; // else: pad the tail first
       if (r + total - this.readCache > cap) {
-        this.readCache = Number(Atomics.load(u64, IDX.read));
+        const read = Number(Atomics.load(this.seg.pageU64, this.readIdx));
+        if (!Number.isSafeInteger(read) || read > r || read < this.readCache) throw this.corrupt(`read cursor ${read} outside [${this.readCache}, ${r}]`);
+        this.readCache = read;
         if (r + total - this.readCache > cap) return -1;
       }
-      if (Atomics.compareExchange(u64, IDX.reserve, old, BigInt(r + total)) !== old) {
-        this.counters.casRetries++;
-        continue;
-      }
       const base = RING.HEADER_BYTES + off;
-      dv.setUint32(base + RING.REC_SLOT, this.slot, true);
+      this.reserved = r + total;
       if (total !== span) {
         dv.setUint32(base + RING.REC_LENGTH, tail - RING.RECORD_HEADER_BYTES, true);
         Atomics.store(u64, base / 8, sealOf(r, RING.REC_PAD));
+        Atomics.store(u64, IDX.reserve, BigInt(this.reserved));
         this.counters.pads++;
         this.signalData();
         continue;
@@ -260,6 +267,7 @@ export class RingProducer {
       dv.setUint32(base + RING.REC_LENGTH, len, true);
       dv.setUint32(base + RING.REC_PRODUCER_SEQ, this.seq++ >>> 0, true);
       Atomics.store(u64, base / 8, sealOf(r, RING.REC_RESERVED));
+      Atomics.store(u64, IDX.reserve, BigInt(this.reserved));
       return r;
     }
   }
@@ -268,7 +276,7 @@ export class RingProducer {
     let sliceStart = nowMs();
     let waited = false;
     let spins = 0;
-    const w = this.seg.i32;
+    const rw = this.seg.region.i32;
     for (;;) {
       this.checkSize(bytes);
       this.checkConsumer(false);
@@ -290,15 +298,15 @@ export class RingProducer {
         await this.localSpace();
         continue;
       }
-      const seq = Atomics.load(w, IDX.spaceSeq);
-      Atomics.add(w, IDX.producersWaiting, 1);
+      const seq = Atomics.load(this.seg.pageI32, i32(this.spaceSeqOff));
+      Atomics.store(rw, IDX.producerWaiting, 1);
       const again = this.reserve(bytes);
       let timedOut = false;
       if (again < 0) {
         this.counters.futexWaits++;
-        timedOut = shmNative().futexWait(this.seg.ab, RING.OFF_SPACE_SEQ, seq, Math.max(0.05, Math.min(WAIT_MS, SLICE_MS - (nowMs() - sliceStart)))) === 1;
+        timedOut = shmNative().futexWait(this.seg.page, this.spaceSeqOff, seq, Math.max(0.05, Math.min(WAIT_MS, SLICE_MS - (nowMs() - sliceStart)))) === 1;
       }
-      Atomics.sub(w, IDX.producersWaiting, 1);
+      Atomics.store(rw, IDX.producerWaiting, 0);
       if (again >= 0) return this.makeLoan(again, bytes);
       // After a wait that timed out (or a long slice), give the event loop a turn.
       if (timedOut || nowMs() - sliceStart >= SLICE_MS) {
@@ -323,10 +331,9 @@ export class RingProducer {
   }
 
   private signalData(): void {
-    const w = this.seg.i32;
-    Atomics.add(w, IDX.dataSeq, 1);
-    if (Atomics.load(w, IDX.consumerWaiting) !== 0) {
-      shmNative().futexWake(this.seg.ab, RING.OFF_DATA_SEQ, 1);
+    Atomics.add(this.seg.region.i32, IDX.dataSeq, 1);
+    if (Atomics.load(this.seg.pageI32, IDX.consumerWaiting) !== 0) {
+      shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1);
       this.counters.futexWakes++;
     }
     localConsumer(this.name)?.notifyData();
@@ -334,27 +341,16 @@ export class RingProducer {
 
   // ---- peers ----
 
-  private claimSlot(producerId: number): number {
-    const w = this.seg.i32;
-    for (let s = 0; s < RING.MAX_PRODUCERS; s++) {
-      if (Atomics.load(w, i32(slotOffset(s, RING.SLOT_STATE))) !== RING.SLOT_FREE) continue;
-      if (Atomics.compareExchange(w, i32(slotOffset(s, RING.SLOT_PID)), 0, process.pid) !== 0) continue;
-      this.seg.dv.setUint32(slotOffset(s, RING.SLOT_PRODUCER_ID), producerId >>> 0, true);
-      Atomics.store(this.seg.u64, i64(slotOffset(s, RING.SLOT_COMMITS)), 0n);
-      Atomics.store(this.seg.u64, i64(slotOffset(s, RING.SLOT_DROPS)), 0n);
-      Atomics.store(w, i32(slotOffset(s, RING.SLOT_STATE)), RING.SLOT_ACTIVE);
-      return s;
-    }
-    unmapSegment(this.seg);
-    throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `ring ${this.name}: all ${RING.MAX_PRODUCERS} producer slots are taken`);
-  }
-
   /** Throws (and reports once) FB_ERR_PEER_GONE when the consumer closed or died. */
   private checkConsumer(checkPid: boolean): void {
     if (this.gone) throw this.gone;
     if (this.closed) return;
     let why = '';
-    if (Atomics.load(this.seg.i32, IDX.consumerState) !== RING.CONSUMER_OPEN) why = 'the receiver closed the ring';
+    let code: 'FB_ERR_PEER_GONE' | 'FB_ERR_RING_CORRUPT' = 'FB_ERR_PEER_GONE';
+    if (Atomics.load(this.seg.pageI32, this.lineStateIdx) === RING.LINE_CUT) {
+      why = `the receiver cut this producer off (index ${this.index}): it found a protocol violation in our region, or a claim never committed`;
+      code = 'FB_ERR_RING_CORRUPT';
+    } else if (Atomics.load(this.seg.pageI32, IDX.consumerState) !== RING.CONSUMER_OPEN) why = 'the receiver closed the ring';
     else if (checkPid || nowMs() - this.pidCheckedAt >= WATCHDOG_MS) {
       this.pidCheckedAt = nowMs();
       if (this.seg.sock >= 0 ? shmNative().peerGone(this.seg.sock) : !shmNative().pidAlive(this.seg.consumerPid)) {
@@ -363,7 +359,7 @@ export class RingProducer {
       }
     }
     if (!why) return;
-    this.gone = fbError('FB_ERR_PEER_GONE', `ring ${this.name}: ${why}`);
+    this.gone = fbError(code, `ring ${this.name}: ${why}`);
     clearInterval(this.watchdog);
     for (const h of this.errorHandlers) {
       try {

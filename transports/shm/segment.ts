@@ -5,56 +5,86 @@ import * as path from 'node:path';
 import { fbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
-import { FOREIGN_PREFIX, MAX_RING_BYTES, MIN_RING_BYTES, RING, SEGMENT_PREFIX, i32, i64 } from './layout';
+import { FOREIGN_PREFIX, MAX_RING_BYTES, MIN_RING_BYTES, RING, SEGMENT_PREFIX, i32 } from './layout';
 
 /**
- * One mapped ring and its lifecycle. The memory is a sealed memfd (no name in /dev/shm:
+ * The ring's memory and its lifecycle. Everything is a sealed memfd (no name in /dev/shm:
  * nothing to truncate, guess or leak; F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL hold for every
- * descriptor, /proc/<pid>/fd included). The consumer creates it and serves its descriptor on a
- * unix socket `<dir>/ring-<hex>.sock` (dir: the run's 0700 directory, or a fresh 0700 one);
- * that socket path is the ring's address. A producer connects, receives the descriptor
- * (SCM_RIGHTS), learns who sent it (SO_PEERCRED), checks the seals and maps it.
+ * descriptor, /proc/<pid>/fd included):
+ * - the consumer page: the consumer's own words (geometry, its state, a read cursor per
+ *   producer). Sealed F_SEAL_FUTURE_WRITE after the consumer mapped it: producers can only map
+ *   it read-only, whatever descriptor they use.
+ * - one region per producer, made by the addon's serving thread when that producer connects: the
+ *   only memory the producer can write, and the only one it is given.
+ * The consumer serves on a unix socket `<dir>/ring-<hex>.sock` (dir: the run's 0700 directory, or
+ * a fresh 0700 one); that socket path is the ring's address. A producer connects, receives the
+ * page and its region (SCM_RIGHTS) and its index, learns who sent them (SO_PEERCRED), checks the
+ * seals and maps them; the connection stays open as each side's liveness token.
  */
-export interface Segment {
-  /** The ring's address: the socket path that serves its descriptor. */
-  readonly name: string;
+
+/** A region's views (the producer's own memory; for the consumer, untrusted). */
+export interface RegionViews {
   readonly ab: ArrayBuffer;
+  /** The region header's u32 words. */
   readonly i32: Int32Array;
+  /** The whole region as u64 words (seals, cursors). */
   readonly u64: BigUint64Array;
-  readonly u8: Uint8Array;
   readonly dv: DataView;
-  /** Bytes in the data area (validated once; never re-read from shared memory). */
+}
+
+/** The consumer page's views. Producers map it read-only: they must never store into these. */
+export interface PageViews {
+  readonly page: ArrayBuffer;
+  readonly pageI32: Int32Array;
+  readonly pageU64: BigUint64Array;
+  readonly pageDv: DataView;
+}
+
+/** What both ends know of a ring. */
+export interface RingInfo {
+  /** The ring's address: the socket path that serves its memory. */
+  readonly name: string;
+  /** Bytes in each region's data area (validated once; never re-read from shared memory). */
   readonly capacity: number;
-  /** The consumer's pid: our own when we created it, else the socket peer's (SO_PEERCRED), never the header's. */
+  /** The consumer's pid: our own when we created it, else the socket peer's (SO_PEERCRED), never the page's. */
   readonly consumerPid: number;
   readonly createdNs: number;
   readonly maxRecordBytes: number;
-  /** Producer: the connection to the consumer's socket, kept open as each side's liveness token (-1: none). */
+}
+
+/** A producer's end: the page (read-only), its own region (read-write) and the connection. */
+export interface ProducerSegment extends RingInfo, PageViews {
+  readonly region: RegionViews;
+  /** This producer's index (its line in the page). */
+  readonly index: number;
+  /** The connection to the consumer's socket, kept open as each side's liveness token (-1: none). */
   readonly sock: number;
 }
 
-/** The consumer's end: who is connected (liveness the producers cannot fake), and stopping the server. */
-export interface OwnSegment extends Segment {
-  /** Pids holding a connection (SO_PEERCRED) and those whose last connection closed since the last call. */
-  peers(): { live: number[]; gone: number[] };
-  /** Stops serving the descriptor and removes the socket (and our own directory). Idempotent. */
+/** A region the serving thread handed to a producer: its index and who it is (SO_PEERCRED). */
+export interface Arrival {
+  index: number;
+  pid: number;
+  uid: number;
+  region: RegionViews;
+}
+
+/** The consumer's end: its page (writable), arrivals and departures of producers, stopping the server. */
+export interface OwnSegment extends RingInfo, PageViews {
+  /** Producers that connected (their regions, mapped) and indices whose connection closed, since the last call. */
+  events(): { added: Arrival[]; gone: number[] };
+  /** Done with producer `index` (left, or cut off): ends its connection if open, frees the index. */
+  dropPeer(index: number): void;
+  /** Stops serving and removes the socket (and our own directory). Idempotent. */
   close(): void;
 }
 
-function views(name: string, ab: ArrayBuffer, capacity: number, consumerPid: number, createdNs: number, maxRecordBytes: number, sock = -1): Segment {
-  return {
-    sock,
-    name,
-    ab,
-    i32: new Int32Array(ab, 0, RING.HEADER_BYTES / 4),
-    u64: new BigUint64Array(ab, 0, (RING.HEADER_BYTES + capacity) / 8),
-    u8: new Uint8Array(ab),
-    dv: new DataView(ab),
-    capacity,
-    consumerPid,
-    createdNs,
-    maxRecordBytes,
-  };
+function regionViews(ab: ArrayBuffer): RegionViews {
+  return { ab, i32: new Int32Array(ab, 0, RING.HEADER_BYTES / 4), u64: new BigUint64Array(ab, 0, ab.byteLength >> 3), dv: new DataView(ab) };
+}
+
+function pageViews(page: ArrayBuffer): PageViews {
+  return { page, pageI32: new Int32Array(page), pageU64: new BigUint64Array(page), pageDv: new DataView(page) };
 }
 
 function errno(e: unknown): string {
@@ -71,11 +101,11 @@ export function nativeError(e: unknown, what: string): FbError {
   return fbError('FB_ERR_TRANSPORT_UNAVAILABLE', msg);
 }
 
-/** How long a producer waits for the ring's descriptor. */
+/** How long a producer waits for the ring's descriptors. */
 const FETCH_MS = 5000;
 const SOCKET_RE = /^\/[^\0]{1,106}\.sock$/;
 
-/** Creates a fresh sealed ring, writes its header and starts serving its descriptor in `dir` (0700). */
+/** Creates the consumer page, writes its header and starts serving regions in `dir` (0700). */
 export function createSegment(capacity: number, maxRecordBytes: number, dir?: string): OwnSegment {
   if (!Number.isInteger(capacity) || capacity < MIN_RING_BYTES || capacity > MAX_RING_BYTES || capacity % RING.RECORD_ALIGN !== 0) {
     throw fbError('FB_ERR_BAD_NUMBER', `ringBytes must be a multiple of ${RING.RECORD_ALIGN} in [${MIN_RING_BYTES}, ${MAX_RING_BYTES}], got ${capacity}`);
@@ -83,29 +113,13 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   const native = shmNative();
   let made: { fd: number; ab: ArrayBuffer | null };
   try {
-    made = native.memfdCreate(RING.HEADER_BYTES + capacity, true, true, 'framebench-ring');
+    made = native.memfdCreate(RING.PAGE_BYTES, true, true, 'framebench-page', true);
   } catch (e) {
-    throw nativeError(e, 'creating the ring memory');
+    throw nativeError(e, 'creating the ring page');
   }
-  const ab = made.ab as ArrayBuffer;
-  const ownDir = dir === undefined ? mkdtempSync(path.join(os.tmpdir(), OWN_DIR_PREFIX)) : null; // mode 0700
-  const name = path.join(ownDir ?? dir ?? '', `ring-${randomBytes(8).toString('hex')}.sock`);
-  let server: number;
-  try {
-    if (!SOCKET_RE.test(name)) throw fbError('FB_ERR_USAGE', `ring socket path too long or not absolute: ${name}`);
-    server = native.serveFd(name, made.fd);
-  } catch (e) {
-    native.closeFd(made.fd);
-    native.unmap(ab);
-    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
-    throw nativeError(e, `serving the ring on ${name}`);
-  }
-  native.closeFd(made.fd); // the server keeps its own duplicate
-  const files = { socket: name, dir: ownDir };
-  track(files);
+  const page = made.ab as ArrayBuffer;
   const createdNs = nowNs();
-  const seg = views(name, ab, capacity, process.pid, createdNs, maxRecordBytes);
-  const dv = seg.dv;
+  const dv = new DataView(page);
   dv.setUint32(RING.OFF_VERSION, RING.VERSION, true);
   dv.setUint32(RING.OFF_HEADER_BYTES, RING.HEADER_BYTES, true);
   dv.setUint32(RING.OFF_MAX_PRODUCERS, RING.MAX_PRODUCERS, true);
@@ -116,48 +130,99 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   dv.setUint32(RING.OFF_RECORD_ALIGN, RING.RECORD_ALIGN, true);
   dv.setFloat64(RING.OFF_CREATED_NS, createdNs, true);
   dv.setUint32(RING.OFF_MAX_RECORD_BYTES, maxRecordBytes, true);
-  Atomics.store(seg.i32, i32(RING.OFF_MAGIC), RING.MAGIC); // last: a half-written header is not ours
+  Atomics.store(new Int32Array(page), i32(RING.OFF_MAGIC), RING.MAGIC); // last: a half-written header is not ours
+  const ownDir = dir === undefined ? mkdtempSync(path.join(os.tmpdir(), OWN_DIR_PREFIX)) : null; // mode 0700
+  const name = path.join(ownDir ?? dir ?? '', `ring-${randomBytes(8).toString('hex')}.sock`);
+  let server: number;
+  try {
+    if (!SOCKET_RE.test(name)) throw fbError('FB_ERR_USAGE', `ring socket path too long or not absolute: ${name}`);
+    server = native.serveRing(name, made.fd, RING.HEADER_BYTES + capacity);
+  } catch (e) {
+    native.closeFd(made.fd);
+    native.unmap(page);
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    throw nativeError(e, `serving the ring on ${name}`);
+  }
+  native.closeFd(made.fd); // the server keeps its own duplicate
+  const files = { socket: name, dir: ownDir };
+  track(files);
   let stopped = false;
-  return Object.assign(seg, {
-    peers: () => (stopped ? null : native.peers(server)) ?? { live: [], gone: [] },
+  return {
+    name,
+    capacity,
+    consumerPid: process.pid,
+    createdNs,
+    maxRecordBytes,
+    ...pageViews(page),
+    events(): { added: Arrival[]; gone: number[] } {
+      const ev = stopped ? null : native.ringEvents(server);
+      if (!ev) return { added: [], gone: [] };
+      const added: Arrival[] = [];
+      for (const a of ev.added) {
+        try {
+          added.push({ index: a.index, pid: a.pid, uid: a.uid, region: regionViews(native.mapFd(a.fd, true)) });
+        } catch {
+          native.dropPeer(server, a.index); // cannot map it (no memory): that producer is refused
+        }
+      }
+      return { added, gone: ev.gone };
+    },
+    dropPeer(index: number): void {
+      if (!stopped) native.dropPeer(server, index);
+    },
     close(): void {
       if (stopped) return;
       stopped = true;
       native.unserveFd(server);
       untrack(files);
     },
-  });
+  };
 }
 
-/** Fetches the ring's descriptor from its socket, checks the seals, maps it, validates the header. */
-export function openSegment(name: string): Segment {
+/** Fetches the page and this producer's region from the ring's socket, checks the seals, maps them, validates the page. */
+export function openSegment(name: string): ProducerSegment {
   if (typeof name !== 'string' || !SOCKET_RE.test(name)) {
     throw fbError('FB_ERR_PROTOCOL', `not a framebench ring address (an absolute *.sock path): ${JSON.stringify(name)}`);
   }
   const native = shmNative();
-  let ab: ArrayBuffer;
-  let peer: { fd: number; pid: number; uid: number; sock: number };
+  let peer: ReturnType<typeof native.fetchFd>;
   try {
     peer = native.fetchFd(name, FETCH_MS, true);
   } catch (e) {
     throw nativeError(e, `fetching the ring from ${name}`);
   }
+  let page: ArrayBuffer | null = null;
+  let region: ArrayBuffer | null = null;
+  const open = [...peer.fds]; // descriptors not yet handed to mapFd (which closes what it is given)
   try {
-    ab = native.mapFd(peer.fd, true);
-    return validate(name, ab, peer.pid, peer.sock);
+    if (peer.fds.length !== 2 || peer.index < 0 || peer.index >= RING.MAX_PRODUCERS) {
+      throw fbError('FB_ERR_RING_CORRUPT', `${name}: expected the ring's page and a region of our own, got ${peer.fds.length} descriptor(s), index ${peer.index}`);
+    }
+    page = native.mapFd(open.shift() as number, true, true);
+    region = native.mapFd(open.shift() as number, true, false);
+    return validate(name, page, region, peer.index, peer.pid, peer.sock);
   } catch (e) {
+    for (const ab of [page, region]) if (ab) native.unmap(ab);
+    for (const f of open) native.closeFd(f);
     native.closeFd(peer.sock);
     throw e instanceof Error && (e as { code?: string }).code?.startsWith('FB_ERR_') ? e : nativeError(e, `mapping the ring from ${name}`);
   }
 }
 
 /**
- * Maps the ring at `name` without validating its header: what a hostile producer (or a test
- * playing one) gets. The seals are still checked.
+ * Connects to the ring at `name` as a producer and maps its memory without validating anything:
+ * what a hostile producer (or a test playing one) gets. The seals are still checked; the page is
+ * read-only. Keep `sock` open to stay connected (closing it is leaving).
  */
-export function mapRing(name: string): ArrayBuffer {
+export function mapRing(name: string): { page: ArrayBuffer; region: ArrayBuffer; index: number; sock: number } {
   const native = shmNative();
-  return native.mapFd(native.fetchFd(name, FETCH_MS).fd, false);
+  const peer = native.fetchFd(name, FETCH_MS, true);
+  if (peer.fds.length !== 2) {
+    for (const f of peer.fds) native.closeFd(f);
+    native.closeFd(peer.sock);
+    throw fbError('FB_ERR_RING_CORRUPT', `${name}: not a ring`);
+  }
+  return { page: native.mapFd(peer.fds[0], false, true), region: native.mapFd(peer.fds[1], false, false), index: peer.index, sock: peer.sock };
 }
 
 /** Own directories of rings created without a `dir` are called this, in the system temp directory. */
@@ -171,7 +236,7 @@ export function removeIfStale(name: string): boolean {
   if (!SOCKET_RE.test(name)) return false;
   const native = shmNative();
   try {
-    native.closeFd(native.fetchFd(name, 0).fd);
+    native.closeFd(native.fetchFd(name, 0, false, false).fd);
     return false; // served: alive
   } catch (e) {
     if (errno(e) !== 'ECONNREFUSED') return false;
@@ -217,37 +282,39 @@ function cleanStaleSockets(): string[] {
   return removed;
 }
 
-/** Checks every header field the producer relies on; unmaps and throws FB_ERR_RING_CORRUPT if one is impossible. */
-function validate(name: string, ab: ArrayBuffer, consumerPid: number, sock: number): Segment {
-  const native = shmNative();
-  const bad = (why: string): FbError => {
-    native.unmap(ab);
-    return fbError('FB_ERR_RING_CORRUPT', `${name}: ${why}`);
-  };
-  if (ab.byteLength < RING.HEADER_BYTES + MIN_RING_BYTES) throw bad(`segment too small (${ab.byteLength} B)`);
-  const dv = new DataView(ab);
+/** Checks every page field the producer relies on; throws FB_ERR_RING_CORRUPT if one is impossible (the caller unmaps). */
+function validate(name: string, page: ArrayBuffer, region: ArrayBuffer, index: number, consumerPid: number, sock: number): ProducerSegment {
+  const bad = (why: string): FbError => fbError('FB_ERR_RING_CORRUPT', `${name}: ${why}`);
+  if (page.byteLength !== RING.PAGE_BYTES) throw bad(`page of ${page.byteLength} B`);
+  const dv = new DataView(page);
   const u32 = (off: number): number => dv.getUint32(off, true);
-  if (Atomics.load(new Int32Array(ab, 0, 1), 0) !== RING.MAGIC) throw bad('bad magic');
+  if (u32(RING.OFF_MAGIC) !== RING.MAGIC) throw bad('bad magic');
   if (u32(RING.OFF_VERSION) !== RING.VERSION) throw bad(`layout version ${u32(RING.OFF_VERSION)}, expected ${RING.VERSION}`);
   if (u32(RING.OFF_HEADER_BYTES) !== RING.HEADER_BYTES || u32(RING.OFF_MAX_PRODUCERS) !== RING.MAX_PRODUCERS) throw bad('bad header geometry');
   if (u32(RING.OFF_RECORD_HEADER_BYTES) !== RING.RECORD_HEADER_BYTES || u32(RING.OFF_RECORD_ALIGN) !== RING.RECORD_ALIGN) throw bad('bad record geometry');
   const cap = dv.getBigUint64(RING.OFF_CAPACITY, true);
   if (cap < BigInt(MIN_RING_BYTES) || cap > BigInt(MAX_RING_BYTES) || cap % BigInt(RING.RECORD_ALIGN) !== 0n) throw bad(`bad capacity ${cap}`);
   const capacity = Number(cap);
-  if (RING.HEADER_BYTES + capacity > ab.byteLength) throw bad(`capacity ${capacity} exceeds the segment`);
+  if (RING.HEADER_BYTES + capacity !== region.byteLength) throw bad(`capacity ${capacity} does not match the region (${region.byteLength} B)`);
   const maxRecordBytes = Math.min(u32(RING.OFF_MAX_RECORD_BYTES), capacity - RING.RECORD_HEADER_BYTES);
-  return views(name, ab, capacity, consumerPid, dv.getFloat64(RING.OFF_CREATED_NS, true), maxRecordBytes, sock);
+  return { name, capacity, consumerPid, createdNs: dv.getFloat64(RING.OFF_CREATED_NS, true), maxRecordBytes, ...pageViews(page), region: regionViews(region), index, sock };
 }
 
-/** Detaches every JS view of the mapping (they read as empty afterwards) and unmaps it; closes a kept connection. */
-export function unmapSegment(seg: Segment): void {
-  if (seg.sock >= 0) shmNative().closeFd(seg.sock);
-  (seg as { sock: number }).sock = -1;
+/** Detaches every JS view of a mapping (they read as empty afterwards) and unmaps it. */
+export function unmapQuietly(ab: ArrayBuffer): void {
   try {
-    shmNative().unmap(seg.ab);
+    shmNative().unmap(ab);
   } catch {
     /* already unmapped */
   }
+}
+
+/** A producer's end: closes the connection (leaving), unmaps page and region. */
+export function unmapSegment(seg: ProducerSegment): void {
+  if (seg.sock >= 0) shmNative().closeFd(seg.sock);
+  (seg as { sock: number }).sock = -1;
+  unmapQuietly(seg.region.ab);
+  unmapQuietly(seg.page);
 }
 
 /**
@@ -338,14 +405,16 @@ function untrack(f: Files): void {
   if (owned.size === 0) uninstall();
 }
 
-/** Offsets of hot header words, precomputed for the typed-array views. */
+/** Offsets of hot words, precomputed for the typed-array views (page: P*, region: R*). */
 export const IDX = {
-  reserve: i64(RING.OFF_RESERVE),
-  read: i64(RING.OFF_READ),
-  commits: i64(RING.OFF_COMMITS),
-  spaceSeq: i32(RING.OFF_SPACE_SEQ),
-  producersWaiting: i32(RING.OFF_PRODUCERS_WAITING),
-  dataSeq: i32(RING.OFF_DATA_SEQ),
-  consumerWaiting: i32(RING.OFF_CONSUMER_WAITING),
   consumerState: i32(RING.OFF_CONSUMER_STATE),
+  consumerWaiting: i32(RING.OFF_CONSUMER_WAITING),
+  peersSeq: i32(RING.OFF_PEERS_SEQ),
+  reserve: RING.OFF_RESERVE / 8,
+  dataSeq: i32(RING.OFF_DATA_SEQ),
+  producerWaiting: i32(RING.OFF_PRODUCER_WAITING),
+  producerId: i32(RING.OFF_PRODUCER_ID),
+  producerState: i32(RING.OFF_PRODUCER_STATE),
+  commits: RING.OFF_COMMITS / 8,
+  drops: RING.OFF_DROPS / 8,
 } as const;

@@ -14,8 +14,8 @@ import { cleanStaleSegments } from './segment';
  *   skips) and send() (one copy into a loaned slot).
  * - `shm-copy`: the same ring used naively: send() copies the finished frame in, and the
  *   receiver copies each record out into a reused private buffer, releasing the ring slot at once.
- * Address: `<runDir>/ring-<16 hex>.sock`, a unix socket that hands each sender the ring's sealed
- * memfd (SCM_RIGHTS); nothing is named in /dev/shm. The socket is removed on close, exit,
+ * Address: `<runDir>/ring-<16 hex>.sock`, a unix socket that hands each sender the consumer page
+ * (read-only for it) and a sealed region of its own (SCM_RIGHTS); nothing is named in /dev/shm. The socket is removed on close, exit,
  * SIGINT/SIGTERM/SIGHUP, with the run directory, or by a sender that finds the receiver dead.
  * Options: SHM_OPTIONS below.
  */
@@ -25,7 +25,7 @@ const SHM_MAX_FRAME_BYTES = 34 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 const SHM_OPTIONS = [
-  { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring size in bytes, rounded up to 4 KiB (default: max(64 MiB, 3 frames of maxFrameBytes))' },
+  { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: the size of each producer\'s region in bytes, rounded up to 4 KiB (default: max(64 MiB, 3 frames of maxFrameBytes))' },
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
   { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
 ] as const satisfies readonly OptionSpec[];
