@@ -33,7 +33,7 @@ export default defineConfig({
     // Chromium splits a large message into WebSocket frames of at most 131,000 B (0 = one frame)
     ws: { fragmentBytes: 131000 },
     'ws-nomask': { fragmentBytes: 131000 },
-    // ring size in bytes: room for a few 4K RGBA frames
+    // ring memory in bytes, split between the producers (each region holds at least 3 frames)
     shm: { ringBytes: 64 * 1024 * 1024 },
     'shm-copy': { ringBytes: 64 * 1024 * 1024 },
   },

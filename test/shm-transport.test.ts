@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { shmCopyTransport, shmTransport } from '../transports/shm/transport';
+import { regionBytes, shmCopyTransport, shmTransport } from '../transports/shm/transport';
 import { RING } from '../transports/shm/layout';
 import type { Receiver, ReceiverOptions, Sender, SenderOptions, Transport } from '../transports/types';
 import { killAll, spawnFixture } from './fixtures-shm/kit';
@@ -151,4 +151,18 @@ describe('shm transports', () => {
     expect(settled).toBe(12);
     expect(codes).toEqual(['FB_ERR_PEER_GONE']);
   }, 30_000);
+});
+
+describe('shm transport option ringBytes', () => {
+  const MiB = 1024 * 1024;
+  const i420 = 1920 * 1080 * 1.5 + 64;
+  it('is split between the producers of the run, each region holding at least three frames', () => {
+    expect(regionBytes(64 * MiB, 1, i420)).toBe(64 * MiB);
+    expect(regionBytes(64 * MiB, 4, i420)).toBe(16 * MiB); // 4 regions: the memory of one ring
+    const rgba4k = 3840 * 2160 * 4 + 64;
+    const r = regionBytes(64 * MiB, 4, rgba4k); // a share of 16 MiB cannot hold 3 frames: the whole 64 MiB each
+    expect(r).toBe(64 * MiB);
+    expect(regionBytes(64 * MiB, 64, 1000) % 4096).toBe(0);
+    expect(regionBytes(64 * MiB, 64, 1000)).toBe(MiB); // 64 MiB / 64
+  });
 });
