@@ -114,7 +114,7 @@ async function writeBad(target: RawTarget, rp: ReceiverProc, input: Input): Prom
       await writeFifo(target.files, 0, bytes);
       return;
     case 'socket':
-      await writeSocket(target.connect, bytes);
+      await writeSocket(target.connect, bytes, 3000, target.preamble);
       return;
     case 'host-channel': {
       const r = await rp.hosted({ job: 'messages', list: input.messages?.(target) ?? [] });
