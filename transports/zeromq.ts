@@ -262,11 +262,9 @@ export const zeromqTransport = defineTransport({
       maxMessageSize: opts.maxFrameBytes,
       handshakeInterval: o.handshakeTimeoutMs,
     });
-    let rx: ZmqReceiver | null = null;
+    const rx = new ZmqReceiver(pull, file, opts, domain);
     try {
-      rx = new ZmqReceiver(pull, file, opts, domain);
-      const member = rx;
-      await joinGate(z, domain, { admit: () => member.admit() });
+      await joinGate(z, domain, { admit: () => rx.admit() });
       await pull.bind(IPC + file);
     } catch (e) {
       pull.close();
