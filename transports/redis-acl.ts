@@ -11,10 +11,14 @@ import { createHmac } from 'node:crypto';
  *   opens the same address, so a producer that reads it can log in as another producer: it
  *   still cannot read frames, delete entries, grant credits or touch the server's config);
  * - `maxmemory` with `noeviction`: a write that would pass it is refused with an OOM error
- *   (the sender reports it), nothing is evicted.
+ *   (the sender reports it), nothing is evicted;
+ * - `maxmemory-clients`: the clients' own memory (query buffers, parsed arguments, replies) is
+ *   bounded too: past it the server closes the biggest client. Without it one command of ten
+ *   million tiny arguments held ~400 MB of parsed arguments before maxmemory refused it. The
+ *   consumer's connection is exempt (CLIENT NO-EVICT).
  */
 export const CONSUMER_USER = 'fbc';
-const CONSUMER_COMMANDS = ['xread', 'xdel', 'rpush', 'ping'];
+const CONSUMER_COMMANDS = ['xread', 'xdel', 'rpush', 'ping', 'client|no-evict'];
 const PRODUCER_COMMANDS = ['xadd', 'lpop', 'blpop', 'ping'];
 
 export const producerUser = (i: number): string => `fbp${i}`;
@@ -36,12 +40,18 @@ export function maxMemoryBytes(maxFrameBytes: number, producers: number, window:
   return 64 * 1024 * 1024 + Math.max(1, producers) * (window + 3) * (maxFrameBytes + 64 * 1024);
 }
 
+/** The clients' memory bound: per connection (producers and the consumer) two frames, and 32 MiB. */
+export function maxClientMemoryBytes(maxFrameBytes: number, producers: number): number {
+  return 32 * 1024 * 1024 + (Math.max(1, producers) + 1) * 2 * (maxFrameBytes + 64 * 1024);
+}
+
 export interface AclPlan {
   key: string;
   producers: number;
   secret: string;
   consumerPassword: string;
   maxMemory: number;
+  maxClientMemory: number;
 }
 
 /** The config file's lines (users and memory); passwords never go on a command line. */
@@ -54,6 +64,6 @@ export function serverConfig(p: AclPlan): string {
   for (let i = 0; i < Math.max(1, p.producers); i++) {
     lines.push(`user ${producerUser(i)} on >${producerPassword(p.secret, i)} resetkeys ~${streamKey(p.key, i)} ~${creditKey(p.key, i)} resetchannels ${cmds(PRODUCER_COMMANDS)}`);
   }
-  lines.push(`maxmemory ${p.maxMemory}`, 'maxmemory-policy noeviction');
+  lines.push(`maxmemory ${p.maxMemory}`, 'maxmemory-policy noeviction', `maxmemory-clients ${p.maxClientMemory}`);
   return lines.join('\n') + '\n';
 }

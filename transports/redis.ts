@@ -7,7 +7,7 @@ import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, Sen
 import { encodeHeader, RespConnection, RespError, RespLimitError, type RespValue } from './resp';
 import { ErrorSink, frameOverLimit, frameTooLarge } from './common';
 import { defineTransport } from './define';
-import { CONSUMER_USER, creditKey, maxMemoryBytes, producerPassword, producerUser, serverConfig, streamKey } from './redis-acl';
+import { CONSUMER_USER, creditKey, maxClientMemoryBytes, maxMemoryBytes, producerPassword, producerUser, serverConfig, streamKey } from './redis-acl';
 
 /**
  * A real redis-server, started by the receiver for this run on a Unix socket in the run
@@ -334,7 +334,14 @@ export const redisTransport = defineTransport({
     const secret = randomBytes(16).toString('hex');
     const consumerPassword = randomBytes(16).toString('hex');
     const configFile = path.resolve(opts.runDir, `fb-redis-${id}.conf`);
-    const config = serverConfig({ key, producers: opts.producers, secret, consumerPassword, maxMemory: maxMemoryBytes(opts.maxFrameBytes, opts.producers, WINDOW) });
+    const config = serverConfig({
+      key,
+      producers: opts.producers,
+      secret,
+      consumerPassword,
+      maxMemory: maxMemoryBytes(opts.maxFrameBytes, opts.producers, WINDOW),
+      maxClientMemory: maxClientMemoryBytes(opts.maxFrameBytes, opts.producers),
+    });
     fs.writeFileSync(configFile, config, { mode: 0o600, flag: 'wx' });
     const args = [
       configFile,
@@ -375,7 +382,8 @@ export const redisTransport = defineTransport({
       }
     }
     const auth = await conn.command(['AUTH', CONSUMER_USER, consumerPassword]).catch((e: Error) => new RespError(e.message));
-    const pong = auth instanceof RespError ? auth : await conn.command(['PING']).catch((e: Error) => new RespError(e.message));
+    const exempt = auth instanceof RespError ? auth : await conn.command(['CLIENT', 'NO-EVICT', 'on']).catch((e: Error) => new RespError(e.message));
+    const pong = exempt instanceof RespError ? exempt : await conn.command(['PING']).catch((e: Error) => new RespError(e.message));
     if (pong instanceof RespError) {
       conn.close();
       return fail(pong.message);
