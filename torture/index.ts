@@ -11,6 +11,7 @@ import { SHM_ATTACKS, shmAttackCase } from './shm-attacks';
 import { signalRunCase } from './signal-run';
 import { soakCase } from './soak';
 import { stallCase } from './stall';
+import { strayPeerCases } from './stray-peers';
 import { summarize, type TortureCase, type TortureSkip, type TortureSummary } from './types';
 
 /**
@@ -74,6 +75,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureSummary> {
         continue;
       }
       for (const c of await malformedTransport(t, ctx)) add(c);
+      for (const c of await strayPeerCases(t, ctx)) add(c);
     }
     for (const [i, t] of names.entries()) {
       const kinds = o.quick ? [KILL_KINDS[i % KILL_KINDS.length]] : KILL_KINDS;
