@@ -27,7 +27,8 @@ import { defineTransport } from './define';
  * Stray peers: the PULL socket sets a ZAP domain of its own (libzmq then refuses ZMTP 1.0/2.0
  * peers) and `maxMessageSize` = maxFrameBytes (libzmq drops a connection announcing a bigger
  * message before buffering it). It holds at most producers + SPARE_CONNECTIONS connections,
- * handshakes under way included: the process's ZAP handler (zeromq-gate.ts) denies the rest
+ * handshakes under way included (counted in /proc/net/unix): the process's ZAP handler
+ * (zeromq-gate.ts) denies the rest
  * (counted in `connectionsRefused`), and libzmq closes a handshake unfinished after
  * `handshakeTimeoutMs`.
  */
@@ -52,6 +53,24 @@ function parseAddress(address: string): { file: string; maxFrameBytes: number } 
 /** The ipc:// socket file behind an address. */
 function socketFile(address: string): string {
   return parseAddress(address).file;
+}
+
+/** Connected stream sockets bound to `file` (the accepted ends), from /proc/net/unix; null if unreadable. */
+function connectedTo(file: string): number | null {
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/net/unix', 'latin1');
+  } catch {
+    return null;
+  }
+  let n = 0;
+  // Num RefCount Protocol Flags Type St Inode Path: St 03 = connected
+  for (const line of table.split('\n')) {
+    if (!line.endsWith(file)) continue;
+    const f = line.split(/\s+/);
+    if (f[5] === '03' && f.slice(7).join(' ') === file) n++;
+  }
+  return n;
 }
 
 type Zmq = typeof import('zeromq');
@@ -93,9 +112,15 @@ class ZmqReceiver implements Receiver {
     pull.events.on('disconnect', () => this.disconnections++);
   }
 
-  /** The gate's question for one handshake: admitted while the held connections (this one included) fit the cap. */
+  /**
+   * The gate's question for one handshake: admitted while the connections held (this one and
+   * handshakes under way included) fit the cap. Counted by the kernel (/proc/net/unix: accepted
+   * sockets carry the listener's path), not from the monitor's accept events, which can reach JS
+   * after the handshake's ZAP request: a burst would then be admitted beyond the cap.
+   */
   admit(): boolean {
-    if (!this.closing && this.connections - this.disconnections <= maxConnections(this.opts.producers)) return true;
+    const held = connectedTo(this.file) ?? this.connections - this.disconnections;
+    if (!this.closing && held <= maxConnections(this.opts.producers)) return true;
     this.connectionsRefused++;
     return false;
   }
