@@ -5,6 +5,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { fbError, type FbError } from '../core/errors';
 import type { ErrorHandler, FrameHandler, OptionSpec, OptionValues, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape, Transport } from './types';
 import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, FRAME_IDLE_TIMEOUT_OPTION, frameTooLarge, HANDSHAKE_TIMEOUT_OPTION, maxConnections } from './common';
+import { DeadlineClock, IdleWatch } from './deadlines';
 import { defineTransport } from './define';
 import { checkOptions } from './options';
 import { WIRE_TAP_STATS, WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
@@ -30,8 +31,8 @@ import { WIRE_TAP_STATS, WireTap, newWireTapCounts, wireTapStats } from './ws-wi
  * Limits: `maxPayload` = maxFrameBytes (ws closes 1009 above it) and `maxFragments` fragments
  * per message (option; default WS_DEFAULT_MAX_FRAGMENTS, ws closes 1008 above it): both are
  * FB_ERR_PROTOCOL at the receiver.
- * Deadlines (one timer per receiver, counted in ticks so a consumer stopped by SIGSTOP does not
- * count the stop against its peers): a TCP connection not upgraded within `handshakeTimeoutMs`
+ * Deadlines (deadlines.ts: one timer per receiver, counted in ticks so a consumer stopped by
+ * SIGSTOP does not count the stop against its peers): a TCP connection not upgraded within `handshakeTimeoutMs`
  * is closed and counted in `handshakesRefused`; until then it counts against the cap (a
  * handshake is refused 503 when the upgraded and other pending connections fill it, and at most
  * twice the cap are held at all). A producer silent for `frameIdleTimeoutMs` in the middle of a
@@ -117,13 +118,8 @@ interface WsConn {
   outstanding: number;
   paused: boolean;
   errored: boolean;
-  /** The idle deadline's view: tap chunks at the last tick, ticks without one mid-message. */
-  seen: number;
-  idleTicks: number;
+  idle: IdleWatch;
 }
-
-/** Ticks per deadline: a deadline fires after this many timer ticks without progress. */
-const TICKS_PER_DEADLINE = 4;
 
 class WsReceiver implements Receiver {
   address = '';
@@ -138,11 +134,9 @@ class WsReceiver implements Receiver {
   private pauses = 0;
   /** Handshakes refused: wrong path (no capability), too many connections, or not upgraded in time. */
   refused = 0;
-  /** TCP connections not upgraded yet, with the ticks they have waited. */
-  readonly pending = new Map<Socket, number>();
+  /** TCP connections not upgraded yet: their handshake deadline. */
+  readonly clock: DeadlineClock;
   private stalled = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly tickMs: number;
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -151,50 +145,34 @@ class WsReceiver implements Receiver {
     private readonly cap: number,
     private readonly o: WsOptions,
   ) {
-    this.tickMs = Math.max(1, Math.min(1000, Math.floor(Math.min(o.handshakeTimeoutMs, o.frameIdleTimeoutMs) / TICKS_PER_DEADLINE)));
+    this.clock = new DeadlineClock(
+      o,
+      (socket) => {
+        this.refused++;
+        socket.destroy();
+      },
+      () => this.idleTick(),
+    );
     wss.on('connection', (ws, req) => this.accept(ws, req));
     wss.on('error', (e) => this.sink.emit(fbError('FB_ERR_PEER_GONE', `ws server error: ${e.message}`)));
     http.on('connection', (socket: Socket) => this.onSocket(socket));
-    this.timer = setInterval(() => this.tick(), this.tickMs);
-    this.timer.unref();
   }
 
   /** A TCP connection: held (pending its upgrade) unless twice the cap are held already. */
   private onSocket(socket: Socket): void {
-    if (this.closing || this.conns.size + this.pending.size >= 2 * this.cap) {
+    if (this.closing || this.conns.size + this.clock.handshakes >= 2 * this.cap) {
       this.refused++;
       socket.destroy();
       return;
     }
-    this.pending.set(socket, 0);
-    socket.once('close', () => this.pending.delete(socket));
+    this.clock.startHandshake(socket);
   }
 
-  private ticksFor(ms: number): number {
-    return Math.max(TICKS_PER_DEADLINE, Math.ceil(ms / this.tickMs));
-  }
-
-  /** One deadline tick: closes connections not upgraded in time and messages left half-sent. */
-  private tick(): void {
-    const helloTicks = this.ticksFor(this.o.handshakeTimeoutMs);
-    for (const [socket, ticks] of this.pending) {
-      if (ticks + 1 < helloTicks) {
-        this.pending.set(socket, ticks + 1);
-        continue;
-      }
-      this.pending.delete(socket);
-      this.refused++;
-      socket.destroy();
-    }
-    const idleTicks = this.ticksFor(this.o.frameIdleTimeoutMs);
+  /** The message-idle deadline: a connection silent mid-message while it is read is dropped. */
+  private idleTick(): void {
     for (const c of this.conns) {
       // paused (a message held, or no handler yet): not the peer's silence
-      if (!this.handler || c.paused || !c.tap.midMessage || c.tap.chunks !== c.seen) {
-        c.seen = c.tap.chunks;
-        c.idleTicks = 0;
-        continue;
-      }
-      if (++c.idleTicks < idleTicks) continue;
+      if (!c.idle.tick(c.tap.chunks, this.handler !== null && !c.paused && c.tap.midMessage, this.clock.idleTicks)) continue;
       c.errored = true; // its close is not reported again as a producer gone mid-message
       this.conns.delete(c);
       this.stalled++;
@@ -213,7 +191,7 @@ class WsReceiver implements Receiver {
       if (!r || r.closing || !samePath(info.req.url, capability)) {
         if (r) r.refused++;
         cb(false, 403, 'Forbidden');
-      } else if (r.conns.size + r.pending.size - 1 >= connectionCap) {
+      } else if (r.conns.size + r.clock.handshakes - 1 >= connectionCap) {
         // upgraded connections and the other handshakes under way (this one is pending too)
         r.refused++;
         cb(false, 503, 'Too many connections');
@@ -251,8 +229,8 @@ class WsReceiver implements Receiver {
       return;
     }
     this.accepted++;
-    this.pending.delete(req.socket);
-    const conn: WsConn = { ws, tap: new WireTap(this.tapCounts).attach(req.socket), outstanding: 0, paused: false, errored: false, seen: 0, idleTicks: 0 };
+    this.clock.endHandshake(req.socket);
+    const conn: WsConn = { ws, tap: new WireTap(this.tapCounts).attach(req.socket), outstanding: 0, paused: false, errored: false, idle: new IdleWatch() };
     this.conns.add(conn);
     if (!this.handler) ws.pause();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
@@ -320,9 +298,8 @@ class WsReceiver implements Receiver {
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        if (this.timer) clearInterval(this.timer);
+        this.clock.stop();
         for (const c of this.conns) c.ws.terminate();
-        for (const s of this.pending.keys()) s.destroy();
         await new Promise<void>((resolve) => this.wss.close(() => resolve()));
         await new Promise<void>((resolve) => this.http.close(() => resolve()));
       })();

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { fbError, type FbError } from '../../core/errors';
 import { ErrorSink, frameTooLarge, maxConnections } from '../common';
+import { DeadlineClock, IdleWatch, type Deadlines } from '../deadlines';
 import { encodeHello, readHello } from './hello';
 import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from '../types';
 import { SocketFeed, type FeedOwner } from './feed';
@@ -14,7 +15,7 @@ import { encodePrefix, MAX_PREFIX_LENGTH, newParserCounters, PARSER_STATS } from
  * through a SocketFeed (feed.ts), which pauses the socket while a delivered frame is unreleased.
  * It holds at most producers + SPARE_CONNECTIONS connections (common.ts), handshaking ones
  * included; more are closed and counted.
- * Deadlines (checked by one timer per receiver, in ticks, so a consumer stopped by SIGSTOP does
+ * Deadlines (deadlines.ts: one timer per receiver, in ticks, so a consumer stopped by SIGSTOP does
  * not count the stop against its peers): a hello unfinished after `handshakeTimeoutMs` closes the
  * connection (counted); a connection that stops sending in the middle of a frame for
  * `frameIdleTimeoutMs` while the receiver is reading it is dropped with FB_ERR_PEER_STALLED.
@@ -51,26 +52,10 @@ export interface StreamEndpoint {
   cleanup?(): void;
 }
 
-/** The receiver's deadlines (transport options handshakeTimeoutMs, frameIdleTimeoutMs). */
-export interface StreamDeadlines {
-  handshakeTimeoutMs: number;
-  frameIdleTimeoutMs: number;
-}
-
-/** Ticks per deadline: a deadline fires after this many timer ticks without progress. */
-const TICKS_PER_DEADLINE = 4;
-
-/** A connection whose hello has not arrived whole. */
-interface Handshaking {
-  socket: net.Socket;
-  ticks: number;
-}
-
-/** What the deadline timer tracks of a connection past its hello. */
+/** A connection past its hello, with its frame-idle deadline. */
 interface Tracked {
   feed: SocketFeed;
-  seen: number;
-  idleTicks: number;
+  idle: IdleWatch;
   stalled: boolean;
 }
 
@@ -79,9 +64,7 @@ export class StreamReceiver implements Receiver {
   address = '';
   private readonly server: net.Server;
   private readonly conns = new Set<Tracked>();
-  private readonly handshaking = new Set<Handshaking>();
-  private readonly tickMs: number;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly clock: DeadlineClock;
   private handshakesRefused = 0;
   private stalled = 0;
   private readonly sink = new ErrorSink();
@@ -96,9 +79,16 @@ export class StreamReceiver implements Receiver {
   private constructor(
     private readonly opts: ReceiverOptions,
     private readonly endpoint: StreamEndpoint,
-    private readonly deadlines: StreamDeadlines,
+    private readonly deadlines: Deadlines,
   ) {
-    this.tickMs = Math.max(1, Math.min(1000, Math.floor(Math.min(deadlines.handshakeTimeoutMs, deadlines.frameIdleTimeoutMs) / TICKS_PER_DEADLINE)));
+    this.clock = new DeadlineClock(
+      deadlines,
+      (socket) => {
+        this.handshakesRefused++;
+        socket.destroy();
+      },
+      () => this.idleTick(),
+    );
     this.server = net.createServer({ pauseOnConnect: true }, (s) => this.accept(s));
     this.feedOwner = {
       maxFrameBytes: opts.maxFrameBytes,
@@ -110,11 +100,13 @@ export class StreamReceiver implements Receiver {
     };
   }
 
-  static async create(opts: ReceiverOptions, endpoint: StreamEndpoint, deadlines: StreamDeadlines): Promise<StreamReceiver> {
+  static async create(opts: ReceiverOptions, endpoint: StreamEndpoint, deadlines: Deadlines): Promise<StreamReceiver> {
     const r = new StreamReceiver(opts, endpoint, deadlines);
     await new Promise<void>((resolve, reject) => {
-      const onError = (e: NodeJS.ErrnoException) =>
+      const onError = (e: NodeJS.ErrnoException) => {
+        r.clock.stop();
         reject(fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `cannot listen on ${JSON.stringify(endpoint.listen)}: ${e.code ?? e.message}`));
+      };
       r.server.once('error', onError);
       r.server.listen(endpoint.listen, () => {
         r.server.off('error', onError);
@@ -123,35 +115,15 @@ export class StreamReceiver implements Receiver {
     });
     r.server.on('error', (e) => r.sink.emit(fbError('FB_ERR_PEER_GONE', `receiver socket error: ${e.message}`)));
     r.address = endpoint.address(r.server);
-    r.timer = setInterval(() => r.tick(), r.tickMs);
-    r.timer.unref();
     return r;
   }
 
-  /** Ticks needed for `ms`: at least TICKS_PER_DEADLINE of them. */
-  private ticksFor(ms: number): number {
-    return Math.max(TICKS_PER_DEADLINE, Math.ceil(ms / this.tickMs));
-  }
-
-  /** One deadline tick: closes hellos that took too long and frames left half-sent. */
-  private tick(): void {
-    const helloTicks = this.ticksFor(this.deadlines.handshakeTimeoutMs);
-    for (const h of this.handshaking) {
-      if (++h.ticks < helloTicks) continue;
-      this.handshaking.delete(h);
-      this.handshakesRefused++;
-      h.socket.destroy();
-    }
-    const idleTicks = this.ticksFor(this.deadlines.frameIdleTimeoutMs);
+  /** The frame-idle deadline: a connection silent mid-frame while it is read is dropped. */
+  private idleTick(): void {
     for (const c of this.conns) {
       const f = c.feed;
       // paused: the receiver holds a frame (or has no handler yet): not the peer's silence
-      if (f.paused || !f.parser.midFrame || f.chunks !== c.seen) {
-        c.seen = f.chunks;
-        c.idleTicks = 0;
-        continue;
-      }
-      if (++c.idleTicks < idleTicks) continue;
+      if (!c.idle.tick(f.chunks, !f.paused && f.parser.midFrame, this.clock.idleTicks)) continue;
       c.stalled = true;
       this.conns.delete(c);
       this.stalled++;
@@ -165,21 +137,19 @@ export class StreamReceiver implements Receiver {
       socket.destroy();
       return;
     }
-    if (this.conns.size + this.handshaking.size >= maxConnections(this.opts.producers)) {
+    if (this.conns.size + this.clock.handshakes >= maxConnections(this.opts.producers)) {
       this.refused++; // counted, not an error: a stranger knocking must not fail the run
       socket.destroy();
       return;
     }
     this.accepted++;
     if (this.endpoint.noDelay) socket.setNoDelay(true);
-    const h: Handshaking = { socket, ticks: 0 };
-    this.handshaking.add(h);
+    this.clock.startHandshake(socket);
     socket.on('error', () => {
       /* ECONNRESET etc.: 'close' follows */
     });
-    socket.once('close', () => this.handshaking.delete(h));
     readHello(socket, this.endpoint.token, (ok) => {
-      if (!this.handshaking.delete(h)) return; // timed out meanwhile
+      if (!this.clock.endHandshake(socket)) return; // timed out meanwhile
       if (!ok || this.closing) {
         if (!this.closing) this.handshakesRefused++;
         socket.destroy();
@@ -192,7 +162,7 @@ export class StreamReceiver implements Receiver {
   /** A connection past its hello: its bytes go to a feed. */
   private admit(socket: net.Socket): void {
     const feed = new SocketFeed(socket, this.feedOwner);
-    const c: Tracked = { feed, seen: 0, idleTicks: 0, stalled: false };
+    const c: Tracked = { feed, idle: new IdleWatch(), stalled: false };
     this.conns.add(c);
     socket.on('close', () => {
       this.conns.delete(c);
@@ -227,8 +197,7 @@ export class StreamReceiver implements Receiver {
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        if (this.timer) clearInterval(this.timer);
-        for (const h of this.handshaking) h.socket.destroy();
+        this.clock.stop();
         for (const c of this.conns) c.feed.socket.destroy();
         await new Promise<void>((resolve) => this.server.close(() => resolve()));
         this.endpoint.cleanup?.();
