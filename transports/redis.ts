@@ -63,6 +63,25 @@ function findServer(): string | null {
   }
 }
 
+/** The server's major version (`redis-server --version`: `v=7.0.15`), or null if it does not say. */
+function serverMajor(bin: string): number | null {
+  try {
+    const m = /\bv=(\d+)\./.exec(execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 5000 }));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Redis 7 (ACL users, maxmemory-clients, CLIENT NO-EVICT) or why not. */
+function serverProblem(): string | null {
+  const bin = findServer();
+  if (!bin) return 'redis-server is not installed (install it with: apt-get install -y redis-server)';
+  const major = serverMajor(bin);
+  if (major === null || major < 7) return `redis-server 7 or newer is needed (ACL users, maxmemory-clients); ${bin} is ${major === null ? 'of unknown version' : `version ${major}`}`;
+  return null;
+}
+
 const asText = (v: RespValue): string => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v));
 
 class RedisReceiver implements Receiver {
@@ -320,11 +339,11 @@ export const redisTransport = defineTransport({
       };
     },
   },
-  unavailableReason: () => (findServer() ? null : 'redis-server is not installed (install it with: apt-get install -y redis-server)'),
+  unavailableReason: serverProblem,
 
   async createReceiver(opts) {
-    const bin = findServer();
-    if (!bin) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', 'redis-server is not installed (install it with: apt-get install -y redis-server)');
+    const problem = serverProblem();
+    if (problem) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', problem);
     const id = `${process.pid}-${++seq}-${randomBytes(3).toString('hex')}`;
     const socketPath = path.resolve(opts.runDir, `fb-redis-${id}.sock`);
     // the server refuses a bulk above this; the receiver parses anything the server accepted,
