@@ -18,7 +18,8 @@ import type { TortureCase } from './types';
  * then silence, and more connections than the receiver holds. The receiver (in a child process,
  * with the torture's short deadlines) must close the handshakes at handshakeTimeoutMs without an
  * error, drop the silent producer with FB_ERR_PEER_STALLED, hold no more connections than its
- * cap (producers + 2; ws: 2x that of TCP connections not upgraded yet), stay within its memory
+ * cap (producers + 2; ws: 2x that of TCP connections not upgraded yet; zeromq: ZMTP 3 peers past
+ * the ZAP handler), stay within its memory
  * bound, and serve a well-formed sender afterwards. Picked by the grammar of the transport's raw
  * input and the deadline options it declares, never by its name.
  */
@@ -84,13 +85,15 @@ function upgradeRequest(url: string): Buffer {
 function handshake(target: RawTarget): Buffer {
   if (target.kind === 'websocket') return upgradeRequest(target.url);
   if (target.kind === 'socket' && target.preamble) return Buffer.from(target.preamble);
-  // ZMTP 3.0 greeting: signature, version 3.0, mechanism NULL, as-server 0, filler
+  // ZMTP 3.0 greeting (signature, version 3.0, mechanism NULL, as-server 0, filler), then the
+  // NULL mechanism's READY command with Socket-Type PUSH
   const g = Buffer.alloc(64);
   g[0] = 0xff;
   g[9] = 0x7f;
   g[10] = 3;
   g.write('NULL', 12, 'latin1');
-  return g;
+  const body = Buffer.concat([Buffer.from('\x05READY\x0bSocket-Type', 'latin1'), Buffer.from([0, 0, 0, 4]), Buffer.from('PUSH', 'latin1')]);
+  return Buffer.concat([g, Buffer.from([0x04, body.length]), body]);
 }
 
 function codeSince(rp: ReceiverProc, errs: number): string {
@@ -136,25 +139,31 @@ const halfFrame: Attack = async (target, rp, _address, sockets) => {
   return { got: codeSince(rp, errs), held: closed === 1, detail: `reported in ${Date.now() - t0} ms; connection ${closed ? 'closed' : 'STILL OPEN'}` };
 };
 
-/** Four times the cap of connections at once, each completing its handshake; held open a while. */
+/**
+ * Four times the cap of connections at once, each completing its handshake; held open a while.
+ * Held: still open (stream, ws), or for ZMTP, answered READY (admitted by the ZAP handler; a
+ * denied peer gets ERROR and is closed at the handshake deadline).
+ */
 const tooMany: Attack = async (target, rp, _address, sockets) => {
   const errs = rp.errors.length;
   const bytes = handshake(target);
-  const socks: net.Socket[] = [];
+  const zmtp = target.kind === 'socket' && !target.preamble;
+  const socks: Array<{ s: net.Socket; got: string }> = [];
   for (let i = 0; i < 4 * CAP; i++) {
     const s = await connect(target, sockets).catch(() => null);
-    if (s) {
-      s.write(bytes);
-      socks.push(s);
-    }
+    if (!s) continue;
+    const entry = { s, got: '' };
+    s.on('data', (d: Buffer) => (entry.got += d.toString('latin1')));
+    s.write(bytes);
+    socks.push(entry);
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const open = socks.filter((s) => !s.destroyed && !s.closed).length;
+  const held = socks.filter((e) => !e.s.destroyed && !e.s.closed && (!zmtp || e.got.includes('\x05READY'))).length;
   // ws holds up to 2x the cap of TCP connections (handshakes under way), and upgrades at most the cap
   const bound = target.kind === 'websocket' ? 2 * CAP : CAP;
-  for (const s of socks) s.destroy();
+  for (const e of socks) e.s.destroy();
   await new Promise((resolve) => setTimeout(resolve, 100));
-  return { got: codeSince(rp, errs), held: open <= bound, detail: `${open} of ${socks.length} connections held (bound ${bound})` };
+  return { got: codeSince(rp, errs), held: held <= bound, detail: `${held} of ${socks.length} connections ${zmtp ? 'admitted' : 'held'} (bound ${bound})` };
 };
 
 /** The attacks that apply to a transport, by its raw input and its declared deadline options. */
@@ -170,7 +179,7 @@ export function strayPeerAttacks(t: string): Array<{ name: string; expected: str
   if (opts.has('frameIdleTimeoutMs') && (raw.grammar === 'fbs1' || raw.grammar === 'websocket')) {
     out.push({ name: 'half a frame then silence', expected: ['FB_ERR_PEER_STALLED'], run: halfFrame });
   }
-  if (raw.grammar === 'fbs1' || raw.grammar === 'websocket') out.push({ name: 'too many connections', expected: ['none'], run: tooMany });
+  if (raw.grammar === 'fbs1' || raw.grammar === 'websocket' || raw.grammar === 'zmtp') out.push({ name: 'too many connections', expected: ['none'], run: tooMany });
   return out;
 }
 
