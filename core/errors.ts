@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   FB_ERR_TRANSPORT_UNAVAILABLE: 'the transport cannot run on this machine (reason given)',
   FB_ERR_NATIVE_UNAVAILABLE: 'the native addon could not be loaded (reason given)',
   FB_ERR_PEER_GONE: 'a producer or consumer process died or closed its end mid-run',
+  FB_ERR_PEER_STALLED: 'a producer sent part of a frame and then nothing for frameIdleTimeoutMs: its connection was dropped (the others go on)',
   FB_ERR_TIMEOUT: 'a process did not answer the coordinator in time',
   FB_ERR_PROTOCOL: 'malformed data on a transport (bad length, bad magic, too many fragments)',
   FB_ERR_FRAMES_LOST: 'frames the transport accepted never arrived (block policy)',

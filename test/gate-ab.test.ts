@@ -129,9 +129,9 @@ describe('bench gate --against (real trees)', () => {
     const src = readFileSync(file, 'utf8');
     const planted = src
       .replace(
-        '    return StreamSender.open({ path: socketFile(address) }, opts, address, false);',
+        '    return StreamSender.open({ path: socketFile(address) }, opts, address, false, ZERO_TOKEN);',
         [
-          '    const sender = await StreamSender.open({ path: socketFile(address) }, opts, address, false);',
+          '    const sender = await StreamSender.open({ path: socketFile(address) }, opts, address, false, ZERO_TOKEN);',
           '    const send = sender.send.bind(sender);',
           '    sender.send = (frame: Uint8Array) => {',
           '      let h = 0;',

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FbError } from '../core/errors';
 import { FrameParser, PREFIX_BYTES, STREAM_MAGIC, encodePrefix } from '../transports/stream/parser';
+import { encodeHello, ZERO_TOKEN } from '../transports/stream/hello';
 import { unixTransport } from '../transports/unix';
 
 function wire(...payloads: Buffer[]): Buffer {
@@ -167,6 +168,7 @@ describe('stream receiver over a real socket', () => {
   async function rawClient(address: string): Promise<net.Socket> {
     const s = net.connect({ path: address.slice('unix:'.length) });
     await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject));
+    s.write(encodeHello(ZERO_TOKEN)); // the handshake every connection starts with
     return s;
   }
 

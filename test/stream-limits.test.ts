@@ -20,11 +20,15 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-function rawConnect(address: string): Promise<net.Socket> {
-  const m = /^tcp:([0-9.]+):(\d+)$/.exec(address);
-  const opts: net.NetConnectOpts = m ? { host: m[1], port: Number(m[2]) } : { path: address.slice('unix:'.length) };
+/** A raw connection that has sent its hello (the transport's raw-input preamble). */
+function rawConnect(transport: Transport, address: string): Promise<net.Socket> {
+  const target = transport.rawInput!.target(address);
+  if (target.kind !== 'socket') throw new Error('not a socket target');
   return new Promise((resolve, reject) => {
-    const s = net.connect(opts, () => resolve(s));
+    const s = net.connect(target.connect, () => {
+      if (target.preamble) s.write(target.preamble);
+      resolve(s);
+    });
     s.on('error', reject);
     closers.push(() => s.destroy());
   });
@@ -52,9 +56,9 @@ describe.each([unixTransport, tcpTransport] as Transport[])('$name receiver: con
       release();
     });
     const held: net.Socket[] = [];
-    for (let i = 0; i < 1 + SPARE_CONNECTIONS; i++) held.push(await rawConnect(r.address));
+    for (let i = 0; i < 1 + SPARE_CONNECTIONS; i++) held.push(await rawConnect(transport, r.address));
     await waitFor('accepted', () => Number(r.stats().connections) === 1 + SPARE_CONNECTIONS);
-    const extra = await rawConnect(r.address);
+    const extra = await rawConnect(transport, r.address);
     expect(await closed(extra)).toBe(true);
     expect(r.stats().connectionsRefused).toBe(1);
     expect(codes).toEqual([]);

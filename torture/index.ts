@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { transportNames, unavailableReason } from '../transports/registry';
+import { getTransport, transportNames, unavailableReason } from '../transports/registry';
 import { rng } from './bad-inputs';
 import type { TortureContext } from './context';
 import { KILL_KINDS, killCase, killSkip } from './kill';
@@ -11,6 +11,7 @@ import { SHM_ATTACKS, shmAttackCase } from './shm-attacks';
 import { signalRunCase } from './signal-run';
 import { soakCase } from './soak';
 import { stallCase } from './stall';
+import { strayPeerCases } from './stray-peers';
 import { summarize, type TortureCase, type TortureSkip, type TortureSummary } from './types';
 
 /**
@@ -60,6 +61,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureSummary> {
     o.onCase?.(c, cases.length);
   };
   const pick = <T extends readonly unknown[]>(list: readonly T[]): T[] => list.filter((x) => names.includes(x[0] as string)) as T[];
+  const strayGrammars = new Set<string>();
   try {
     for (const t of names) {
       if (t === 'shm-copy') skip({ transport: t, what: 'hostile ring writer', reason: 'same ring and consumer code as shm (tried there)' });
@@ -74,6 +76,13 @@ export async function runTorture(o: TortureOptions): Promise<TortureSummary> {
         continue;
       }
       for (const c of await malformedTransport(t, ctx)) add(c);
+      // --quick: stray peers once per grammar (tcp's receiver is unix's)
+      const grammar = getTransport(t).rawInput?.grammar ?? '';
+      if (!o.quick || !strayGrammars.has(grammar)) {
+        const stray = await strayPeerCases(t, ctx);
+        if (stray.length) strayGrammars.add(grammar);
+        for (const c of stray) add(c);
+      } else skip({ transport: t, what: 'stray peers (--quick)', reason: `tried on another transport of the same grammar (${grammar}); every one in the full run` });
     }
     for (const [i, t] of names.entries()) {
       const kinds = o.quick ? [KILL_KINDS[i % KILL_KINDS.length]] : KILL_KINDS;

@@ -19,8 +19,23 @@ import type { TortureCase, TortureSkip } from './types';
  * buffer, one message being gathered, V8 noise) and keep serving a well-formed sender afterwards.
  * The bad inputs are picked by the grammar the path speaks, never by the transport's name.
  */
-const MAX_FRAME = 4 * MiB;
+export const MAX_FRAME = 4 * MiB;
 const RSS_BOUND = 2 * MAX_FRAME + 32 * MiB;
+
+/**
+ * The receivers' deadlines under torture (transport options, where a transport declares them):
+ * short, so a slow-loris is closed within the case, long enough for a well-formed sender on a
+ * loaded machine (a deadline fires after four timer ticks without progress).
+ */
+export const TORTURE_DEADLINE_MS = 1000;
+
+/** The deadline options `t` declares, at TORTURE_DEADLINE_MS. */
+export function tortureOptions(t: string): Record<string, number> {
+  const declared = new Set(getTransport(t).options.map((o) => o.name));
+  const out: Record<string, number> = {};
+  for (const name of ['handshakeTimeoutMs', 'frameIdleTimeoutMs']) if (declared.has(name)) out[name] = TORTURE_DEADLINE_MS;
+  return out;
+}
 
 /**
  * A bad input whose bytes depend on the receiver it is written to (names inside the protocol:
@@ -36,7 +51,11 @@ function zmqInputs(r: () => number): Input[] {
   greeting[0] = 0xff;
   greeting[9] = 0x7f;
   greeting[10] = 3;
+  // ZMTP 1.0 (no 0xff signature): a one-byte length, flags, body; 50 short messages
+  const body = Buffer.from('raw-zmtp-1.0');
+  const zmtp10 = Buffer.concat([Buffer.from([0x01, 0x00]), ...new Array<Buffer>(50).fill(Buffer.concat([Buffer.from([body.length + 1, 0]), body]))]);
   return [
+    { name: 'raw ZMTP 1.0 messages', bytes: zmtp10, expected: ['none'] },
     { name: 'random bytes (ZMTP)', bytes: rand, expected: ['none', 'FB_ERR_PROTOCOL'] },
     { name: 'truncated ZMTP greeting', bytes: greeting.subarray(0, 11), expected: ['none', 'FB_ERR_PROTOCOL'] },
     { name: 'greeting then garbage', bytes: Buffer.concat([greeting, rand]), expected: ['none', 'FB_ERR_PROTOCOL'] },
@@ -54,10 +73,22 @@ function resp(args: Array<string | Buffer>): Buffer {
 }
 
 /**
- * Inputs for a receiver behind a RESP server (redis): entries a hostile client adds to the
- * stream the receiver reads reach the receiver (FB_ERR_PROTOCOL); bytes the server itself
- * refuses never do ('none'). Random bytes from their own seed: the suite's stream of random
- * numbers (ctx.rng) stays what it was for every other case.
+ * `XADD <stream> * a a a a ...` with `fields` field-value pairs, built without one buffer per
+ * argument (ten million of them): the consumer's XREAD reply would hold an array of
+ * 2 x fields elements.
+ */
+function xaddFields(stream: string, fields: number): Buffer {
+  const head = resp(['XADD', stream, '*']).subarray('*3\r\n'.length); // the three arguments, without their count
+  const arg = '$1\r\na\r\n';
+  return Buffer.concat([Buffer.from(`*${3 + 2 * fields}\r\n`, 'latin1'), head, Buffer.alloc(arg.length * 2 * fields, arg, 'latin1')]);
+}
+
+/**
+ * Inputs for a receiver behind a RESP server (redis), written after the producer's login (the
+ * raw target's preamble): entries a hostile producer adds to the stream the receiver reads
+ * reach the receiver (FB_ERR_PROTOCOL); bytes or commands the server itself refuses (its RESP
+ * parser, the producer's ACL user, maxmemory) never do ('none'). Random bytes from their own
+ * seed: the suite's stream of random numbers (ctx.rng) stays what it was for every other case.
  */
 function respInputs(maxFrameBytes: number): Input[] {
   const r = rng(0x7e5);
@@ -69,6 +100,16 @@ function respInputs(maxFrameBytes: number): Input[] {
     { name: 'random bytes (RESP)', bytes: rand, expected: ['none'] },
     { name: 'stream entry above maxFrameBytes', bytes: Buffer.alloc(0), bytesFor: (t) => resp(['XADD', stream(t), '*', 'f', Buffer.alloc(maxFrameBytes + 1)]), expected: ['FB_ERR_PROTOCOL'] },
     { name: 'bulk length 2^63', bytes: Buffer.from('*3\r\n$4\r\nXADD\r\n$9223372036854775807\r\n'), expected: ['none'] },
+    {
+      name: 'commands beyond its ACL (CONFIG SET, FLUSHALL, XREAD, RPUSH a credit)',
+      bytes: Buffer.alloc(0),
+      bytesFor: (t) => Buffer.concat([
+        resp(['CONFIG', 'SET', 'dir', '/tmp']), resp(['FLUSHALL']), resp(['XREAD', 'STREAMS', stream(t), '0']), resp(['RPUSH', stream(t).replace(/:s:(\d+)$/, ':c:$1'), '1']),
+      ]),
+      expected: ['none'],
+    },
+    // the server refuses it (maxmemory) or holds it; if the consumer reads it, its RESP reader refuses the reply
+    { name: 'RESP array of ten million elements (a stream entry of 5M fields)', bytes: Buffer.alloc(0), bytesFor: (t) => xaddFields(stream(t), 5_000_000), expected: ['none', 'FB_ERR_PROTOCOL'] },
   ];
 }
 
@@ -114,7 +155,7 @@ async function writeBad(target: RawTarget, rp: ReceiverProc, input: Input): Prom
       await writeFifo(target.files, 0, bytes);
       return;
     case 'socket':
-      await writeSocket(target.connect, bytes);
+      await writeSocket(target.connect, bytes, 3000, target.preamble);
       return;
     case 'host-channel': {
       const r = await rp.hosted({ job: 'messages', list: input.messages?.(target) ?? [] });
@@ -127,7 +168,7 @@ async function writeBad(target: RawTarget, rp: ReceiverProc, input: Input): Prom
 }
 
 /** A well-formed sender sends two frames; true when both arrived. */
-async function stillServes(t: string, target: RawTarget, address: string, rp: ReceiverProc): Promise<boolean> {
+export async function stillServes(t: string, target: RawTarget, address: string, rp: ReceiverProc): Promise<boolean> {
   const before = rp.frames;
   const sizes = [64 * 1024, MiB];
   if (target.kind === 'host-channel') {
@@ -196,7 +237,7 @@ export async function malformedTransport(t: string, ctx: TortureContext): Promis
   let baseRss = 0;
   const open = async (): Promise<void> => {
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'framebench-run-'));
-    current = await ReceiverProc.open(t, runDir, MAX_FRAME, 2);
+    current = await ReceiverProc.open(t, runDir, MAX_FRAME, 2, tortureOptions(t));
     perInput = raw.target(current.address).kind === 'fifo';
     watch.note([current.rp.pid]);
     baseRss = await current.rp.rss();

@@ -42,9 +42,11 @@ async function writeAndEnd(s: net.Socket, bytes: Buffer, ms: number): Promise<vo
   await settle(s, ms);
 }
 
-/** Connects to a stream socket (a transport's RawTarget 'socket') and writes `bytes`. */
-export async function writeSocket(to: net.NetConnectOpts, bytes: Buffer, ms = 3000): Promise<void> {
-  await writeAndEnd(await connect(to), bytes, ms);
+/** Connects to a stream socket (a transport's RawTarget 'socket') and writes its preamble, if any, then `bytes`. */
+export async function writeSocket(to: net.NetConnectOpts, bytes: Buffer, ms = 3000, preamble?: Uint8Array): Promise<void> {
+  const s = await connect(to);
+  if (preamble?.byteLength) s.write(preamble);
+  await writeAndEnd(s, bytes, ms);
 }
 
 /** Writes to FIFO `index` of a transport's RawTarget 'fifo' and closes it. */

@@ -1,7 +1,7 @@
 /**
  * A receiver under attack, in its own process so that a crash is seen as a crash and its
  * memory can be measured alone. Forked by malformed.ts; speaks a tiny protocol over IPC:
- *   in:  {t:'open', transport, runDir, maxFrameBytes, producers}  {t:'rss'}  {t:'close'}
+ *   in:  {t:'open', transport, runDir, maxFrameBytes, producers, options}  {t:'rss'}  {t:'close'}
  *        {t:'hosted', job}: forks a producer on the receiver's host channel (hosted-writer-child.ts)
  *   out: {t:'ready', address}  {t:'error', code, message}  {t:'frame', bytes}
  *        {t:'rss', rss, frames}  {t:'closed'}  {t:'crash', message}  {t:'hosted-done', ok, error}
@@ -48,14 +48,22 @@ function crash(e: unknown): void {
   setTimeout(() => process.exit(70), 50);
 }
 
-async function onMessage(m: { t: string; transport?: string; runDir?: string; maxFrameBytes?: number; producers?: number; job?: Record<string, unknown> }): Promise<void> {
+async function onMessage(m: {
+  t: string;
+  transport?: string;
+  runDir?: string;
+  maxFrameBytes?: number;
+  producers?: number;
+  options?: Record<string, unknown>;
+  job?: Record<string, unknown>;
+}): Promise<void> {
   if (m.t === 'open') {
     const r = await getTransport(String(m.transport)).createReceiver({
       runDir: String(m.runDir),
       maxFrameBytes: Number(m.maxFrameBytes),
       producers: Number(m.producers ?? 1),
       policy: 'block',
-      options: {},
+      options: m.options ?? {},
       host,
     });
     receiver = r;

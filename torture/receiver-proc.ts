@@ -32,10 +32,11 @@ export class ReceiverProc {
     return this.proc.pid ?? -1;
   }
 
-  static async open(transport: string, runDir: string, maxFrameBytes: number, producers: number): Promise<{ rp: ReceiverProc; address: string }> {
+  /** `options`: the receiver's transport options (the torture's short deadlines). */
+  static async open(transport: string, runDir: string, maxFrameBytes: number, producers: number, options: Record<string, unknown> = {}): Promise<{ rp: ReceiverProc; address: string }> {
     const rp = new ReceiverProc();
     const ready = rp.next('ready', 20_000);
-    rp.proc.send({ t: 'open', transport, runDir, maxFrameBytes, producers });
+    rp.proc.send({ t: 'open', transport, runDir, maxFrameBytes, producers, options });
     const m = await ready;
     return { rp, address: String(m.address) };
   }

@@ -1,5 +1,5 @@
 import { fbError, type FbError } from '../core/errors';
-import type { ErrorHandler } from './types';
+import type { ErrorHandler, OptionSpec } from './types';
 
 /**
  * What every adapter shares: the limits (one value each, used by every transport that has
@@ -22,6 +22,29 @@ export const SPARE_CONNECTIONS = 2;
 export function maxConnections(producers: number): number {
   return Math.max(1, producers) + SPARE_CONNECTIONS;
 }
+
+/** Default of the `handshakeTimeoutMs` option: a connection that has not completed its handshake by then is closed. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Default of the `frameIdleTimeoutMs` option: a connection silent this long in the middle of a frame is dropped. */
+export const DEFAULT_FRAME_IDLE_TIMEOUT_MS = 30_000;
+
+/** The transport option of every receiver with a handshake (tcp, unix, ws, zeromq). */
+export const HANDSHAKE_TIMEOUT_OPTION = {
+  name: 'handshakeTimeoutMs',
+  type: 'integer',
+  default: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  min: 1,
+  help: 'receiver: a connection that has not completed its handshake within this many ms is closed (it counts against the connection cap meanwhile)',
+} as const satisfies OptionSpec;
+
+/** The transport option of every receiver that can see a frame half-sent (tcp, unix, ws). */
+export const FRAME_IDLE_TIMEOUT_OPTION = {
+  name: 'frameIdleTimeoutMs',
+  type: 'integer',
+  default: DEFAULT_FRAME_IDLE_TIMEOUT_MS,
+  min: 1,
+  help: 'receiver: a producer that sends part of a frame and then nothing for this many ms is dropped (FB_ERR_PEER_STALLED); time the receiver itself holds the socket paused does not count',
+} as const satisfies OptionSpec;
 
 /** The sender's refusal of a frame above its maxFrameBytes. */
 export function frameTooLarge(bytes: number, maxFrameBytes: number): FbError {

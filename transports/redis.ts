@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../core/errors';
 import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from './types';
-import { RespConnection, RespError, type RespValue } from './resp';
+import { encodeHeader, RespConnection, RespError, RespLimitError, type RespValue } from './resp';
 import { ErrorSink, frameOverLimit, frameTooLarge } from './common';
 import { defineTransport } from './define';
+import { CONSUMER_USER, creditKey, maxClientMemoryBytes, maxMemoryBytes, producerPassword, producerUser, serverConfig, streamKey } from './redis-acl';
 
 /**
  * A real redis-server, started by the receiver for this run on a Unix socket in the run
@@ -24,6 +25,11 @@ import { defineTransport } from './define';
  * consumer: when that pipe closes (close(), an error, or the consumer killed with SIGKILL) the
  * watchdog SIGKILLs the server. Its socket file is removed by close() and with the run dir.
  * The server's CPU (all its threads) is measured as a third side (Receiver.serverPid).
+ * Access (redis-acl.ts): the default user is off; the consumer logs in as its own user (the
+ * commands it uses, on this receiver's keys; its password never leaves the consumer), each
+ * producer as `fbp<i>` (XADD, LPOP, BLPOP, PING on its own stream and credit list only).
+ * `maxmemory` with `noeviction` bounds the server: a write beyond it is refused (OOM), nothing
+ * is evicted. The config goes in a 0600 file in the run directory, never on a command line.
  */
 const PREFIX = 'redis:';
 const WINDOW = 2;
@@ -32,14 +38,13 @@ let seq = 0;
 const REDIS_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', bytesAssembled: 'number', serverPid: 'number' } as const satisfies StatsShape;
 const REDIS_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', creditWaits: 'number' } as const satisfies StatsShape;
 
-/** What an address names: `redis:<key prefix>|<producers>|<server socket>`. */
-function parseAddress(address: string): { key: string; producers: number; socketPath: string } {
+/** What an address names: `redis:<key prefix>|<producers>|<producers' secret>|<server socket>`. */
+function parseAddress(address: string): { key: string; producers: number; secret: string; socketPath: string } {
   if (!address.startsWith(PREFIX)) throw fbError('FB_ERR_INTERNAL', `not a redis transport address: '${address}'`);
-  const [key, producers, socketPath] = address.slice(PREFIX.length).split('|');
-  return { key, producers: Math.max(1, Number(producers)), socketPath };
+  const [key, producers, secret, ...rest] = address.slice(PREFIX.length).split('|');
+  return { key, producers: Math.max(1, Number(producers)), secret, socketPath: rest.join('|') };
 }
 
-const streamKey = (key: string, producer: number): string => `${key}:s:${producer}`;
 
 const WATCHDOG = [
   'exec 3<&0',
@@ -56,6 +61,25 @@ function findServer(): string | null {
   } catch {
     return null;
   }
+}
+
+/** The server's major version (`redis-server --version`: `v=7.0.15`), or null if it does not say. */
+function serverMajor(bin: string): number | null {
+  try {
+    const m = /\bv=(\d+)\./.exec(execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 5000 }));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Redis 7 (ACL users, maxmemory-clients, CLIENT NO-EVICT) or why not. */
+function serverProblem(): string | null {
+  const bin = findServer();
+  if (!bin) return 'redis-server is not installed (install it with: apt-get install -y redis-server)';
+  const major = serverMajor(bin);
+  if (major === null || major < 7) return `redis-server 7 or newer is needed (ACL users, maxmemory-clients); ${bin} is ${major === null ? 'of unknown version' : `version ${major}`}`;
+  return null;
 }
 
 const asText = (v: RespValue): string => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v));
@@ -78,13 +102,17 @@ class RedisReceiver implements Receiver {
     private readonly socketPath: string,
     private readonly key: string,
     private readonly conn: RespConnection,
+    secret: string,
+    private readonly configFile: string,
   ) {
     this.serverPid = pid;
-    this.address = `${PREFIX}${key}|${opts.producers}|${socketPath}`;
+    this.address = `${PREFIX}${key}|${opts.producers}|${secret}|${socketPath}`;
     this.streams = Array.from({ length: Math.max(1, opts.producers) }, (_, i) => streamKey(key, i));
     this.lastIds = this.streams.map(() => '0');
-    conn.onClose = () => {
-      if (!this.closing) this.sink.emit(fbError('FB_ERR_PEER_GONE', 'redis: the connection to the server closed'));
+    conn.onClose = (err) => {
+      if (this.closing) return;
+      if (err instanceof RespLimitError) this.sink.emit(fbError('FB_ERR_PROTOCOL', `redis: ${err.message}${this.whose(err.within)}`));
+      else this.sink.emit(fbError('FB_ERR_PEER_GONE', 'redis: the connection to the server closed'));
     };
     server.on('exit', (code, signal) => {
       if (!this.closing) this.sink.emit(fbError('FB_ERR_PEER_GONE', `redis-server exited (${signal ?? code})`));
@@ -104,8 +132,16 @@ class RedisReceiver implements Receiver {
       .then((v) => this.onRead(v), (e) => this.failed(e));
   }
 
+  /** Which producer's stream a refused reply was read from (the stream name opens an XREAD reply). */
+  private whose(within: string[]): string {
+    const at = within.findIndex((w) => this.streams.includes(w));
+    if (at < 0) return '';
+    const id = within[at + 1];
+    return ` (in producer ${this.streams.indexOf(within[at])}'s stream ${within[at]}${id ? `, entry ${id}` : ''})`;
+  }
+
   private failed(e: unknown): void {
-    if (this.closing) return;
+    if (this.closing || this.conn.closed) return; // a closed connection was reported by onClose
     const msg = e instanceof RespError || e instanceof Error ? e.message : String(e);
     const code = /exceeds the limit/.test(msg) ? 'FB_ERR_PROTOCOL' : 'FB_ERR_PEER_GONE';
     this.sink.emit(fbError(code, `redis: ${msg}`));
@@ -131,7 +167,7 @@ class RedisReceiver implements Receiver {
       const e = entries[i];
       this.lastIds[e.stream] = e.id;
       const done = (): void => {
-        const credits = this.streams[e.stream].replace(':s:', ':c:');
+        const credits = creditKey(this.key, e.stream);
         void this.conn.command(['XDEL', this.streams[e.stream], e.id]).catch(() => undefined);
         void this.conn.command(['RPUSH', credits, '1']).catch(() => undefined);
         deliver(i + 1);
@@ -170,6 +206,7 @@ class RedisReceiver implements Receiver {
         this.conn.close();
         await stopServer(this.server);
         fs.rmSync(this.socketPath, { force: true });
+        fs.rmSync(this.configFile, { force: true });
       })();
     }
     return this.closing;
@@ -294,20 +331,39 @@ export const redisTransport = defineTransport({
     grammar: 'resp',
     target: (address) => {
       const a = parseAddress(address);
-      return { kind: 'socket', connect: { path: a.socketPath }, streams: Array.from({ length: a.producers }, (_, i) => streamKey(a.key, i)) };
+      return {
+        kind: 'socket',
+        connect: { path: a.socketPath },
+        streams: Array.from({ length: a.producers }, (_, i) => streamKey(a.key, i)),
+        preamble: encodeHeader(['AUTH', producerUser(0), producerPassword(a.secret, 0)]),
+      };
     },
   },
-  unavailableReason: () => (findServer() ? null : 'redis-server is not installed (install it with: apt-get install -y redis-server)'),
+  unavailableReason: serverProblem,
 
   async createReceiver(opts) {
-    const bin = findServer();
-    if (!bin) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', 'redis-server is not installed (install it with: apt-get install -y redis-server)');
+    const problem = serverProblem();
+    if (problem) throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', problem);
     const id = `${process.pid}-${++seq}-${randomBytes(3).toString('hex')}`;
     const socketPath = path.resolve(opts.runDir, `fb-redis-${id}.sock`);
     // the server refuses a bulk above this; the receiver parses anything the server accepted,
     // so an entry above maxFrameBytes is refused by the receiver (FB_ERR_PROTOCOL), not its link
     const maxBulk = Math.max(1024 * 1024, opts.maxFrameBytes + 1024);
+    const key = `fb:${id}`;
+    const secret = randomBytes(16).toString('hex');
+    const consumerPassword = randomBytes(16).toString('hex');
+    const configFile = path.resolve(opts.runDir, `fb-redis-${id}.conf`);
+    const config = serverConfig({
+      key,
+      producers: opts.producers,
+      secret,
+      consumerPassword,
+      maxMemory: maxMemoryBytes(opts.maxFrameBytes, opts.producers, WINDOW),
+      maxClientMemory: maxClientMemoryBytes(opts.maxFrameBytes, opts.producers),
+    });
+    fs.writeFileSync(configFile, config, { mode: 0o600, flag: 'wx' });
     const args = [
+      configFile,
       '--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
       '--daemonize', 'no', '--dir', opts.runDir, '--loglevel', 'warning', '--databases', '1',
       '--proto-max-bulk-len', String(maxBulk),
@@ -321,6 +377,7 @@ export const redisTransport = defineTransport({
     const fail = async (why: string): Promise<never> => {
       await stopServer(server);
       fs.rmSync(socketPath, { force: true });
+      fs.rmSync(configFile, { force: true });
       throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `redis-server did not start: ${why}${err.trim() ? `: ${err.trim().split('\n').slice(-1)[0]}` : ''}`);
     };
     const pid = await new Promise<number>((resolve) => {
@@ -343,16 +400,18 @@ export const redisTransport = defineTransport({
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    const pong = await conn.command(['PING']).catch((e: Error) => new RespError(e.message));
+    const auth = await conn.command(['AUTH', CONSUMER_USER, consumerPassword]).catch((e: Error) => new RespError(e.message));
+    const exempt = auth instanceof RespError ? auth : await conn.command(['CLIENT', 'NO-EVICT', 'on']).catch((e: Error) => new RespError(e.message));
+    const pong = exempt instanceof RespError ? exempt : await conn.command(['PING']).catch((e: Error) => new RespError(e.message));
     if (pong instanceof RespError) {
       conn.close();
       return fail(pong.message);
     }
-    return new RedisReceiver(opts, server, pid, socketPath, `fb:${id}`, conn);
+    return new RedisReceiver(opts, server, pid, socketPath, key, conn, secret, configFile);
   },
 
   async openSender(address, opts) {
-    const { key, producers, socketPath } = parseAddress(address);
+    const { key, producers, secret, socketPath } = parseAddress(address);
     const p = opts.producerId % producers;
     let conn: RespConnection;
     try {
@@ -360,6 +419,11 @@ export const redisTransport = defineTransport({
     } catch (e) {
       throw fbError('FB_ERR_PEER_GONE', `redis: no server at ${socketPath}: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
-    return new RedisSender(conn, streamKey(key, p), `${key}:c:${p}`, opts);
+    const auth = await conn.command(['AUTH', producerUser(p), producerPassword(secret, p)]).catch((e: Error) => new RespError(e.message));
+    if (auth instanceof RespError) {
+      conn.close();
+      throw fbError('FB_ERR_PEER_GONE', `redis: the server refused producer ${p}'s login: ${auth.message}`);
+    }
+    return new RedisSender(conn, streamKey(key, p), creditKey(key, p), opts);
   },
 });

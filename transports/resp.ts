@@ -41,8 +41,10 @@ export const RESP_LIMITS = { maxArray: 65_536, maxDepth: 8, maxLine: 4096 } as c
 
 /**
  * Incremental RESP2 parser. A bulk above maxBulk, an array above RESP_LIMITS.maxArray elements or
- * deeper than maxDepth, or a header line longer than maxLine calls onTooBig(n, what) and stops the
- * parser (it ignores everything after): nothing is allocated for the announced size.
+ * deeper than maxDepth, or a header line longer than maxLine calls onTooBig(n, what, within) and stops
+ * the parser (it ignores everything after): nothing is allocated for the announced size. `within`:
+ * the first element of each array being read when it stopped, where it is a string (an XREAD
+ * reply: the stream's name, then the entry's id), so the caller can say whose data it was.
  */
 export class RespParser {
   private broken = false;
@@ -59,12 +61,18 @@ export class RespParser {
   constructor(
     private readonly onReply: (v: RespValue) => void,
     private readonly maxBulk: number,
-    private readonly onTooBig: (n: number, what: string) => void,
+    private readonly onTooBig: (n: number, what: string, within: string[]) => void,
   ) {}
 
   private refuse(n: number, what: string): void {
     this.broken = true;
-    this.onTooBig(n, what);
+    const within: string[] = [];
+    for (const f of this.stack) {
+      const first = f.arr[0];
+      if (Buffer.isBuffer(first)) within.push(first.toString('latin1', 0, Math.min(first.byteLength, 128)));
+      else if (typeof first === 'string') within.push(first.slice(0, 128));
+    }
+    this.onTooBig(n, what, within);
   }
 
   push(chunk: Buffer): void {
@@ -156,6 +164,13 @@ export class RespParser {
   }
 }
 
+/** A reply the parser refused (RESP_LIMITS, maxBulk): the connection is closed with it. */
+export class RespLimitError extends Error {
+  constructor(message: string, readonly within: string[]) {
+    super(message);
+  }
+}
+
 /** One connection: commands are answered in order; a closed connection fails what is pending. */
 export class RespConnection {
   private readonly waiting: Array<{ resolve(v: RespValue): void; reject(e: Error): void }> = [];
@@ -167,7 +182,8 @@ export class RespConnection {
     this.parser = new RespParser(
       (v) => this.waiting.shift()?.resolve(v),
       maxBulk,
-      (n, what) => this.fail(new RespError(what === 'bulk bytes' ? `bulk reply of ${n} bytes exceeds the limit ${maxBulk}` : `reply refused: ${n} ${what} exceeds the limit`) as unknown as Error),
+      (n, what, within) =>
+        this.fail(new RespLimitError(what === 'bulk bytes' ? `bulk reply of ${n} bytes exceeds the limit ${maxBulk}` : `reply refused: ${n} ${what} exceeds the limit`, within)),
     );
     socket.on('data', (d: Buffer) => this.parser.push(d));
     socket.on('error', () => undefined);

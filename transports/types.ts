@@ -123,8 +123,16 @@ export type RawGrammar = 'fbs1' | 'websocket' | 'zmtp' | 'resp' | 'node-ipc' | '
 
 /** Where a hostile local process writes to a receiver, worked out from its address. */
 export type RawTarget =
-  /** A stream socket to connect to; `streams`: where in the server a producer's frames go (redis). */
-  | { readonly kind: 'socket'; readonly connect: { readonly path: string } | { readonly host: string; readonly port: number }; readonly streams?: readonly string[] }
+  /**
+   * A stream socket to connect to; `streams`: where in the server a producer's frames go (redis);
+   * `preamble`: what a producer given this address writes first (redis: its login as producer 0).
+   */
+  | {
+      readonly kind: 'socket';
+      readonly connect: { readonly path: string } | { readonly host: string; readonly port: number };
+      readonly streams?: readonly string[];
+      readonly preamble?: Uint8Array;
+    }
   /** FIFOs to open for writing (one per producer). */
   | { readonly kind: 'fifo'; readonly files: readonly string[] }
   /** A WebSocket URL (the handshake is written by hand, or replaced by raw bytes). */

@@ -50,8 +50,14 @@ export class WireTap {
   /** `counts` may be shared by the taps of several connections. */
   constructor(readonly counts: WireTapCounts = newWireTapCounts()) {}
 
+  /** Chunks read from the attached socket (the receiver's idle deadline watches it move). */
+  chunks = 0;
+
   attach(socket: Socket): this {
-    socket.on('data', (chunk: Buffer) => this.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.chunks++;
+      this.push(chunk);
+    });
     return this;
   }
 

@@ -1,10 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { fbError, type FbError } from '../core/errors';
 import type { ErrorHandler, FrameHandler, OptionSpec, OptionValues, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape, Transport } from './types';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, frameTooLarge, maxConnections } from './common';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, FRAME_IDLE_TIMEOUT_OPTION, frameTooLarge, HANDSHAKE_TIMEOUT_OPTION, maxConnections } from './common';
+import { DeadlineClock, IdleWatch } from './deadlines';
 import { defineTransport } from './define';
 import { checkOptions } from './options';
 import { WIRE_TAP_STATS, WireTap, newWireTapCounts, wireTapStats } from './ws-wire-tap';
@@ -30,6 +31,12 @@ import { WIRE_TAP_STATS, WireTap, newWireTapCounts, wireTapStats } from './ws-wi
  * Limits: `maxPayload` = maxFrameBytes (ws closes 1009 above it) and `maxFragments` fragments
  * per message (option; default WS_DEFAULT_MAX_FRAGMENTS, ws closes 1008 above it): both are
  * FB_ERR_PROTOCOL at the receiver.
+ * Deadlines (deadlines.ts: one timer per receiver, counted in ticks so a consumer stopped by
+ * SIGSTOP does not count the stop against its peers): a TCP connection not upgraded within `handshakeTimeoutMs`
+ * is closed and counted in `handshakesRefused`; until then it counts against the cap (a
+ * handshake is refused 503 when the upgraded and other pending connections fill it, and at most
+ * twice the cap are held at all). A producer silent for `frameIdleTimeoutMs` in the middle of a
+ * message, while the receiver is reading, is dropped with FB_ERR_PEER_STALLED.
  */
 export const DEFAULT_FRAGMENT_BYTES = 131000;
 /** ws's server default for fragments per message. */
@@ -51,6 +58,8 @@ function maxFragmentsOf(maxFrameBytes: number, o: WsOptions): number {
 }
 
 const WS_OPTIONS = [
+  HANDSHAKE_TIMEOUT_OPTION,
+  FRAME_IDLE_TIMEOUT_OPTION,
   { name: 'fragmentBytes', type: 'integer', default: DEFAULT_FRAGMENT_BYTES, min: 0, help: 'sender: largest WebSocket frame a message is split into, in bytes (0 = one frame; Chromium: 131000)' },
   { name: 'maxFragments', type: 'integer', min: 1, help: "receiver: WebSocket frames per message before it is refused (default: the larger of ws's 16384 and what maxFrameBytes needs at fragmentBytes)" },
 ] as const satisfies readonly OptionSpec[];
@@ -61,6 +70,8 @@ const WS_RECEIVER_STATS = {
   bytesReceived: 'number',
   connections: 'number',
   handshakesRefused: 'number',
+  /** Connections dropped for a message left half-sent for frameIdleTimeoutMs. */
+  connectionsStalled: 'number',
   pauses: 'number',
   masking: 'text',
   ...WIRE_TAP_STATS,
@@ -107,6 +118,7 @@ interface WsConn {
   outstanding: number;
   paused: boolean;
   errored: boolean;
+  idle: IdleWatch;
 }
 
 class WsReceiver implements Receiver {
@@ -120,12 +132,53 @@ class WsReceiver implements Receiver {
   private bytesReceived = 0;
   private accepted = 0;
   private pauses = 0;
-  /** Handshakes refused: wrong path (no capability) or too many connections. */
+  /** Handshakes refused: wrong path (no capability), too many connections, or not upgraded in time. */
   refused = 0;
+  /** TCP connections not upgraded yet: their handshake deadline. */
+  readonly clock: DeadlineClock;
+  private stalled = 0;
 
-  private constructor(private readonly wss: WebSocketServer, private readonly masking: MaskingImpl) {
+  private constructor(
+    private readonly wss: WebSocketServer,
+    private readonly http: http.Server,
+    private readonly masking: MaskingImpl,
+    private readonly cap: number,
+    private readonly o: WsOptions,
+  ) {
+    this.clock = new DeadlineClock(
+      o,
+      (socket) => {
+        this.refused++;
+        socket.destroy();
+      },
+      () => this.idleTick(),
+    );
     wss.on('connection', (ws, req) => this.accept(ws, req));
     wss.on('error', (e) => this.sink.emit(fbError('FB_ERR_PEER_GONE', `ws server error: ${e.message}`)));
+    http.on('connection', (socket: Socket) => this.onSocket(socket));
+  }
+
+  /** A TCP connection: held (pending its upgrade) unless twice the cap are held already. */
+  private onSocket(socket: Socket): void {
+    if (this.closing || this.conns.size + this.clock.handshakes >= 2 * this.cap) {
+      this.refused++;
+      socket.destroy();
+      return;
+    }
+    this.clock.startHandshake(socket);
+  }
+
+  /** The message-idle deadline: a connection silent mid-message while it is read is dropped. */
+  private idleTick(): void {
+    for (const c of this.conns) {
+      // paused (a message held, or no handler yet): not the peer's silence
+      if (!c.idle.tick(c.tap.chunks, this.handler !== null && !c.paused && c.tap.midMessage, this.clock.idleTicks)) continue;
+      c.errored = true; // its close is not reported again as a producer gone mid-message
+      this.conns.delete(c);
+      this.stalled++;
+      this.sink.emit(fbError('FB_ERR_PEER_STALLED', `a ws producer sent part of a message and then nothing for ${this.o.frameIdleTimeoutMs} ms: connection dropped`));
+      c.ws.terminate();
+    }
   }
 
   static async create(opts: ReceiverOptions, o: WsOptions, masking: MaskingImpl): Promise<WsReceiver> {
@@ -138,31 +191,34 @@ class WsReceiver implements Receiver {
       if (!r || r.closing || !samePath(info.req.url, capability)) {
         if (r) r.refused++;
         cb(false, 403, 'Forbidden');
-      } else if (r.conns.size >= connectionCap) {
+      } else if (r.conns.size + r.clock.handshakes - 1 >= connectionCap) {
+        // upgraded connections and the other handshakes under way (this one is pending too)
         r.refused++;
         cb(false, 503, 'Too many connections');
       } else cb(true);
     };
-    const wss = await new Promise<WebSocketServer>((resolve, reject) => {
-      const s = new WebSocketServer({
-        host: '127.0.0.1',
-        port: 0,
-        perMessageDeflate: false,
-        maxPayload: opts.maxFrameBytes,
-        // not in @types/ws 8.18 yet; ws 8.23 caps fragments per message (default 16384)
-        ...({ maxFragments } as object),
-        skipUTF8Validation: true,
-        verifyClient,
-      });
+    const server = http.createServer((_req, res) => {
+      res.writeHead(426, { Connection: 'close' }).end(); // only upgrades are served
+    });
+    await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `ws server cannot listen on 127.0.0.1: ${e.message}`));
-      s.once('error', onError);
-      s.once('listening', () => {
-        s.off('error', onError);
-        resolve(s);
+      server.once('error', onError);
+      server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+        server.off('error', onError);
+        resolve();
       });
     });
-    const r = new WsReceiver(wss, masking);
-    r.address = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}${capability}`;
+    const wss = new WebSocketServer({
+      server,
+      perMessageDeflate: false,
+      maxPayload: opts.maxFrameBytes,
+      // not in @types/ws 8.18 yet; ws 8.23 caps fragments per message (default 16384)
+      ...({ maxFragments } as object),
+      skipUTF8Validation: true,
+      verifyClient,
+    });
+    const r = new WsReceiver(wss, server, masking, connectionCap, o);
+    r.address = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${capability}`;
     self = r;
     return r;
   }
@@ -173,7 +229,8 @@ class WsReceiver implements Receiver {
       return;
     }
     this.accepted++;
-    const conn: WsConn = { ws, tap: new WireTap(this.tapCounts).attach(req.socket), outstanding: 0, paused: false, errored: false };
+    this.clock.endHandshake(req.socket);
+    const conn: WsConn = { ws, tap: new WireTap(this.tapCounts).attach(req.socket), outstanding: 0, paused: false, errored: false, idle: new IdleWatch() };
     this.conns.add(conn);
     if (!this.handler) ws.pause();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
@@ -231,6 +288,7 @@ class WsReceiver implements Receiver {
       bytesReceived: this.bytesReceived,
       connections: this.accepted,
       handshakesRefused: this.refused,
+      connectionsStalled: this.stalled,
       pauses: this.pauses,
       masking: this.masking,
       ...wireTapStats(this.tapCounts),
@@ -240,8 +298,10 @@ class WsReceiver implements Receiver {
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
+        this.clock.stop();
         for (const c of this.conns) c.ws.terminate();
         await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+        await new Promise<void>((resolve) => this.http.close(() => resolve()));
       })();
     }
     return this.closing;

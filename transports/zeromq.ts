@@ -3,13 +3,15 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fbError, type FbError } from '../core/errors';
 import type { ErrorHandler, FrameHandler, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, StatsShape } from './types';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, frameOverLimit, frameTooLarge } from './common';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorSink, frameOverLimit, frameTooLarge, HANDSHAKE_TIMEOUT_OPTION, maxConnections } from './common';
+import { joinGate, leaveGate } from './zeromq-gate';
 import { defineTransport } from './define';
 
 /**
  * ZeroMQ PUSH (each producer) -> PULL (the consumer) over `ipc://<runDir>/...`, one ZeroMQ
  * message per frame (libzmq frames it: messages arrive whole or not at all). Address:
- * `zeromq:ipc://<absolute path>`.
+ * `zeromq:<the receiver's maxFrameBytes>@ipc://<absolute path>` (a sender refuses a bigger frame
+ * itself, FB_ERR_FRAME_TOO_LARGE).
  *
  * Copies: zeromq.js sends a Buffer zero-copy (libzmq keeps a reference until its I/O thread
  * wrote it) and gives no completion signal, so `send` cannot resolve "frame reusable" for the
@@ -22,6 +24,13 @@ import { defineTransport } from './define';
  * A sender that dies mid-message is invisible to the receiver (libzmq drops the partial
  * message): frames stay whole; the harness sees the process exit.
  * Cleanup: the PULL socket unbinds (libzmq unlinks the socket file); close() also removes it.
+ * Stray peers: the PULL socket sets a ZAP domain of its own (libzmq then refuses ZMTP 1.0/2.0
+ * peers) and `maxMessageSize` = maxFrameBytes (libzmq drops a connection announcing a bigger
+ * message before buffering it). It holds at most producers + SPARE_CONNECTIONS connections,
+ * handshakes under way included (counted in /proc/net/unix): the process's ZAP handler
+ * (zeromq-gate.ts) denies the rest
+ * (counted in `connectionsRefused`), and libzmq closes a handshake unfinished after
+ * `handshakeTimeoutMs`.
  */
 const PREFIX = 'zeromq:';
 const IPC = 'ipc://';
@@ -30,14 +39,38 @@ const HWM = 4;
 const CLOSE_WAIT_MS = 2000;
 let seq = 0;
 
-const ZAP_DOMAIN = 'framebench';
-const ZMQ_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', framesRefused: 'number', connections: 'number' } as const satisfies StatsShape;
+const ZMQ_OPTIONS = [HANDSHAKE_TIMEOUT_OPTION] as const;
+const ZMQ_RECEIVER_STATS = { framesReceived: 'number', bytesReceived: 'number', framesRefused: 'number', connections: 'number', connectionsRefused: 'number' } as const satisfies StatsShape;
 const ZMQ_SENDER_STATS = { framesSent: 'number', framesDropped: 'number', bytesCopied: 'number' } as const satisfies StatsShape;
+
+/** What an address names: `zeromq:<receiver's maxFrameBytes>@ipc://<socket file>`. */
+function parseAddress(address: string): { file: string; maxFrameBytes: number } {
+  const m = /^zeromq:(\d{1,15})@ipc:\/\/(\/.*)$/s.exec(address);
+  if (!m || !(Number(m[1]) > 0)) throw fbError('FB_ERR_INTERNAL', `not a zeromq transport address: '${address}'`);
+  return { file: m[2], maxFrameBytes: Number(m[1]) };
+}
 
 /** The ipc:// socket file behind an address. */
 function socketFile(address: string): string {
-  if (!address.startsWith(PREFIX + IPC)) throw fbError('FB_ERR_INTERNAL', `not a zeromq transport address: '${address}'`);
-  return address.slice(PREFIX.length + IPC.length);
+  return parseAddress(address).file;
+}
+
+/** Connected stream sockets bound to `file` (the accepted ends), from /proc/net/unix; null if unreadable. */
+function connectedTo(file: string): number | null {
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/net/unix', 'latin1');
+  } catch {
+    return null;
+  }
+  let n = 0;
+  // Num RefCount Protocol Flags Type St Inode Path: St 03 = connected
+  for (const line of table.split('\n')) {
+    if (!line.endsWith(file)) continue;
+    const f = line.split(/\s+/);
+    if (f[5] === '03' && f.slice(7).join(' ') === file) n++;
+  }
+  return n;
 }
 
 type Zmq = typeof import('zeromq');
@@ -65,10 +98,31 @@ class ZmqReceiver implements Receiver {
   private bytesReceived = 0;
   private refused = 0;
   private connections = 0;
+  private disconnections = 0;
+  private connectionsRefused = 0;
 
-  constructor(private readonly pull: import('zeromq').Pull, private readonly file: string, private readonly opts: ReceiverOptions) {
-    this.address = PREFIX + IPC + file;
+  constructor(
+    private readonly pull: import('zeromq').Pull,
+    private readonly file: string,
+    private readonly opts: ReceiverOptions,
+    private readonly domain: string,
+  ) {
+    this.address = `${PREFIX}${opts.maxFrameBytes}@${IPC}${file}`;
     pull.events.on('accept', () => this.connections++);
+    pull.events.on('disconnect', () => this.disconnections++);
+  }
+
+  /**
+   * The gate's question for one handshake: admitted while the connections held (this one and
+   * handshakes under way included) fit the cap. Counted by the kernel (/proc/net/unix: accepted
+   * sockets carry the listener's path), not from the monitor's accept events, which can reach JS
+   * after the handshake's ZAP request: a burst would then be admitted beyond the cap.
+   */
+  admit(): boolean {
+    const held = connectedTo(this.file) ?? this.connections - this.disconnections;
+    if (!this.closing && held <= maxConnections(this.opts.producers)) return true;
+    this.connectionsRefused++;
+    return false;
   }
 
   start(handler: FrameHandler): void {
@@ -109,13 +163,14 @@ class ZmqReceiver implements Receiver {
   }
 
   stats(): StatsOf<typeof ZMQ_RECEIVER_STATS> {
-    return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, framesRefused: this.refused, connections: this.connections };
+    return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, framesRefused: this.refused, connections: this.connections, connectionsRefused: this.connectionsRefused };
   }
 
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
         this.pull.close();
+        leaveGate(this.domain);
         fs.rmSync(this.file, { force: true });
       })();
     }
@@ -203,7 +258,7 @@ export const zeromqTransport = defineTransport({
   name: 'zeromq',
   description: 'ZeroMQ PUSH/PULL over ipc:// in the run directory (zeromq.js v6), one message per frame',
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  options: [],
+  options: ZMQ_OPTIONS,
   // libzmq moves bytes with send()/recv(): /proc/<pid>/io sees neither end's kernel copies
   capabilities: { kernelCopiesVisible: { sender: false, receiver: false } },
   stats: { receiver: ZMQ_RECEIVER_STATS, sender: ZMQ_SENDER_STATS },
@@ -217,25 +272,38 @@ export const zeromqTransport = defineTransport({
     }
   },
 
-  async createReceiver(opts) {
+  async createReceiver(opts, o) {
     const z = load();
-    const file = path.resolve(opts.runDir, `fb-zmq-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.ipc`);
+    const id = `${process.pid}-${++seq}-${randomBytes(4).toString('hex')}`;
+    const file = path.resolve(opts.runDir, `fb-zmq-${id}.ipc`);
     // A ZAP domain makes libzmq refuse unversioned (ZMTP 1.0) and ZMTP 2.0 peers in the handshake,
     // so raw bytes written to the socket are no longer delivered as messages. ZMTP 3 peers with the
-    // NULL mechanism still pass: no ZAP handler is required unless zapEnforceDomain is set.
-    const pull = new z.Pull({ receiveHighWaterMark: HWM, linger: 0, zapDomain: ZAP_DOMAIN });
+    // NULL mechanism are asked about at the gate (zeromq-gate.ts), by this receiver's own domain.
+    const domain = `framebench-${id}`;
+    const pull = new z.Pull({
+      receiveHighWaterMark: HWM,
+      linger: 0,
+      zapDomain: domain,
+      maxMessageSize: opts.maxFrameBytes,
+      handshakeInterval: o.handshakeTimeoutMs,
+    });
+    const rx = new ZmqReceiver(pull, file, opts, domain);
     try {
+      await joinGate(z, domain, { admit: () => rx.admit() });
       await pull.bind(IPC + file);
     } catch (e) {
       pull.close();
+      leaveGate(domain);
       throw fbError('FB_ERR_TRANSPORT_UNAVAILABLE', `zeromq cannot bind ipc://${file}: ${(e as Error).message}`);
     }
-    return new ZmqReceiver(pull, file, opts);
+    return rx;
   },
 
   async openSender(address, opts) {
     const z = load();
-    const file = socketFile(address);
+    const { file, maxFrameBytes } = parseAddress(address);
+    // an honest sender refuses what the receiver's libzmq would drop with the connection
+    const limit = Math.min(opts.maxFrameBytes, maxFrameBytes);
     const endpoint = IPC + file;
     if (!fs.existsSync(file)) throw fbError('FB_ERR_PEER_GONE', `no receiver at ${endpoint}`);
     const push = new z.Push({ sendHighWaterMark: HWM, linger: 2000, ...(opts.policy === 'drop' ? { sendTimeout: 0 } : {}) });
@@ -253,6 +321,6 @@ export const zeromqTransport = defineTransport({
       push.close();
       throw e;
     }
-    return new ZmqSender(push, opts, `zeromq ${path.basename(file)}`);
+    return new ZmqSender(push, { ...opts, maxFrameBytes: limit }, `zeromq ${path.basename(file)}`);
   },
 });

@@ -22,6 +22,8 @@ export interface FeedOwner {
  */
 export class SocketFeed {
   paused = true;
+  /** Chunks read so far (the receiver's idle deadline watches it move). */
+  chunks = 0;
   readonly parser: FrameParser;
 
   constructor(readonly socket: net.Socket, owner: FeedOwner) {
@@ -41,6 +43,7 @@ export class SocketFeed {
       owner.counters,
     );
     socket.on('data', (chunk: Buffer) => {
+      this.chunks++;
       this.parser.push(chunk);
       if (this.parser.busy && !this.paused) {
         this.paused = true;
