@@ -28,6 +28,13 @@ describe('gate decisions (pure)', () => {
     const cur = { t: { copyEquivalents: summarize([10, 10, 10]), 'passes.producer': summarize([2, 2, 2]) } };
     expect(compareToBaseline(base(10, 0.1), cur, DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['passes.producer']);
   });
+  it('passes that the baseline itself saw spread (read chunking) get that spread as their bound, not less', () => {
+    const spread = { median: 3.453, mad: 0.01, min: 3.437, max: 3.927, samples: [3.437, 3.46, 3.927, 3.446] };
+    const b: GateBaseline = { ...base(10, 0.1), metrics: { ws: { copyEquivalents: summarize([10, 10, 10]), 'passes.consumer': spread } } };
+    const cur = (p: number) => ({ ws: { copyEquivalents: summarize([10, 10, 10]), 'passes.consumer': summarize([p, p, p]) } });
+    expect(compareToBaseline(b, cur(3.845), DEFAULT_GATE).failed).toHaveLength(0); // inside what the baseline saw
+    expect(compareToBaseline(b, cur(4.45), DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['passes.consumer']); // one extra copy
+  });
   it('a regression counts only when the confirmation run repeats it', () => {
     const cur = (xs: number[]) => ({ t: { copyEquivalents: summarize(xs), 'passes.producer': summarize([1, 1, 1]) } });
     const first = compareToBaseline(base(10, 0.1), cur([12, 12.1, 11.9]), DEFAULT_GATE);
