@@ -1,14 +1,12 @@
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SPARE_CONNECTIONS } from '../transports/common';
 import { encodeHello, newToken } from '../transports/stream/hello';
 import { encodePrefix } from '../transports/stream/parser';
 import { tcpTransport } from '../transports/tcp';
-import type { Receiver, Sender, Transport } from '../transports/types';
+import type { Sender, Transport } from '../transports/types';
 import { unixTransport } from '../transports/unix';
+import { deadlineReceiver, type DeadlineRx } from './support/deadline-receiver';
 import { waitFor } from './support/transport-kit';
 
 /**
@@ -24,30 +22,8 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-interface Rx {
-  r: Receiver;
-  codes: string[];
-  frames: number[];
-}
-
-async function receiver(transport: Transport, hold?: (release: () => void) => void): Promise<Rx> {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-stream-dl-'));
-  closers.push(() => fs.rmSync(runDir, { recursive: true, force: true }));
-  const r = await transport.createReceiver({
-    runDir, maxFrameBytes: 4 << 20, producers: 1, policy: 'block',
-    options: { handshakeTimeoutMs: DEADLINE_MS, frameIdleTimeoutMs: DEADLINE_MS },
-  });
-  closers.push(() => r.close());
-  const codes: string[] = [];
-  const frames: number[] = [];
-  r.onError((e) => codes.push(e.code));
-  r.start((f, release) => {
-    frames.push(f.byteLength);
-    if (hold) hold(release);
-    else release();
-  });
-  return { r, codes, frames };
-}
+const receiver = (transport: Transport, hold?: (release: () => void) => void): Promise<DeadlineRx> =>
+  deadlineReceiver(transport, DEADLINE_MS, closers, hold);
 
 /** A raw connection; `hello`: the transport's own hello first (its raw-input preamble). */
 function rawConnect(transport: Transport, address: string, hello: boolean): Promise<net.Socket> {

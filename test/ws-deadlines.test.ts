@@ -1,13 +1,11 @@
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wsFrame } from '../torture/bad-inputs';
 import { SPARE_CONNECTIONS } from '../transports/common';
-import type { Receiver, Sender } from '../transports/types';
+import type { Sender } from '../transports/types';
 import { wsTransport } from '../transports/ws';
+import { deadlineReceiver, type DeadlineRx } from './support/deadline-receiver';
 import { waitFor } from './support/transport-kit';
 
 /**
@@ -24,24 +22,7 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-async function receiver(hold?: (release: () => void) => void): Promise<{ r: Receiver; codes: string[]; frames: number[] }> {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-ws-dl-'));
-  closers.push(() => fs.rmSync(runDir, { recursive: true, force: true }));
-  const r = await wsTransport.createReceiver({
-    runDir, maxFrameBytes: 4 << 20, producers: 1, policy: 'block',
-    options: { handshakeTimeoutMs: DEADLINE_MS, frameIdleTimeoutMs: DEADLINE_MS },
-  });
-  closers.push(() => r.close());
-  const codes: string[] = [];
-  const frames: number[] = [];
-  r.onError((e) => codes.push(e.code));
-  r.start((f, release) => {
-    frames.push(f.byteLength);
-    if (hold) hold(release);
-    else release();
-  });
-  return { r, codes, frames };
-}
+const receiver = (hold?: (release: () => void) => void): Promise<DeadlineRx> => deadlineReceiver(wsTransport, DEADLINE_MS, closers, hold);
 
 function tcp(address: string): Promise<net.Socket> {
   const url = new URL(address);
