@@ -11,6 +11,7 @@ import { isChromiumSource, prepareLiveProducer, type PreparedLiveProducer } from
 import { Producer } from './producer';
 import { ProducerHost } from './producer-host';
 import type { FromChild, ToChild } from './protocol';
+import { NativeConsumer, NativeProducer, nativeEndsOf } from './native-peer';
 
 /** A hosted producer thread (transport topology 'consumer-threads') talks over parentPort. */
 const inThread = !isMainThread && parentPort !== null && Boolean((workerData as { fbHosted?: boolean } | null)?.fbHosted);
@@ -22,7 +23,7 @@ const inThread = !isMainThread && parentPort !== null && Boolean((workerData as 
 const channel = inThread ? HostChannel.adopt((workerData as { shared?: Record<string, unknown> }).shared) : new HostChannel();
 let host: ProducerHost | null = null;
 
-let role: Producer | Consumer | null = null;
+let role: Producer | Consumer | NativeProducer | NativeConsumer | null = null;
 let live: PreparedLiveProducer | null = null;
 let roleName = '';
 let transportName = '';
@@ -69,10 +70,23 @@ function fail(e: unknown): void {
 
 async function onMessage(msg: ToChild): Promise<void> {
   switch (msg.t) {
-    case 'init':
+    case 'init': {
       roleName = msg.role;
       transportName = msg.spec.transport;
-      if (msg.role === 'consumer') {
+      const native = nativeEndsOf(msg.spec);
+      if (msg.role === 'consumer' && native?.consumer) {
+        // a native program is the consumer; this process relays the case to it and measures it
+        const c = new NativeConsumer(msg.spec, native);
+        role = c;
+        const address = await c.open();
+        c.whenFatal(fail);
+        send({ t: 'ready', address });
+      } else if (msg.role === 'producer' && native?.producer) {
+        const p = new NativeProducer(msg.spec, msg.producerId, native);
+        role = p;
+        await p.open(msg.address);
+        send({ t: 'ready' });
+      } else if (msg.role === 'consumer') {
         const c = new Consumer(msg.spec, channel);
         role = c;
         const address = await c.open();
@@ -89,10 +103,11 @@ async function onMessage(msg: ToChild): Promise<void> {
         send({ t: 'ready' });
       }
       return;
+    }
     case 'start':
       testCrashHook(msg.t0Ns);
-      if (role instanceof Consumer) role.start(msg.t0Ns);
-      else if (role instanceof Producer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
+      if (role instanceof Consumer || role instanceof NativeConsumer) role.start(msg.t0Ns);
+      else if (role instanceof Producer || role instanceof NativeProducer) send({ t: 'done', producer: await role.run(msg.t0Ns) });
       else if (live) {
         const report = await live.run(msg.t0Ns);
         await live.close();
@@ -100,7 +115,7 @@ async function onMessage(msg: ToChild): Promise<void> {
       }
       return;
     case 'window':
-      if (role instanceof Consumer || role instanceof Producer) role.setWindow(msg.openNs, msg.closeNs);
+      if (role) role.setWindow(msg.openNs, msg.closeNs);
       return;
     case 'host':
       host = host ?? new ProducerHost(send, channel);
@@ -110,7 +125,7 @@ async function onMessage(msg: ToChild): Promise<void> {
       host?.relay(msg.label, msg.msg);
       return;
     case 'drain':
-      if (role instanceof Consumer) send({ t: 'done', consumer: await role.drain(msg.expected, msg.timeoutMs) });
+      if (role instanceof Consumer || role instanceof NativeConsumer) send({ t: 'done', consumer: await role.drain(msg.expected, msg.timeoutMs) });
       return;
     case 'exit':
       await shutdown(0);

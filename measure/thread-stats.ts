@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { parseProcIo } from './proc-stats';
+import { parseProcIo, type ProcSnapshot } from './proc-stats';
 
 /**
  * CPU of one thread or of another process, for the cases process.resourceUsage() cannot
@@ -48,4 +48,37 @@ export function processCpuUs(pid: number): number {
   let ns = 0;
   for (const t of tasks) ns += parseSchedstatNs(read(`/proc/${pid}/task/${t}/schedstat`));
   return ns / 1e3;
+}
+
+/** A field `name:` of a /proc/<pid>/status text, as a number (0 when missing). */
+function statusField(text: string, name: string): number {
+  const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * What `snapshot()` (proc-stats.ts) reads of this process, read from /proc for another process
+ * (a native peer program the harness runs: harness/native-peer.ts): CPU of all its threads
+ * (schedstat, exact; user/system split from stat), kernel bytes (io), peak RSS (status VmHWM),
+ * minor faults (stat field 10) and context switches (status). null when it is gone.
+ */
+export function processSnapshot(pid: number): ProcSnapshot | null {
+  const stat = read(`/proc/${pid}/stat`);
+  const status = read(`/proc/${pid}/status`);
+  const totalUs = processCpuUs(pid);
+  if (!stat || !status || !Number.isFinite(totalUs)) return null;
+  const io = parseProcIo(read(`/proc/${pid}/io`));
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const sys = Math.min(parseStatTimes(stat).systemUs, totalUs);
+  return {
+    userUs: totalUs - sys,
+    systemUs: sys,
+    rchar: io.rchar,
+    wchar: io.wchar,
+    maxRssBytes: statusField(status, 'VmHWM') * 1024,
+    // rest[0] is field 3 (state): minflt is field 10
+    minorFaults: Number(rest[7] ?? 0),
+    volCtxSwitches: statusField(status, 'voluntary_ctxt_switches'),
+    involCtxSwitches: statusField(status, 'nonvoluntary_ctxt_switches'),
+  };
 }

@@ -2,7 +2,7 @@ import { nowNs } from '../core/clock';
 import type { WindowFigures } from '../core/case';
 import { readFileSync } from 'node:fs';
 import { delta, parseProcIo, snapshot, type ProcSnapshot } from './proc-stats';
-import { processCpuUs } from './thread-stats';
+import { processCpuUs, processSnapshot } from './thread-stats';
 import { profileWindow } from '../profile/profile-window';
 import { diffTicks, readHostTicks } from './host-noise';
 import { gcBetween, gcClockMs, startGcLog } from './gc-log';
@@ -18,6 +18,14 @@ export interface WindowOptions {
   serverPid?: number;
   /** The copy-count page of that server (its own, see ReceiverOptions.serverEnv): its copies are its own side. */
   serverCopyPage?: string;
+  /**
+   * Measure this other process instead of this one (a native peer program this process runs:
+   * harness/native-peer.ts): its CPU, kernel bytes, faults and context switches from /proc, and
+   * its copy counters from `copyPage` (its own page) when copy accounting is on.
+   */
+  pid?: number;
+  /** The copy-count page to read instead of this process's own (with `pid`). */
+  copyPage?: string;
   /** Also read the whole host's CPU ticks (/proc/stat) at the edges: the case's reference window (the consumer's). */
   hostCpu?: boolean;
 }
@@ -71,6 +79,7 @@ export class MeasureWindow {
   private serverCopiesEnd: Copies | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cpu?: WindowOptions['cpu'];
+  private readonly pid?: number;
   private readonly serverPid?: number;
   private serverStart = NaN;
   private serverEnd = NaN;
@@ -88,7 +97,8 @@ export class MeasureWindow {
     this.cpu = o.cpu;
     this.serverPid = o.serverPid;
     this.hostCpu = o.hostCpu === true;
-    this.readCopies = o.noCopies ? null : copyReader();
+    this.pid = o.pid;
+    this.readCopies = o.noCopies ? null : o.pid !== undefined ? (o.copyPage ? copyReader(o.copyPage) : null) : copyReader();
     this.readServerCopies = o.serverCopyPage ? copyReader(o.serverCopyPage) : null;
     startGcLog();
     const now = nowNs();
@@ -142,6 +152,7 @@ export class MeasureWindow {
   }
 
   private snap(): ProcSnapshot {
+    if (this.pid !== undefined) return processSnapshot(this.pid) ?? { ...snapshot(), userUs: NaN, systemUs: NaN };
     const s = snapshot();
     if (this.cpu) {
       const c = this.cpu();
@@ -168,7 +179,7 @@ export class MeasureWindow {
       ...(this.serverIoStart && this.serverIoEnd ? { serverKernelBytes: this.serverIoEnd - this.serverIoStart } : {}),
       ...(this.hostStart && this.hostEnd ? { hostCpuTicks: diffTicks(this.hostEnd, this.hostStart) } : {}),
       // pauses are reported after they end: by now (the window's report is due) they are in the log
-      ...(this.cpu ? {} : { gc: gcBetween(this.gcFromMs, this.gcToMs) }),
+      ...(this.cpu || this.pid !== undefined ? {} : { gc: gcBetween(this.gcFromMs, this.gcToMs) }),
     };
   }
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderTortureMarkdown, updateDoc, DOC_BEGIN, DOC_END } from '../torture/report';
 import { summarize, type TortureCase, type TortureSummary } from '../torture/types';
-import { transportNames, unavailableReason } from '../transports/registry';
+import { wireTransportNames, unavailableReason } from '../transports/registry';
 import { BIN, ROOT } from './support/cli';
 import { requireOrSkip } from './support/require';
 import './support/require-ts'; // the registry requires the adapters lazily: without it, none loads
@@ -50,7 +50,7 @@ function torture(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number
 
 describe('bench torture --quick (real processes)', () => {
   // the torture leaves out a transport that cannot run here: skipped, or failed under FRAMEBENCH_REQUIRE
-  const runnable = transportNames().filter((t) => !requireOrSkip(t, unavailableReason(t)));
+  const runnable = wireTransportNames().filter((t) => !requireOrSkip(t, unavailableReason(t)));
 
   it('every fault ends with its code, every bad input is refused, nothing leaks or is lost silently', async () => {
     const tmpdir = path.join(tmp, 't');

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getTransport, transportNames, unavailableReason } from '../transports/registry';
+import { getTransport, wireTransportNames, unavailableReason } from '../transports/registry';
 import { rng } from './bad-inputs';
 import type { TortureContext } from './context';
 import { KILL_KINDS, killCase, killSkip } from './kill';
@@ -42,7 +42,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureSummary> {
     o.onSkip?.(s);
     return true;
   };
-  const asked = o.transports ?? transportNames();
+  const asked = o.transports ?? wireTransportNames();
   const names: string[] = [];
   for (const t of asked) {
     const why = unavailableReason(t);

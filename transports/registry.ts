@@ -20,7 +20,16 @@ const LOADERS: Record<string, () => Transport> = {
   redis: () => require('./redis').redisTransport,
   'node-ipc': () => require('./node-ipc').nodeIpcTransport,
   'worker-sab': () => require('./worker-sab').workerSabTransport,
+  'shm-c': () => require('./shm-c').shmCTransport,
+  'shm-node-c': () => require('./shm-c').shmNodeCTransport,
 };
+
+/**
+ * Transports that are another one's wire with native ends (Transport.nativeEnds), by the name of
+ * that wire: suites that test a wire (conformance, torture, injected faults) test it once, under
+ * its own name; the native ends have their own tests (test/ring-c*.test.ts).
+ */
+export const NATIVE_VARIANTS: Readonly<Record<string, string>> = { 'shm-c': 'shm', 'shm-node-c': 'shm' };
 
 /**
  * The transports whose receiver no hostile process can write raw bytes to, with the reason:
@@ -33,6 +42,11 @@ export const NO_RAW_INPUT: Readonly<Record<string, string>> = {
 
 export function transportNames(): string[] {
   return Object.keys(LOADERS);
+}
+
+/** Every transport whose wire is its own (not a NATIVE_VARIANTS entry). */
+export function wireTransportNames(): string[] {
+  return transportNames().filter((n) => !(n in NATIVE_VARIANTS));
 }
 
 /**

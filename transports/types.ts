@@ -227,6 +227,25 @@ export interface Sender {
   close(): Promise<void>;
 }
 
+/**
+ * Ends of a transport that are native programs instead of this harness's Node processes (shm-c:
+ * both ends in C; shm-node-c: the consumer in C). Each speaks the line protocol of docs/ring-c.md
+ * and does the same work as the Node end it replaces; harness/native-peer.ts starts it, relays the
+ * case to it and measures its process. The transport's own createReceiver/openSender stay the
+ * Node ends of the same wire (so a Node end can face a native one).
+ */
+export interface NativeEnds {
+  readonly consumer?: {
+    /** The program's absolute path. */
+    program(): string;
+    /** The transport's fields of the consumer's init line (the harness adds `role`). */
+    init(opts: ReceiverOptions): Record<string, unknown>;
+  };
+  readonly producer?: {
+    program(): string;
+  };
+}
+
 export interface Transport {
   readonly name: string;
   /** One line for `bench list`. */
@@ -242,6 +261,8 @@ export interface Transport {
   readonly rawInput?: RawInput;
   /** null when it can run here now, else the reason it cannot (and how to fix it). */
   unavailableReason(): string | null;
+  /** Ends that run as native programs (NativeEnds above); absent: both ends are Node. */
+  readonly nativeEnds?: NativeEnds;
   /**
    * Removes what processes killed in earlier cases or runs left behind outside the run
    * directory (shm: segments whose creator is dead), never anything of a live process.

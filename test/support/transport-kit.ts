@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isFbError } from '../../core/errors';
-import { getTransport, transportNames } from '../../transports/registry';
+import { getTransport, wireTransportNames } from '../../transports/registry';
 import type { Receiver, ReceiverOptions, Sender, SenderOptions, Transport } from '../../transports/types';
 import { HostedSender } from './hosted-sender';
 import { HostChannel } from '../../transports/host-ports';
@@ -21,7 +21,7 @@ export interface TransportCase {
  * warning, or failed under FRAMEBENCH_REQUIRE.
  */
 export function transportCases(): TransportCase[] {
-  return transportNames().map((name) => {
+  return wireTransportNames().map((name) => {
     try {
       const transport = getTransport(name);
       return { name, transport, skip: transport.unavailableReason() };
