@@ -63,7 +63,36 @@ function buildCopycount() {
   return run(process.execPath, [path.join(ROOT, 'native', 'copycount', 'build.js')]);
 }
 
+/** Newest modification time (ms) of the files under `p` (a file or a directory), 0 when absent. */
+function newest(p) {
+  let st;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.mtimeMs;
+  return fs.readdirSync(p).reduce((m, f) => Math.max(m, newest(path.join(p, f))), 0);
+}
+
+/**
+ * The outputs of a plain build are newer than every source: `npm ci` runs the install script and
+ * then `prepare` (npm run build), and the second native build would redo the first.
+ */
+function upToDate() {
+  if (gypExtra.length || nativeDir !== path.join(ROOT, 'native')) return false;
+  const outputs = [path.join(nativeDir, 'build', 'Release', ADDON), path.join(ROOT, 'native', 'copycount', 'build', 'libframebench_copycount.so')];
+  const built = Math.min(...outputs.map((f) => (loads(f) || (f.endsWith('.so') && fs.existsSync(f)) ? newest(f) : 0)));
+  const sources = Math.max(newest(path.join(nativeDir, 'src')), newest(path.join(nativeDir, 'c')), newest(path.join(nativeDir, 'binding.gyp')),
+    newest(path.join(ROOT, 'native', 'copycount', 'copycount.c')), newest(path.join(ROOT, 'native', 'copycount', 'build.js')));
+  return built > 0 && built > sources;
+}
+
 function main() {
+  if (mode === 'build' && upToDate()) {
+    process.stderr.write('framebench: native parts up to date (newer than native/src, native/c, binding.gyp, copycount); nothing to build\n');
+    return 0;
+  }
   if (mode === 'install') {
     const have = [path.join(ROOT, 'native', 'build', 'Release', ADDON), path.join(PREBUILDS, ADDON)].some(loads);
     const cc = [path.join(ROOT, 'native', 'copycount', 'build', 'libframebench_copycount.so'), path.join(PREBUILDS, 'libframebench_copycount.so')].some((f) => fs.existsSync(f));
