@@ -37,7 +37,7 @@ function step(what: string, cmd: string, args: string[], cwd: string): void {
 }
 
 /** The native sources whose build this tree's native/build can stand in for when unchanged. */
-const NATIVE_PATHS = ['native/src', 'native/binding.gyp', 'native/copycount'];
+const NATIVE_PATHS = ['native/src', 'native/c', 'native/binding.gyp', 'native/copycount'];
 
 /** The commit `ref` names in the repository at `repo` (FB_ERR_GATE_REF when none). */
 export function resolveCommit(repo: string, ref: string): string {
@@ -58,10 +58,54 @@ export function methodologyAt(repo: string, commit: string): number {
   }
 }
 
+/** A ref tree's directory carries the pid of the gate that made it: framebench-gate-ref-<pid>-XXXXXX. */
+const REF_TREE_RE = /[/]framebench-gate-ref-(\d+)-[^/]+$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the ref trees of gates that were killed before they could (SIGKILL, a CI timeout):
+ * worktrees of `repo` named like ours whose gate process is gone. Returns the directories removed.
+ */
+export function removeStaleRefTrees(repo: string): string[] {
+  let list: string;
+  try {
+    list = git(repo, ['worktree', 'list', '--porcelain']);
+  } catch {
+    return [];
+  }
+  const stale = list.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length))
+    .filter((dir) => {
+      const m = REF_TREE_RE.exec(dir);
+      return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+    });
+  for (const dir of stale) {
+    try {
+      git(repo, ['worktree', 'remove', '--force', dir]);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  try {
+    git(repo, ['worktree', 'prune']);
+  } catch {
+    /* best effort */
+  }
+  return stale;
+}
+
 /** Checks out `ref` of the repository at `repo` into a temporary worktree and builds it. */
 export function prepareRefTree(repo: string, ref: string, log: (line: string) => void = () => undefined): RefTree {
   const commit = resolveCommit(repo, ref);
-  const root = mkdtempSync(path.join(os.tmpdir(), 'framebench-gate-ref-'));
+  for (const dir of removeStaleRefTrees(repo)) log(`gate: removed ${dir}, left by a gate that was killed`);
+  const root = mkdtempSync(path.join(os.tmpdir(), `framebench-gate-ref-${process.pid}-`));
   rmSync(root, { recursive: true, force: true }); // git worktree add wants to create it
   const remove = (): void => {
     try {
