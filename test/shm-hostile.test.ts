@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, segmentExists, spawnFixture } from './fixtures-shm/kit';
+import type { HostileConsumerResult } from '../torture/ring-peers/peer-ipc';
 
 /**
  * Three producer processes into one consumer process; one of them is hostile and scribbles
@@ -15,15 +16,6 @@ afterEach(async () => {
 
 const ALLOWED = new Set(['FB_ERR_RING_CORRUPT', 'FB_ERR_PEER_GONE', 'FB_ERR_PROTOCOL']);
 
-interface Result {
-  outcome: string;
-  codes: string[];
-  messages: string[];
-  records: number;
-  byProducer: Record<string, number>;
-  atFirstCut: Record<string, number> | null;
-  cutOff: number;
-}
 
 describe('shm ring: hostile producer among honest ones', () => {
   it.each([
@@ -41,7 +33,7 @@ describe('shm ring: hostile producer among honest ones', () => {
     const scribbler = spawnFixture('scribbler.js', [name, '1200', String(seed), where]);
     const { index } = (await scribbler.next('started')) as { index: number };
     consumer.proc.send({ type: 'go' });
-    const result = (await consumer.next('result', 20_000)) as unknown as Result;
+    const result = (await consumer.next('result', 20_000)) as unknown as HostileConsumerResult;
     expect(result.outcome).toBe('alive');
     expect(result.codes.filter((c) => !ALLOWED.has(c))).toEqual([]);
     expect(result.cutOff).toBe(1);

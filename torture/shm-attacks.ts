@@ -4,6 +4,7 @@ import type { TortureContext } from './context';
 import { LeakWatch } from './leaks';
 import { STALL_LIMIT_MS, spawnFx, type Fx } from './shm-hostile';
 import type { TortureCase } from './types';
+import type { HostileConsumerResult } from './ring-peers/peer-ipc';
 
 /**
  * Attacks on the shared-memory ring by a producer that holds only what producers are given (the
@@ -28,16 +29,6 @@ export const SHM_ATTACKS: readonly ShmAttack[] = ['pads', 'claim', 'page-write',
 
 const CLAIM_TIMEOUT_MS = 600;
 
-interface Result {
-  outcome: string;
-  codes: string[];
-  messages: string[];
-  records: number;
-  byProducer: Record<string, number>;
-  atFirstCut: Record<string, number> | null;
-  maxStallMs: number;
-  yields: number;
-}
 
 /** Truncates/grows every framebench memfd of `pid` through /proc; returns the outcomes that were not EPERM. */
 function truncateAll(pid: number): { tried: number; notRefused: string[] } {
@@ -130,7 +121,7 @@ export async function shmAttackCase(t: string, attack: ShmAttack, ctx: TortureCo
     }
     watch.note(all.map((f) => f.proc.pid as number));
     if (consumer.proc.connected) consumer.proc.send({ type: 'go' }, () => undefined);
-    const r = (await consumer.next('result', 30_000)) as unknown as Result;
+    const r = (await consumer.next('result', 30_000)) as unknown as HostileConsumerResult;
     const cut = r.messages.filter((m) => m.startsWith('FB_ERR_RING_CORRUPT'));
     got = r.outcome !== 'alive' ? `consumer ${r.outcome}` : cut.length ? 'FB_ERR_RING_CORRUPT' : 'none';
     stall = r.maxStallMs;

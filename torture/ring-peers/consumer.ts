@@ -13,7 +13,7 @@
  * Reports {type:'ready', name, pid} first.
  */
 import { createRing } from '../../transports/shm/ring';
-import { tell } from './peer-ipc';
+import { tell, type HostileConsumerResult } from './peer-ipc';
 import { checkRecord } from './records';
 
 const cfg = JSON.parse(process.argv[2]) as { mode: string; ringBytes?: number; runMs?: number; claimTimeoutMs?: number };
@@ -53,7 +53,8 @@ if (cfg.mode === 'hostile') {
     const { yields, pads, skipped, cutOff } = ring.stats();
     ring.close();
     clearInterval(stallProbe);
-    tell({ type: 'result', outcome, codes: [...new Set(codes)], messages, records, byProducer, atFirstCut, sum, maxStallMs: Math.round(maxStallMs), yields, pads, skipped, cutOff });
+    const result: HostileConsumerResult = { outcome, codes: [...new Set(codes)], messages, records, byProducer, atFirstCut, sum, maxStallMs: Math.round(maxStallMs), yields, pads, skipped, cutOff };
+    tell({ type: 'result', ...result });
     if (process.disconnect) process.disconnect();
   };
   let t0 = Infinity;
