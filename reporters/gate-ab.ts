@@ -7,7 +7,9 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${
 /** The change column: '+12.3% [+8.1%, +15.0%]' for CPU, '+1.000' passes for the exact checks. */
 function change(r: AbRow): string {
   if (r.change) return r.change.n ? `${pct(r.change.median)} [${pct(r.change.lo)}, ${pct(r.change.hi)}]` : '-';
-  return r.delta === undefined ? '-' : `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(3)}`;
+  if (r.delta === undefined) return '-';
+  const widened = r.bound !== undefined && r.bound > 0 ? ` (bound ${r.bound.toFixed(2)})` : '';
+  return `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(3)}${widened}`;
 }
 
 function cells(r: AbRow): string[] {
@@ -21,7 +23,7 @@ function title(o: AbOutcome): string {
 }
 
 function rule(o: AbOutcome): string {
-  return `${o.rounds} paired rounds on this machine; CPU (copy-equivalents) fails when the interval of the per-round changes lies wholly above 0 and their median exceeds +${Math.round(o.threshold * 100)}%; passes per frame fail above +${o.passesTolerance}.`;
+  return `${o.rounds} paired rounds on this machine; CPU (copy-equivalents) fails when the interval of the per-round changes lies wholly above 0 and their median exceeds +${Math.round(o.threshold * 100)}%; passes per frame fail above +${o.passesTolerance}, or above the sides' own spread across rounds plus a fifth of that where it is wider.`;
 }
 
 export function verdictLine(o: AbOutcome): string {

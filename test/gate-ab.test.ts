@@ -35,6 +35,16 @@ describe('paired A/B decisions (pure)', () => {
     expect(r.delta).toBe(1);
     expect(judgeAb('t', 'passes.producer', { base: [1, 1, 1], head: [1.1, 1.1, 1] }, 0.1, 0.25).verdict).toBe('pass');
   });
+  it('passes that spread across one side\'s rounds (ws read chunking) widen the bound; an extra copy in every round still fails', () => {
+    // ws consumer passes seen in one run's rounds: 3.44-3.93, depending on how the kernel splits reads
+    const base = [3.44, 3.46, 3.45, 3.45];
+    const chunky = judgeAb('ws', 'passes.consumer', { base, head: [3.45, 3.93, 3.9, 3.92] }, 0.1, 0.25);
+    expect(chunky.delta).toBeGreaterThan(0.25);
+    expect(chunky.bound).toBeCloseTo(0.48 + 0.05, 6);
+    expect(chunky.verdict).toBe('pass');
+    expect(judgeAb('ws', 'passes.consumer', { base, head: [4.45, 4.46, 4.44, 4.45] }, 0.1, 0.25).verdict).toBe('regression');
+    expect(judgeAb('ws', 'passes.consumer', { base: [3.44, 3.93, 3.45, 3.9], head: [4.45, 4.93, 4.44, 4.9] }, 0.1, 0.25).verdict).toBe('regression');
+  });
   it('a regression counts only when the confirmation rounds repeat it', () => {
     const b = [10, 10, 10, 10];
     const first = [judgeAb('a', 'copyEquivalents', { base: b, head: [13, 13, 13, 13] }, 0.1, 0.25), judgeAb('b', 'copyEquivalents', { base: b, head: [13, 13, 13, 13] }, 0.1, 0.25)];
