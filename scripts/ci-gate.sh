@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The CPU-per-frame regression gate as CI runs it (.ci/run calls this script):
 #  1. this commit against the previous one (HEAD~1), both built and measured here in the same
-#     paired rounds (bench gate --against): catches a regression above the threshold (10%);
+#     paired rounds (bench gate --against): catches a regression above the threshold (10%); on the
+#     default matrix's transports (ws, unix, tcp, shm; FRAMEBENCH_GATE_AB_TRANSPORTS=all for every one),
+#     which keeps it near 3 minutes on a 2-core machine;
 #  2. this commit against the committed baseline (bench/baseline.json, its wider noise bound):
 #     catches regressions under the threshold creeping in commit by commit. Refresh it with
 #     `node bin/bench.js gate --update` and say why in the commit message.
@@ -21,7 +23,7 @@ fi
 ab=0
 if git rev-parse --verify --quiet 'HEAD~1^{commit}' >/dev/null; then
   out=$(mktemp)
-  node bin/bench.js gate --against HEAD~1 --out reports/gate-ab 2> >(tee "$out" >&2) || ab=$?
+  node bin/bench.js gate --against HEAD~1 --transport "${FRAMEBENCH_GATE_AB_TRANSPORTS:-ws,unix,tcp,shm}" --out reports/gate-ab 2> >(tee "$out" >&2) || ab=$?
   wait
   if [ "$ab" -eq 2 ] && grep -q FB_ERR_METHODOLOGY_MISMATCH "$out"; then
     echo "ci-gate: HEAD~1 measures under another methodology version; only the baseline gate decides"
