@@ -619,3 +619,9 @@ void fb_consumer_close(fb_consumer* c) {
   munmap(c->page, kPageBytes);
   free(c);
 }
+
+const uint8_t* fb_consumer_region_(const fb_consumer* c, int index, size_t* bytes) {
+  if (index < 0 || index >= (int)kMaxProducers || !c->r[index].used) return NULL;
+  *bytes = c->r[index].map_bytes;
+  return c->r[index].base;
+}

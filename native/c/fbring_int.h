@@ -24,6 +24,16 @@ long fb_futex_wake(uint32_t* word, int count);
 /* A sealed memfd of `bytes` (seals: FB_SEALS, or only SHRINK | GROW when seal_later). -1 on error. */
 int fb_memfd_sealed(const char* label, size_t bytes, int seal_later);
 
+/* ---- test hooks (native/c/fuzz_ring.c plays hostile producers with them) ---- */
+
+/* A producer's region mapping (read-write) and its index. */
+uint8_t* fb_producer_region_(fb_producer* p, size_t* bytes);
+int fb_producer_index_(const fb_producer* p);
+/* Leaves like a killed process: disconnects and unmaps without marking itself closed. */
+void fb_producer_kill_(fb_producer* p);
+/* The consumer's mapping of producer `index`'s region (NULL if none). */
+const uint8_t* fb_consumer_region_(const fb_consumer* c, int index, size_t* bytes);
+
 /* ---- the serving thread (fbring_serve.c): serve.cc's ring mode in C ---- */
 
 typedef struct fb_arrival {

@@ -364,3 +364,19 @@ void fb_producer_close(fb_producer* p) {
   munmap(p->page, kPageBytes);
   free(p);
 }
+
+uint8_t* fb_producer_region_(fb_producer* p, size_t* bytes) {
+  *bytes = p->region_bytes;
+  return p->region;
+}
+
+int fb_producer_index_(const fb_producer* p) {
+  return p->index;
+}
+
+void fb_producer_kill_(fb_producer* p) {
+  close(p->sock);
+  munmap(p->region, p->region_bytes);
+  munmap(p->page, kPageBytes);
+  free(p);
+}
