@@ -18,12 +18,14 @@ const SOURCES = ['c/fuzz_ring.c', 'c/fbring.c', 'c/fbring_serve.c', 'c/fbring_pr
 const CC = process.env.CC || 'cc';
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const ITERATIONS = 20_000;
+/** Without npm run test:asan's LD_PRELOAD of libasan (meant for node): the compiler and the harness bring their own. */
+const { LD_PRELOAD: _preload, ...ENV } = process.env;
 
 function unavailable(): string | null {
-  const v = spawnSync(CC, ['--version'], { encoding: 'utf8' });
+  const v = spawnSync(CC, ['--version'], { encoding: 'utf8', env: ENV });
   if (v.status !== 0) return `no C compiler (${CC})`;
   for (const lib of ['libasan.so', 'libubsan.so']) {
-    const f = spawnSync(CC, [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
+    const f = spawnSync(CC, [`-print-file-name=${lib}`], { encoding: 'utf8', env: ENV }).stdout.trim();
     if (!f || f === lib || !fs.existsSync(f)) return `${CC} has no ${lib} (install gcc's sanitizer runtimes, e.g. apt-get install libasan8 libubsan1)`;
   }
   return null;
@@ -38,6 +40,7 @@ describe.skipIf(requireOrSkip('cc', unavailable()))('C consumer fuzzed by hostil
   it('builds instrumented', () => {
     execFileSync(CC, ['-std=gnu11', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-Wall', '-Wextra', '-Werror', ...SOURCES, '-lpthread', '-o', bin], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: ENV,
     });
     const syms = execFileSync('nm', [bin], { encoding: 'utf8', maxBuffer: 64 << 20 });
     expect(syms).toMatch(/__asan_init/);
@@ -50,7 +53,7 @@ describe.skipIf(requireOrSkip('cc', unavailable()))('C consumer fuzzed by hostil
     const r = spawnSync(bin, [String(seed), String(ITERATIONS), dir], {
       encoding: 'utf8',
       timeout: 120_000,
-      env: { ...process.env, ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
+      env: { ...ENV, ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
     });
     expect(r.stderr).not.toMatch(/AddressSanitizer|LeakSanitizer|runtime error|invariant broken/);
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });

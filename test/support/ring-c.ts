@@ -8,7 +8,8 @@ import * as readline from 'node:readline';
  * The native ring peers (native/c: fb-ring-consumer, fb-ring-producer; docs/ring-c.md) as the tests
  * drive them: one JSON object per line on stdin, one per line back on stdout.
  */
-export const PEER_DIR = path.join(__dirname, '..', '..', 'native', 'build', 'Release');
+/** FRAMEBENCH_RING_PEERS: another build of them (npm run test:asan points it at the ASan + UBSan build). */
+export const PEER_DIR = process.env.FRAMEBENCH_RING_PEERS || path.join(__dirname, '..', '..', 'native', 'build', 'Release');
 export const PEERS = ['fb-ring-consumer', 'fb-ring-producer'] as const;
 export type PeerName = (typeof PEERS)[number];
 
@@ -41,7 +42,7 @@ export function spawnPeer(name: PeerName, bin = path.join(PEER_DIR, name), env: 
   const lines: Msg[] = [];
   const taken = new Set<Msg>();
   const stderr: string[] = [];
-  let wake: (() => void)[] = [];
+  const wake: (() => void)[] = [];
   readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
     let m: Msg;
     try {
