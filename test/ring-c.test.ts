@@ -216,6 +216,7 @@ describe.skipIf(skip)('native ring peers: bad input and lifetime', () => {
     ['[1,2]', 'FB_ERR_USAGE'],
     [{ t: 'dance' }, 'FB_ERR_USAGE'],
     [{ t: 'start', t0Ns: 1 }, 'FB_ERR_USAGE'],
+    [{ t: 'window', openNs: 1e300, closeNs: 1e301 }, 'FB_ERR_BAD_NUMBER'],
     [{ regionBytes: 100 }, 'FB_ERR_BAD_NUMBER'],
     [{ regionBytes: 65537 }, 'FB_ERR_BAD_NUMBER'],
     [{ producers: 0 }, 'FB_ERR_BAD_NUMBER'],
