@@ -57,12 +57,15 @@ static void cleanup_exit(int code) {
   checker_free(&S.chk);
   free(S.lat);
   free(S.expected);
+  if (g_stop) { /* a signal: never swallow it (like transports/shm/segment.ts) */
+    signal((int)g_stop, SIG_DFL);
+    raise((int)g_stop);
+  }
   exit(code);
 }
 
 static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1; /* the main loop cleans up (socket removed) within one wait */
+  g_stop = sig; /* the main loop cleans up (socket removed) within one wait, then dies of the signal */
 }
 
 static void wake(void* ctx) {
