@@ -180,6 +180,28 @@ describe.skipIf(skip)('native ring peers (C) and the Node ring, both ways', () =
     expect((d.stats as Record<string, number>).peerGone).toBe(1);
   });
 
+  it('drop policy: a stalled consumer makes the C producer drop (counted in its region too), never block; what it accepted all arrives', async () => {
+    const { peer: cons, address } = await startConsumer({ socketPath: path.join(dir(), 'r.sock'), producers: 1, regionBytes: 64 * 1024 });
+    const p = await startProducer({ address, producerId: 0, sizes: [[64, 64]], pacing: 'fps', fps: 2000, policy: 'drop' });
+    go([cons, p], 0, 700);
+    await new Promise((r) => setTimeout(r, 150));
+    cons.proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 300));
+    cons.proc.kill('SIGCONT');
+    const pd = await p.next('done');
+    expect(Number(pd.framesDropped)).toBeGreaterThan(0);
+    expect(Number(pd.framesAccepted) + Number(pd.framesDropped)).toBe(pd.framesGenerated);
+    expect((pd.stats as Record<string, number>).drops).toBe(pd.framesDropped);
+    cons.send({ t: 'drain', expected: [pd.framesAccepted], timeoutMs: 5000 });
+    const d = await cons.next('done');
+    expect(d.drained).toBe(true);
+    expect(d.framesReceived).toBe(pd.framesAccepted);
+    expect(d.framesCorrupt).toBe(0);
+    // like harness/producer.ts, a dropped frame still used its sequence number: the consumer sees each as a gap
+    expect(d.gaps).toBe(pd.framesDropped);
+    expect((d.stats as Record<string, number>).drops).toBe(pd.framesDropped); // the producer's own word in its region
+  });
+
   it('the consumer killed: a blocked producer reports FB_ERR_PEER_GONE and exits 1, never hangs', async () => {
     const { peer: cons, address } = await startConsumer({ socketPath: path.join(dir(), 'r.sock'), producers: 1, regionBytes: 256 * 1024 });
     const p = await startProducer({ address, producerId: 0, sizes: SIZES, pacing: 'max' });
