@@ -159,7 +159,8 @@ describe.skipIf(skip)('native ring peers (C) and the Node ring, both ways', () =
     expect(d.drained).toBe(true);
     expect(d.framesReceived).toBe(60);
     expect((d.latencyUs as number[]).length).toBe(50); // frames 10..59
-    expect(Math.abs(Number(d.windowFrames) - 50)).toBeLessThanOrEqual(2);
+    // by completion time: a few frames either side of an edge may land on the other side on a busy machine
+    expect(Math.abs(Number(d.windowFrames) - 50)).toBeLessThanOrEqual(5);
   });
 
   it('a producer killed mid-run: the consumer goes on with the other and reports the death (FB_ERR_PEER_GONE naming its pid)', async () => {
