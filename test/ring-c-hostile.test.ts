@@ -185,6 +185,37 @@ describe.skipIf(skip)('C consumer: hostile producers are cut off, the honest one
     expect((d.stats as Record<string, number>).cutOff).toBe(0);
   });
 
+  it('a pad flood (the torture flooder): it meets the seals of C-made memory; the honest producer flows, nothing is cut', async () => {
+    const { cons, prod, address } = await setup();
+    const flood = spawnFixture('flooder.js', [address, '1000', 'pads']);
+    const started = (await flood.next('started')) as { truncate: string[]; pageWrite: string[]; pageProtect: string };
+    expect(started.truncate).toEqual(['EPERM', 'EPERM', 'EPERM', 'EPERM']); // page and region, own descriptors and /proc
+    expect(started.pageWrite.every((c) => c === 'EPERM' || c === 'EACCES')).toBe(true);
+    expect(started.pageProtect).toBe('EACCES');
+    const fd = (await flood.next('done', 20_000)) as { pads: number };
+    expect(fd.pads).toBeGreaterThan(1000);
+    const done = await prod.next('done');
+    cons.send({ t: 'drain', expected: [done.framesAccepted, 0], timeoutMs: 5000 });
+    const d = await cons.next('done');
+    expect(d.drained).toBe(true);
+    expect(d.framesCorrupt).toBe(0);
+    const st = d.stats as Record<string, number>;
+    expect(st.pads).toBeGreaterThan(1000);
+    expect(st.cutOff).toBe(0);
+  });
+
+  it('during a pad flood the C consumer still answers stdin: exit ends it at once, its socket removed', async () => {
+    const { cons, address } = await setup();
+    const flood = spawnFixture('flooder.js', [address, '3000', 'pads']);
+    await flood.next('started');
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    cons.send({ t: 'exit' });
+    expect(await cons.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(fs.existsSync(address)).toBe(false);
+  });
+
   it.each([
     [1, 'all'],
     [2, 'all'],
