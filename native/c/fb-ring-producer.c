@@ -81,9 +81,8 @@ static void init(const jv* m) {
   if (!pacing || (strcmp(pacing, "fps") != 0 && strcmp(pacing, "max") != 0))
     peer_fail("FB_ERR_USAGE", "init: pacing must be \"fps\" or \"max\"");
   S.paced = strcmp(pacing, "fps") == 0;
-  if (jv_num(m, "fps", &fps) != 0 || !(fps > 0) || fps > 1e6) {
-    if (S.paced || jv_get(m, "fps")) peer_fail("FB_ERR_BAD_NUMBER", "init: fps must be a number in (0, 1e6]");
-  }
+  if (S.paced && (jv_num(m, "fps", &fps) != 0 || !(fps > 0) || fps > 1e6))
+    peer_fail("FB_ERR_BAD_NUMBER", "init: fps must be a number in (0, 1e6] with pacing \"fps\""); /* (ignored with "max") */
   S.fps = fps;
   const char* policy = jv_str(m, "policy");
   if (!policy || (strcmp(policy, "block") != 0 && strcmp(policy, "drop") != 0))
