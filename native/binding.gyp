@@ -21,6 +21,33 @@
           "ldflags": ["-fsanitize=address"]
         }]
       ]
+    },
+    # The native ring peers (native/c, docs/ring-c.md): plain C11, no Node dependency.
+    {
+      "target_name": "fb-ring-consumer",
+      "type": "executable",
+      "sources": ["c/fb-ring-consumer.c", "c/fbring.c", "c/fbring_serve.c", "c/fbring_producer.c", "c/frames.c", "c/peer.c", "src/checksum.c"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],
+      "libraries": ["-lpthread", "-lm"],
+      "conditions": [
+        ["fb_asan==1", {
+          "cflags_c": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-O1", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
+    },
+    {
+      "target_name": "fb-ring-producer",
+      "type": "executable",
+      "sources": ["c/fb-ring-producer.c", "c/fbring.c", "c/fbring_serve.c", "c/fbring_producer.c", "c/frames.c", "c/peer.c", "src/checksum.c"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],
+      "libraries": ["-lpthread", "-lm"],
+      "conditions": [
+        ["fb_asan==1", {
+          "cflags_c": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-O1", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
     }
   ]
 }

@@ -4,46 +4,58 @@
 //
 // The addon interprets only what it must to hand out regions (memfd.cc: a producer's line in the
 // consumer page is reset before its region is handed over; peersSeq is bumped on every arrival
-// and departure). These structs write the offsets down once, in C++, pinned by static_assert.
+// and departure). These structs write the offsets down once, pinned by static_assert.
+//
+// One header for C++ (the addon: everything in namespace fb, constants constexpr) and C11 (the
+// native peers, native/c/fbring.c: the same names at file scope, constants as enumerators).
 #pragma once
 
+#ifdef __cplusplus
 #include <cstddef>
 #include <cstdint>
-
+#define FB_CONST(name, value) constexpr uint32_t name = value;
+#define FB_ALIGN64 alignas(64)
 namespace fb {
+#else
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#define FB_CONST(name, value) enum { name = value };
+#define FB_ALIGN64 _Alignas(64)
+#endif
 
-constexpr uint32_t kRingMagic = 0x47524246;  // bytes "FBRG" in memory (little-endian)
-constexpr uint32_t kRingVersion = 2;
-constexpr uint32_t kCacheLine = 64;
-constexpr uint32_t kMaxProducers = 64;
-constexpr uint32_t kPageBytes = 8192;    // the consumer page (meta line + one line per producer)
-constexpr uint32_t kHeaderBytes = 4096;  // a region's data area starts here (page aligned)
-constexpr uint32_t kRecordHeaderBytes = 32;
-constexpr uint32_t kRecordAlign = 32;
+FB_CONST(kRingMagic, 0x47524246)  // bytes "FBRG" in memory (little-endian)
+FB_CONST(kRingVersion, 2)
+FB_CONST(kCacheLine, 64)
+FB_CONST(kMaxProducers, 64)
+FB_CONST(kPageBytes, 8192)    // the consumer page (meta line + one line per producer)
+FB_CONST(kHeaderBytes, 4096)  // a region's data area starts here (page aligned)
+FB_CONST(kRecordHeaderBytes, 32)
+FB_CONST(kRecordAlign, 32)
 
 // Record states, in the low 2 bits of RecordHeader::seal.
-constexpr uint32_t kRecReserved = 1;
-constexpr uint32_t kRecCommitted = 2;
-constexpr uint32_t kRecPad = 3;
+FB_CONST(kRecReserved, 1)
+FB_CONST(kRecCommitted, 2)
+FB_CONST(kRecPad, 3)
 
 // Consumer states.
-constexpr uint32_t kConsumerOpen = 1;
-constexpr uint32_t kConsumerClosed = 2;
+FB_CONST(kConsumerOpen, 1)
+FB_CONST(kConsumerClosed, 2)
 
 // A producer's line state (written by the consumer only).
-constexpr uint32_t kLineFree = 0;
-constexpr uint32_t kLineActive = 1;
-constexpr uint32_t kLineCut = 2;  // cut off by the consumer (it broke the protocol)
+FB_CONST(kLineFree, 0)
+FB_CONST(kLineActive, 1)
+FB_CONST(kLineCut, 2)  // cut off by the consumer (it broke the protocol)
 
 // A producer's own state word in its region (a hint: only decides whether its leaving is reported).
-constexpr uint32_t kProducerOpen = 1;
-constexpr uint32_t kProducerClosed = 2;
+FB_CONST(kProducerOpen, 1)
+FB_CONST(kProducerClosed, 2)
 
 // ---- the consumer page: written by the consumer process only; producers map it read-only ----
 
 // Line 0: written once by the consumer, then consumerState / consumerWaiting / peersSeq.
-struct alignas(64) PageMeta {
-  uint32_t magic;
+typedef struct PageMeta {
+  FB_ALIGN64 uint32_t magic;
   uint32_t version;
   uint32_t headerBytes;  // a region's header size (its data area starts here)
   uint32_t maxProducers;
@@ -57,25 +69,25 @@ struct alignas(64) PageMeta {
   uint32_t consumerWaiting;  // 1 while the consumer sleeps on the regions' dataSeq words
   uint32_t peersSeq;         // futex word: +1 when a producer arrives or leaves (serving thread)
   uint8_t reserved[4];
-};
+} PageMeta;
 
 // One per producer index: the consumer's side of that producer's region.
-struct alignas(64) ProducerLine {
-  uint64_t readCursor;  // monotonic byte count the consumer released in that region
+typedef struct ProducerLine {
+  FB_ALIGN64 uint64_t readCursor;  // monotonic byte count the consumer released in that region
   uint32_t spaceSeq;    // futex word: +1 on every release (that producer sleeps on it)
   uint32_t state;       // kLine*
   uint8_t reserved[48];
-};
+} ProducerLine;
 
-struct ConsumerPage {
+typedef struct ConsumerPage {
   PageMeta meta;
   ProducerLine lines[kMaxProducers];
-};
+} ConsumerPage;
 
 // ---- a producer's region: written by that producer only (the consumer only reads it) ----
 
-struct alignas(64) RegionHeader {
-  uint64_t reserveCursor;    // monotonic byte count ever reserved
+typedef struct RegionHeader {
+  FB_ALIGN64 uint64_t reserveCursor;    // monotonic byte count ever reserved
   uint32_t dataSeq;          // futex word: +1 on every commit (the consumer sleeps on it)
   uint32_t producerWaiting;  // 1 while the producer sleeps on its spaceSeq
   uint64_t commits;          // statistics only (the producer's word)
@@ -83,17 +95,17 @@ struct alignas(64) RegionHeader {
   uint32_t producerId;       // the id the producer gives itself (a label, never trusted)
   uint32_t producerState;    // kProducer*: closed before leaving (a clean close is not reported)
   uint8_t reserved[24];
-};
+} RegionHeader;
 
 // In front of every record, at a kRecordAlign-aligned offset of the data area.
-struct RecordHeader {
+typedef struct RecordHeader {
   uint64_t seal;      // ((absolute position / kRecordAlign) << 2) | state
   uint32_t length;    // payload bytes after this header
   uint32_t reserved0;
   double commitNs;    // CLOCK_MONOTONIC at commit (f64 nanoseconds)
   uint32_t producerSeq;  // per-producer record count (diagnostics)
   uint32_t reserved;
-};
+} RecordHeader;
 
 static_assert(sizeof(PageMeta) == 64, "meta is one cache line");
 static_assert(offsetof(PageMeta, capacity) == 16, "");
@@ -123,4 +135,9 @@ static_assert(offsetof(RecordHeader, commitNs) == 16, "");
 static_assert(offsetof(RecordHeader, producerSeq) == 24, "");
 static_assert(kRecordAlign % 8 == 0 && kRecordHeaderBytes % kRecordAlign == 0, "");
 
+#undef FB_CONST
+#undef FB_ALIGN64
+
+#ifdef __cplusplus
 }  // namespace fb
+#endif
