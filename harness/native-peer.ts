@@ -232,6 +232,12 @@ export class NativeConsumer {
     if (this.fatal) throw this.fatal;
     this.peer.send({ t: 'drain', expected, timeoutMs });
     const done = await this.peer.next('done', timeoutMs + READY_MS);
+    // a producer the program cut off (FB_ERR_RING_CORRUPT) or lost fails the case, as in the Node consumer
+    const ringErrors = Array.isArray(done.ringErrors) ? (done.ringErrors as Array<{ code?: unknown; message?: unknown }>) : [];
+    if (ringErrors.length > 0) {
+      const first = ringErrors[0];
+      throw fbError(isErrorCode(first.code) ? first.code : 'FB_ERR_INTERNAL', `consumer (native): ${String(first.message ?? 'ring error')}${ringErrors.length > 1 ? ` (and ${ringErrors.length - 1} more)` : ''}`);
+    }
     const hist = newHistogram();
     for (const us of numbers(done.latencyUs, 'latencyUs')) recordUs(hist, us);
     const window = (this.window ?? new MeasureWindow(0, 0)).figures();

@@ -25,6 +25,8 @@ const dirArg = args.indexOf('--directory');
 const nativeDir = dirArg >= 0 ? path.resolve(args[dirArg + 1]) : path.join(ROOT, 'native');
 const PREBUILDS = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
 const ADDON = 'framebench_shm.node';
+/** The native ring peers (native/c, executable targets of binding.gyp; transports/shm-c.ts runs them). */
+const PROGRAMS = ['fb-ring-consumer', 'fb-ring-producer'];
 
 /** The running node's install prefix, when it carries the headers node-gyp needs. */
 function nodeDir() {
@@ -81,8 +83,10 @@ function newest(p) {
  */
 function upToDate() {
   if (gypExtra.length || nativeDir !== path.join(ROOT, 'native')) return false;
-  const outputs = [path.join(nativeDir, 'build', 'Release', ADDON), path.join(ROOT, 'native', 'copycount', 'build', 'libframebench_copycount.so')];
-  const built = Math.min(...outputs.map((f) => (loads(f) || (f.endsWith('.so') && fs.existsSync(f)) ? newest(f) : 0)));
+  const release = path.join(nativeDir, 'build', 'Release');
+  const files = [path.join(ROOT, 'native', 'copycount', 'build', 'libframebench_copycount.so'), ...PROGRAMS.map((p) => path.join(release, p))];
+  const addon = path.join(release, ADDON);
+  const built = Math.min(loads(addon) ? newest(addon) : 0, ...files.map((f) => (fs.existsSync(f) ? newest(f) : 0)));
   const sources = Math.max(newest(path.join(nativeDir, 'src')), newest(path.join(nativeDir, 'c')), newest(path.join(nativeDir, 'binding.gyp')),
     newest(path.join(ROOT, 'native', 'copycount', 'copycount.c')), newest(path.join(ROOT, 'native', 'copycount', 'build.js')));
   return built > 0 && built > sources;
@@ -117,6 +121,7 @@ function main() {
     fs.mkdirSync(PREBUILDS, { recursive: true });
     fs.copyFileSync(path.join(nativeDir, 'build', 'Release', ADDON), path.join(PREBUILDS, ADDON));
     fs.copyFileSync(path.join(ROOT, 'native', 'copycount', 'build', 'libframebench_copycount.so'), path.join(PREBUILDS, 'libframebench_copycount.so'));
+    for (const p of PROGRAMS) fs.copyFileSync(path.join(nativeDir, 'build', 'Release', p), path.join(PREBUILDS, p));
     process.stderr.write(`framebench: prebuilds in ${path.relative(ROOT, PREBUILDS)}/\n`);
   }
   return 0;

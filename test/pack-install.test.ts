@@ -54,7 +54,8 @@ describe('npm pack, then npm install of the tarball into an empty project', () =
   it('the tarball carries the built JavaScript, the linux-x64 native builds, the sources to rebuild them, and no tests', () => {
     const list = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
     for (const f of ['package/dist/cli/main.js', 'package/dist/ring.js', 'package/bin/bench.js', 'package/LICENSE', 'package/prebuilds/linux-x64/framebench_shm.node',
-      'package/prebuilds/linux-x64/libframebench_copycount.so', 'package/native/binding.gyp', 'package/native/src/shm.cc', 'package/scripts/build-native.js',
+      'package/prebuilds/linux-x64/libframebench_copycount.so', 'package/prebuilds/linux-x64/fb-ring-consumer', 'package/prebuilds/linux-x64/fb-ring-producer',
+      'package/native/binding.gyp', 'package/native/src/shm.cc', 'package/native/c/fbring.c', 'package/scripts/build-native.js',
       'package/examples/transport-socket.ts', 'package/schema/config.schema.json']) expect(list, f).toContain(f);
     expect(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/native/build/'))).toEqual([]);
   });
@@ -64,12 +65,12 @@ describe('npm pack, then npm install of the tarball into an empty project', () =
     expect(must(sh('npx', ['--no-install', 'bench', '-V'], project, 60_000), 'bench -V')).toBe(`${version}\n`);
   });
 
-  it('npx framebench run --transport shm --duration 0.5: the shipped native build measures, results written', () => {
+  it('npx framebench run --transport shm,shm-c --duration 0.5: the shipped native builds (addon, C ring peers) measure, results written', () => {
     expect(existsSync(path.join(project, 'node_modules', 'framebench', 'native', 'build'))).toBe(false); // no source build: the prebuild loaded
-    const r = npx(['run', '--transport', 'shm', '--duration', '0.5'], 600_000);
+    const r = npx(['run', '--transport', 'shm,shm-c', '--duration', '0.5'], 600_000);
     const run = JSON.parse(readFileSync(path.join(project, 'reports', 'latest', 'results.json'), 'utf8')) as RunResult;
     expect(run.schema).toBe('framebench/run@2');
-    expect(new Set(run.results.map((c) => c.transport))).toEqual(new Set(['shm']));
+    expect(new Set(run.results.map((c) => c.transport))).toEqual(new Set(['shm', 'shm-c']));
     // the shipped ring carried frames in every case; a case may still end FB_ERR_TIMEOUT when a loaded machine
     // (load average ~19 on 2 cores while this was written) starves a 0.5 s window of any whole frame at 30 fps:
     // that is the run reporting its own measurement honestly, not the package failing to install or load

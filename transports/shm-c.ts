@@ -17,9 +17,14 @@ import { defaultRingBytes, regionBytes, shmTransport } from './shm/transport';
  * Node end can always face a C one; the harness runs the native ends instead where declared.
  */
 
-/** Where `npm run build:native` puts a program (native/binding.gyp executable targets). */
+/**
+ * A native ring program: where `npm run build:native` puts it (native/binding.gyp executable
+ * targets), else the package's prebuild beside the addon's (scripts/build-native.js --prebuild).
+ */
 export function ringProgram(name: 'fb-ring-consumer' | 'fb-ring-producer'): string {
-  return fromRoot('native', 'build', 'Release', name);
+  const built = fromRoot('native', 'build', 'Release', name);
+  const shipped = fromRoot('prebuilds', `${process.platform}-${process.arch}`, name);
+  return !existsSync(built) && existsSync(shipped) ? shipped : built;
 }
 
 const OPTIONS = [
