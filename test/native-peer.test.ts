@@ -59,6 +59,23 @@ describe('native peer relay (harness/native-peer.ts)', () => {
     expect(r.transportStats).toEqual({ records: 7, seen: 'init,start,window,drain' });
   });
 
+  it('a producer the program cut off (ringErrors in its done line) fails the case with that code', async () => {
+    const file = program('cut', `
+      const rl = require('readline').createInterface({ input: process.stdin });
+      rl.on('line', (l) => {
+        const m = JSON.parse(l);
+        if (m.t === 'init') line({ t: 'ready', address: m.socketPath });
+        if (m.t === 'drain') line({ t: 'done', framesReceived: 3, framesCorrupt: 0, outOfOrder: 0, gaps: 0, receivedPerProducer: [3, 0], firstProblem: null,
+          windowFrames: 3, latencyUs: [1], drained: false, stats: {}, ringErrors: [{ code: 'FB_ERR_RING_CORRUPT', message: 'producer 1 (pid 7): impossible cursor' }] });
+        if (m.t === 'exit') process.exit(0);
+      });`);
+    const c = new NativeConsumer(spec({ durationMs: 50 }), ends(file));
+    await c.open();
+    c.start(Number(process.hrtime.bigint()));
+    await expect(c.drain([3, 3], 1000)).rejects.toMatchObject({ code: 'FB_ERR_RING_CORRUPT', message: expect.stringContaining('impossible cursor') });
+    await c.close();
+  });
+
   it('a line that is not a message is FB_ERR_PROTOCOL', async () => {
     const p = new PeerProgram('consumer', program('garbage', `process.stdout.write('hello\\n'); setTimeout(() => {}, 5000);`), process.env);
     await expect(p.next('ready', 5000)).rejects.toMatchObject({ code: 'FB_ERR_PROTOCOL' });
