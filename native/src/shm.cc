@@ -3,7 +3,8 @@
 //   as an external ArrayBuffer (no copy); removal of older named /dev/shm segments (regular
 //   files of this user only); unmap (detaches the ArrayBuffer first, so stale JS
 //   views read as empty instead of faulting); futex wait / wake on a u32 inside a mapping
-//   (non-private: works across processes); pid liveness; list and peek segments.
+//   (non-private: works across processes); pid liveness; list and peek segments. The waiter
+//   thread that does those waits off the JS thread: waiter.cc.
 // The ring protocol itself lives in transports/shm/ring.ts. Errors are thrown as JS Errors
 // whose `code` is the errno name (EEXIST, ENOENT, ...) or FB_ERR_* for argument problems.
 #include <napi.h>
@@ -28,6 +29,7 @@
 #include "checksum.h"
 #include "memfd.h"
 #include "ring_layout.h"
+#include "waiter.h"
 
 namespace fb {
 
@@ -116,6 +118,12 @@ Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate, 
     g_maps[addr] = m;
   }
   return Napi::Value(env, ab);
+}
+
+bool LiveMapping(const void* data, size_t end) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_maps.find(const_cast<void*>(data));
+  return it != g_maps.end() && !it->second->unmapped && end <= it->second->len;
 }
 
 }  // namespace fb
@@ -263,13 +271,8 @@ Napi::Value MprotectWrite(const Napi::CallbackInfo& info) {
 // was not its expected value. Sleeps on up to 128 u32 words at once (futex_waitv, Linux 5.16+),
 // each in a live mapping of ours: the consumer waits on every producer's own dataSeq word, so
 // no futex word is shared between producers.
-struct WaitvEntry {  // struct futex_waitv of <linux/futex.h>, spelled out for older headers
-  uint64_t val;
-  uint64_t uaddr;
-  uint32_t flags;
-  uint32_t reserved;
-};
-constexpr uint32_t kFutex2SizeU32 = 0x02;
+using fb::WaitvEntry;
+using fb::kFutex2SizeU32;
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv 449
 #endif
@@ -477,6 +480,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("checksum", Napi::Function::New(env, Checksum));
   fb::RegisterMemfd(env, exports);
+  fb::RegisterWaiter(env, exports);
   return exports;
 }
 
