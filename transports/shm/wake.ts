@@ -116,8 +116,9 @@ export class WakeState {
     return {
       wakeups: this.wakeups,
       wakeCoalesced: this.coalesced,
-      wakeP50Us: any ? us(h.getValueAtPercentile(50)) : 0,
-      wakeP99Us: any ? us(h.getValueAtPercentile(99)) : 0,
+      // (a percentile is its bucket's highest equivalent value: never above the maximum seen)
+      wakeP50Us: any ? us(Math.min(h.getValueAtPercentile(50), h.maxValue)) : 0,
+      wakeP99Us: any ? us(Math.min(h.getValueAtPercentile(99), h.maxValue)) : 0,
       wakeMaxUs: any ? us(h.maxValue) : 0,
     };
   }
