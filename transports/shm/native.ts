@@ -45,11 +45,7 @@ export interface ShmNative {
   mprotectWrite(ab: ArrayBuffer): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */
   unmap(ab: ArrayBuffer): boolean;
-  /** 0 woken, 1 timed out, 2 the word was not `expected`. Timeout capped at 1000 ms. */
-  futexWait(ab: ArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): number;
   futexWake(ab: ArrayBuffer, byteOffset: number, count: number): number;
-  /** Sleeps until any of the words changes (futex_waitv, up to 128): 0 woken, 1 timed out, 2 one was not as expected. */
-  futexWaitv(abs: ArrayBuffer[], byteOffsets: number[], expected: number[], timeoutMs: number): number;
   /** false when the pid does not exist or is a zombie. */
   pidAlive(pid: number): boolean;
   /** '/name' of every /dev/shm entry whose name starts with `prefix`. */
@@ -85,7 +81,7 @@ let failure: string | null = null;
 
 function load(): ShmNative {
   const m = loadAddon();
-  if (typeof m.futexWait !== 'function' || typeof m.Waiter !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
+  if (typeof m.futexWake !== 'function' || typeof m.Waiter !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
   return m as unknown as ShmNative;
 }
 
