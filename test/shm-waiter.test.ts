@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
 import { shmNativeUnavailableReason } from '../transports/shm/native';
 import { createRing, openRing, type RingConsumer, type RingProducer } from '../transports/shm/ring';
 import { shmTransport } from '../transports/shm/transport';
@@ -169,12 +170,12 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
   }, 30_000);
 
   it('eventLoopDelay: off by default (no samples); on, the receiver reports p50 <= p99 <= max', async () => {
-    const runDir = (await import('node:os')).tmpdir();
+    const runDir = tmpdir();
     for (const on of [false, true]) {
       const rx = await shmTransport.createReceiver({ runDir, maxFrameBytes: 4096, producers: 1, policy: 'block', options: on ? { eventLoopDelay: true } : {} });
       rx.start((_f, release) => release());
       await new Promise((r) => setTimeout(r, 100));
-      const st = rx.stats();
+      const st = rx.stats() as Record<string, number>;
       await rx.close();
       if (!on) {
         expect(st.loopDelaySamples).toBe(0);
