@@ -9,14 +9,18 @@
 //                             observedNs is CLOCK_MONOTONIC when its wait returned and it saw a word
 //                             change. While armed the function holds the event loop (a waiting end
 //                             keeps its process alive, as a listening socket does).
-//   disarm()                  stops waiting (a call already queued still comes: onWake re-checks).
+//   disarm()                  no call for what changes from now on (one already queued still comes:
+//                             onWake re-checks).
+// Between wake-ups the thread keeps waiting on the values it read last, so an arm() with those
+// same values (the usual case: one commit, drained) costs no system call.
 //   close()                   stops and joins the thread, releases the function: the process is no
 //                             longer held. Idempotent; also done at environment teardown and GC.
 //   stats() -> { waits, timeouts, fired, coalesced }
 // Coalescing: at most one call is pending. Changes seen while one is pending only count as
 // `coalesced`; the JS side drains everything available when called, so nothing is lost.
-// The thread never loads a word itself: only the kernel reads them (futex_waitv), which fails
-// with EFAULT instead of faulting if a mapping went away.
+// The thread reads the words only under the mutex and only the set of the last watch() (the JS
+// side calls watch() before it unmaps any of them); after EFAULT from futex_waitv (a mapping went
+// away all the same) it reads none and waits for the next watch().
 #include "waiter.h"
 
 #include <errno.h>
@@ -57,7 +61,8 @@ struct Core {
   std::vector<WaitvEntry> words;  // guarded by mu (the thread copies them)
   bool armed = false;             // guarded by mu
   bool stop = false;              // guarded by mu
-  uint64_t gen = 0;               // guarded by mu: +1 on every watch/arm/disarm
+  bool stale = false;             // guarded by mu: the words' values are unknown (read them before waiting)
+  uint64_t gen = 0;               // guarded by mu: +1 on every watch, every arm with other values, stop
   uint32_t ctl = 0;               // private futex word: +1 on every change above (the thread sleeps on it)
   std::atomic<bool> pending{false};
   std::atomic<double> observedNs{0};
@@ -86,6 +91,12 @@ void Fire(Core* c, double now) {
   if (napi_call_threadsafe_function(c->tsfn, nullptr, napi_tsfn_nonblocking) != napi_ok) c->pending.store(false);
 }
 
+// Reads the watched words into their expected values (mu held; generation unchanged since the
+// last watch(), so every word is in a mapping the JS side has not unmapped: it calls watch() first).
+void ReadWords(Core* c) {
+  for (auto& e : c->words) e.val = __atomic_load_n(reinterpret_cast<const uint32_t*>(static_cast<uintptr_t>(e.uaddr)), __ATOMIC_SEQ_CST);
+}
+
 void Run(std::shared_ptr<Core> keep) {
   Core* c = keep.get();
   std::vector<WaitvEntry> w;
@@ -93,19 +104,17 @@ void Run(std::shared_ptr<Core> keep) {
   for (;;) {
     uint32_t ctl;
     uint64_t gen;
-    bool armed;
     {
       std::lock_guard<std::mutex> lock(c->mu);
       if (c->stop) return;
       ctl = __atomic_load_n(&c->ctl, __ATOMIC_SEQ_CST);
       gen = c->gen;
-      armed = c->armed;
-      if (armed) {
-        w.assign(1, WaitvEntry{ctl, reinterpret_cast<uintptr_t>(&c->ctl), kFutex2SizeU32 | kFutex2Private, 0});
-        w.insert(w.end(), c->words.begin(), c->words.end());
-      }
+      if (c->stale && !c->armed) ReadWords(c);
+      c->stale = false;
+      w.assign(1, WaitvEntry{ctl, reinterpret_cast<uintptr_t>(&c->ctl), kFutex2SizeU32 | kFutex2Private, 0});
+      w.insert(w.end(), c->words.begin(), c->words.end());
     }
-    if (!armed) {
+    if (w.size() == 1) {  // nothing watched
       syscall(SYS_futex, &c->ctl, FUTEX_WAIT_PRIVATE, ctl, nullptr, nullptr, 0);
       continue;
     }
@@ -122,16 +131,26 @@ void Run(std::shared_ptr<Core> keep) {
       continue;
     }
     // r > 0: a watched word was woken; EAGAIN: a word was not as expected; EFAULT: a mapping went
-    // away (the JS side re-checks and re-arms). Unless the control word moved meanwhile: re-read.
+    // away. Unless the control word moved meanwhile (a new set or new values): start over.
     if (__atomic_load_n(&c->ctl, __ATOMIC_SEQ_CST) != ctl) continue;
     double now = MonoNs();
+    bool fire;
     {
       std::lock_guard<std::mutex> lock(c->mu);
       if (c->stop) return;
-      if (c->gen != gen || !c->armed) continue;
+      if (c->gen != gen) continue;
+      fire = c->armed;
       c->armed = false;
+      if (err == EFAULT) {
+        c->words.clear();  // never read them: idle until the JS side watches again
+      } else {
+        // Wait next on the values now there: when the JS side drains and arms with the same values
+        // (nothing else came), arm() need not wake this thread at all.
+        ReadWords(c);
+      }
     }
-    Fire(c, now);
+    if (fire) Fire(c, now);
+    else c->coalesced++;  // a change while disarmed: the JS side is draining, or a call is pending
   }
 }
 
@@ -255,6 +274,7 @@ class Waiter : public Napi::ObjectWrap<Waiter> {
     }
     std::lock_guard<std::mutex> lock(c->mu);
     c->words.swap(w);
+    c->stale = true;
     c->armed = false;
     Kick(c);
     return env.Undefined();
@@ -271,9 +291,16 @@ class Waiter : public Napi::ObjectWrap<Waiter> {
       std::lock_guard<std::mutex> lock(c->mu);
       if (e.ElementLength() != c->words.size()) return ThrowCode(env, "FB_ERR_USAGE", "arm: one expected value per watched word");
       if (c->words.empty()) return ThrowCode(env, "FB_ERR_USAGE", "arm: no word to wait on (watch first)");
-      for (size_t i = 0; i < c->words.size(); i++) c->words[i].val = e[i];
+      bool same = true;
+      for (size_t i = 0; i < c->words.size(); i++) {
+        if (c->words[i].val != e[i]) same = false;
+        c->words[i].val = e[i];
+      }
+      c->stale = false;
       c->armed = true;
-      Kick(c);
+      // Same values as the thread waits on (it read them after its last wake-up): it is already
+      // waiting for exactly this, no need to wake it.
+      if (!same) Kick(c);
     }
     if (!c->refd) {
       napi_ref_threadsafe_function(env, c->tsfn);
@@ -287,10 +314,7 @@ class Waiter : public Napi::ObjectWrap<Waiter> {
     if (!c->closed) {
       {
         std::lock_guard<std::mutex> lock(c->mu);
-        if (c->armed) {
-          c->armed = false;
-          Kick(c);
-        }
+        c->armed = false;  // (the thread may wake; disarmed, it calls nobody)
       }
       if (c->refd) {
         napi_unref_threadsafe_function(info.Env(), c->tsfn);
