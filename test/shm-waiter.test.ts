@@ -60,6 +60,21 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
     expect(st.futexWaits).toBeGreaterThan(0); // times the waiter was armed
   }, 30_000);
 
+  it('consumer: idle, its process does not spin (CPU a small fraction of the wall time; a spin would be all of it)', async () => {
+    const c = createRing({ ringBytes: 64 * 1024 });
+    closers.push(c);
+    collector(c);
+    const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
+    await peer.next('open');
+    await waitUntil('the producer attached', () => c.stats().producers === 1);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu = process.cpuUsage(cpu0);
+    const wallUs = (performance.now() - t0) * 1000;
+    expect((cpu.user + cpu.system) / wallUs).toBeLessThan(0.2);
+  }, 30_000);
+
   it('consumer: setInterval keeps ticking while it waits for a producer of another process', async () => {
     const c = createRing({ ringBytes: 64 * 1024 });
     closers.push(c);
