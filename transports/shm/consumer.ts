@@ -217,7 +217,7 @@ export class RingConsumer {
       handoffP99Us: h.totalCount ? us(h.getValueAtPercentile(99)) : 0,
       handoffMaxUs: h.totalCount ? us(h.maxValue) : 0,
       ...this.wake.stats(),
-      ...loopDelayStats(this.loopDelay),
+      ...loopDelayStats(this.loopDelay, LOOP_DELAY_RESOLUTION_MS),
       futexTimeouts: this.wake.timeouts(),
     };
   }

@@ -124,13 +124,17 @@ export class WakeState {
   }
 }
 
-/** Event-loop delay figures (perf_hooks, nanoseconds) in µs; zeros when it was not sampled. */
-export function loopDelayStats(h: IntervalHistogram | null): { loopDelaySamples: number; loopDelayP50Us: number; loopDelayP99Us: number; loopDelayMaxUs: number } {
+/**
+ * Event-loop delay figures in µs: how late perf_hooks' sampling timer fired (it records each whole
+ * interval, resolution included: the resolution is subtracted here); zeros when it was not sampled.
+ */
+export function loopDelayStats(h: IntervalHistogram | null, resolutionMs: number): { loopDelaySamples: number; loopDelayP50Us: number; loopDelayP99Us: number; loopDelayMaxUs: number } {
   const n = h ? h.count : 0;
+  const late = (ns: number): number => us(Math.max(0, ns - resolutionMs * 1e6));
   return {
     loopDelaySamples: n,
-    loopDelayP50Us: h && n ? us(h.percentile(50)) : 0,
-    loopDelayP99Us: h && n ? us(h.percentile(99)) : 0,
-    loopDelayMaxUs: h && n ? us(h.max) : 0,
+    loopDelayP50Us: h && n ? late(h.percentile(50)) : 0,
+    loopDelayP99Us: h && n ? late(h.percentile(99)) : 0,
+    loopDelayMaxUs: h && n ? late(h.max) : 0,
   };
 }
