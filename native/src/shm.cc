@@ -2,8 +2,9 @@
 //   sealed memfd creation, mapping and descriptor passing (memfd.cc), handing a mapping to JS
 //   as an external ArrayBuffer (no copy); removal of older named /dev/shm segments (regular
 //   files of this user only); unmap (detaches the ArrayBuffer first, so stale JS
-//   views read as empty instead of faulting); futex wait / wake on a u32 inside a mapping
-//   (non-private: works across processes); pid liveness; list and peek segments.
+//   views read as empty instead of faulting); futex wake on a u32 inside a mapping
+//   (non-private: works across processes); pid liveness; list and peek segments. The waits are
+//   never made on the JS thread: a waiter thread per ring end does them (waiter.cc).
 // The ring protocol itself lives in transports/shm/ring.ts. Errors are thrown as JS Errors
 // whose `code` is the errno name (EEXIST, ENOENT, ...) or FB_ERR_* for argument problems.
 #include <napi.h>
@@ -28,6 +29,7 @@
 #include "checksum.h"
 #include "memfd.h"
 #include "ring_layout.h"
+#include "waiter.h"
 
 namespace fb {
 
@@ -118,6 +120,12 @@ Napi::Value MapToArrayBuffer(Napi::Env env, int fd, size_t size, bool populate, 
   return Napi::Value(env, ab);
 }
 
+bool LiveMapping(const void* data, size_t end) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_maps.find(const_cast<void*>(data));
+  return it != g_maps.end() && !it->second->unmapped && end <= it->second->len;
+}
+
 }  // namespace fb
 
 namespace {
@@ -203,30 +211,6 @@ uint32_t* WordAt(const Napi::CallbackInfo& info) {
   return reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(data) + static_cast<size_t>(off));
 }
 
-// futexWait(ab, byteOffset, expected, timeoutMs) -> 0 woken (or spurious), 1 timed out, 2 value differed.
-Napi::Value FutexWait(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t* word = WordAt(info);
-  if (!word) return env.Undefined();
-  if (info.Length() < 4 || !info[2].IsNumber() || !info[3].IsNumber())
-    return ThrowCode(env, "FB_ERR_USAGE", "futexWait: (ab, offset, expected, timeoutMs)");
-  uint32_t expected = info[2].As<Napi::Number>().Uint32Value();
-  double ms = info[3].As<Napi::Number>().DoubleValue();
-  if (!(ms >= 0)) ms = 0;
-  if (ms > 1000) ms = 1000;  // never block a JS thread longer than this
-  struct timespec ts;
-  ts.tv_sec = static_cast<time_t>(ms / 1000);
-  ts.tv_nsec = static_cast<long>((ms - static_cast<double>(ts.tv_sec) * 1000) * 1e6);
-  long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, nullptr, 0);
-  int code = 0;
-  if (r != 0) {
-    if (errno == ETIMEDOUT) code = 1;
-    else if (errno == EAGAIN) code = 2;
-    else code = 0;  // EINTR: the caller re-checks its condition
-  }
-  return Napi::Number::New(env, code);
-}
-
 // futexWake(ab, byteOffset, count) -> number of waiters woken.
 Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -257,65 +241,6 @@ Napi::Value MprotectWrite(const Napi::CallbackInfo& info) {
   }
   if (mprotect(data, len, PROT_READ | PROT_WRITE) != 0) return ThrowErrno(env, "mprotect", errno);
   return Napi::Boolean::New(env, true);
-}
-
-// futexWaitv(abs, offsets, expected, timeoutMs) -> 0 woken (or spurious), 1 timed out, 2 a word
-// was not its expected value. Sleeps on up to 128 u32 words at once (futex_waitv, Linux 5.16+),
-// each in a live mapping of ours: the consumer waits on every producer's own dataSeq word, so
-// no futex word is shared between producers.
-struct WaitvEntry {  // struct futex_waitv of <linux/futex.h>, spelled out for older headers
-  uint64_t val;
-  uint64_t uaddr;
-  uint32_t flags;
-  uint32_t reserved;
-};
-constexpr uint32_t kFutex2SizeU32 = 0x02;
-#ifndef SYS_futex_waitv
-#define SYS_futex_waitv 449
-#endif
-
-Napi::Value FutexWaitv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsNumber())
-    return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: (abs[], offsets[], expected[], timeoutMs)");
-  Napi::Array abs = info[0].As<Napi::Array>();
-  Napi::Array offs = info[1].As<Napi::Array>();
-  Napi::Array exp = info[2].As<Napi::Array>();
-  uint32_t n = abs.Length();
-  if (n == 0 || n > 128 || offs.Length() != n || exp.Length() != n) return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: 1..128 words, arrays of equal length");
-  WaitvEntry w[128];
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    for (uint32_t i = 0; i < n; i++) {
-      Napi::Value a = abs[i], o = offs[i], e = exp[i];
-      if (!a.IsArrayBuffer() || !o.IsNumber() || !e.IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: bad entry");
-      Napi::ArrayBuffer ab = a.As<Napi::ArrayBuffer>();
-      double off = o.As<Napi::Number>().DoubleValue();
-      if (!(off >= 0) || std::floor(off) != off || static_cast<size_t>(off) % 4 != 0 || off + 4 > static_cast<double>(ab.ByteLength()) ||
-          g_maps.find(ab.Data()) == g_maps.end())
-        return ThrowCode(env, "FB_ERR_USAGE", "futexWaitv: offset out of bounds, unaligned, or not a live shared mapping");
-      w[i].val = e.As<Napi::Number>().Uint32Value();
-      w[i].uaddr = reinterpret_cast<uintptr_t>(static_cast<uint8_t*>(ab.Data()) + static_cast<size_t>(off));
-      w[i].flags = kFutex2SizeU32;  // shared (not FUTEX2_PRIVATE): works across processes
-      w[i].reserved = 0;
-    }
-  }
-  double ms = info[3].As<Napi::Number>().DoubleValue();
-  if (!(ms >= 0)) ms = 0;
-  if (ms > 1000) ms = 1000;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // futex_waitv takes an absolute deadline
-  long ns = ts.tv_nsec + static_cast<long>(ms * 1e6);
-  ts.tv_sec += ns / 1000000000L;
-  ts.tv_nsec = ns % 1000000000L;
-  long r = syscall(SYS_futex_waitv, w, n, 0, &ts, CLOCK_MONOTONIC);
-  int code = 0;
-  if (r < 0) {
-    if (errno == ETIMEDOUT) code = 1;
-    else if (errno == EAGAIN) code = 2;
-    else if (errno == ENOSYS) return ThrowCode(env, "FB_ERR_NATIVE_UNAVAILABLE", "futex_waitv needs Linux 5.16 or later");
-  }
-  return Napi::Number::New(env, code);
 }
 
 // pidAlive(pid) -> false if no such process or it is a zombie.
@@ -467,9 +392,7 @@ Napi::Value Checksum(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unlink", Napi::Function::New(env, Unlink));
   exports.Set("unmap", Napi::Function::New(env, Unmap));
-  exports.Set("futexWait", Napi::Function::New(env, FutexWait));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake));
-  exports.Set("futexWaitv", Napi::Function::New(env, FutexWaitv));
   exports.Set("mprotectWrite", Napi::Function::New(env, MprotectWrite));
   exports.Set("pidAlive", Napi::Function::New(env, PidAlive));
   exports.Set("listSegments", Napi::Function::New(env, ListSegments));
@@ -477,6 +400,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("checksum", Napi::Function::New(env, Checksum));
   fb::RegisterMemfd(env, exports);
+  fb::RegisterWaiter(env, exports);
   return exports;
 }
 

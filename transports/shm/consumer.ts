@@ -1,11 +1,13 @@
 import * as hdr from 'hdr-histogram-js';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { fbError, toFbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
+import { WakeState, loopDelayStats } from './wake';
 import { RING, lineOffset, i32 } from './layout';
 import { IDX, createSegment, unmapQuietly, type OwnSegment } from './segment';
 import { RegionReader, type Entry, type ScanBudget } from './region';
-import { localProducerCount, notifyLocalProducers, nowMs, registerConsumer, unregisterConsumer } from './local';
+import { notifyLocalProducers, nowMs } from './local';
 import type { StatsOf, StatsShape } from '../types';
 
 /** Called once per record with a view of its payload inside the ring; call `release()` once. */
@@ -17,8 +19,13 @@ export interface RingConsumerOptions {
   ringBytes?: number;
   /** Largest payload accepted; larger records are skipped with FB_ERR_PROTOCOL. Default ringBytes - 32. */
   maxRecordBytes?: number;
-  /** Empty-ring polls before sleeping in the futex (each counted in stats.spins). Default 0. */
+  /** Empty-ring polls before arming the waiter thread (each counted in stats.spins). Default 0. */
   spin?: number;
+  /**
+   * Sample the event loop's delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution) from start()
+   * to close() into stats' loopDelay*. Off by default: its timer costs CPU of its own.
+   */
+  eventLoopDelay?: boolean;
   /**
    * A private (0700) directory for the socket that hands producers the ring's descriptor (the
    * run's directory). Default: a fresh 0700 directory in the system temp directory, removed on close.
@@ -39,14 +46,11 @@ export interface RingConsumerOptions {
   claimTimeoutMs?: number;
 }
 
-/** Longest the consumer keeps the event loop in one go (delivering or waiting), ms. */
+/** Longest the consumer keeps the event loop in one go (delivering), ms. It never waits on it. */
 const SLICE_MS = 50;
-/** Futex wait per attempt: short while views are held or local producers share the loop. */
-const WAIT_MS = 50;
-const SHORT_WAIT_MS = 1;
-/** Poll period when no producer in another process is attached (no futex wait then). */
-const POLL_MS = 2;
 const WATCHDOG_MS = 200;
+/** monitorEventLoopDelay's sampling period, ms. */
+const LOOP_DELAY_RESOLUTION_MS = 1;
 /** A live producer's claim (reserved, not committed) is given this long by default. */
 const CLAIM_TIMEOUT_MS = 5000;
 /**
@@ -82,6 +86,15 @@ export const RING_CONSUMER_STATS = {
   handoffP50Us: 'number',
   handoffP99Us: 'number',
   handoffMaxUs: 'number',
+  wakeups: 'number',
+  wakeCoalesced: 'number',
+  wakeP50Us: 'number',
+  wakeP99Us: 'number',
+  wakeMaxUs: 'number',
+  loopDelaySamples: 'number',
+  loopDelayP50Us: 'number',
+  loopDelayP99Us: 'number',
+  loopDelayMaxUs: 'number',
 } as const satisfies StatsShape;
 
 /**
@@ -115,7 +128,6 @@ export class RingConsumer {
   private readonly pool: Uint8Array[] = [];
   private readonly budget: ScanBudget = { steps: SCAN_STEPS };
   private watchdog: NodeJS.Timeout | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private failure: FbError | null = null;
   private peersCheckedAt = -Infinity;
@@ -124,6 +136,9 @@ export class RingConsumer {
   private dropsAtClose = 0;
   private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60e9, numberOfSignificantValueDigits: 3 });
   private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0, cutOff: 0, yields: 0 };
+  private readonly wake = new WakeState();
+  private readonly loopDelayWanted: boolean;
+  private loopDelay: IntervalHistogram | null = null;
 
   constructor(opts: RingConsumerOptions = {}) {
     const capacity = opts.ringBytes ?? 64 * 1024 * 1024;
@@ -135,7 +150,7 @@ export class RingConsumer {
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
     this.copyOut = opts.copyOut === true;
     this.claimTimeoutMs = Math.max(1, opts.claimTimeoutMs ?? CLAIM_TIMEOUT_MS);
-    registerConsumer(this.name, { notifyData: () => this.wakeLocal() });
+    this.loopDelayWanted = opts.eventLoopDelay === true;
   }
 
   onError(handler: RingErrorHandler): void {
@@ -147,6 +162,11 @@ export class RingConsumer {
     if (this.state !== 'idle') throw fbError('FB_ERR_INTERNAL', `ring ${this.name}: start() called twice or after close`);
     this.handler = handler;
     this.state = 'running';
+    this.wake.start(this.seg.page, (observedNs) => this.onWake(observedNs));
+    if (this.loopDelayWanted) {
+      this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+      this.loopDelay.enable();
+    }
     this.watchdog = setInterval(() => this.checkPeers(), WATCHDOG_MS);
     this.watchdog.unref();
     this.schedule();
@@ -196,6 +216,9 @@ export class RingConsumer {
       handoffP50Us: h.totalCount ? us(h.getValueAtPercentile(50)) : 0,
       handoffP99Us: h.totalCount ? us(h.getValueAtPercentile(99)) : 0,
       handoffMaxUs: h.totalCount ? us(h.maxValue) : 0,
+      ...this.wake.stats(),
+      ...loopDelayStats(this.loopDelay, LOOP_DELAY_RESOLUTION_MS),
+      futexTimeouts: this.wake.timeouts(),
     };
   }
 
@@ -213,6 +236,7 @@ export class RingConsumer {
     this.dropsAtClose = this.producerDrops();
     this.shutdown();
     this.state = 'closed';
+    this.wake.close(); // joins the thread: nothing waits on the regions any more
     for (const r of this.order) this.retire(r, false);
     this.order = [];
     this.regions.clear();
@@ -232,6 +256,7 @@ export class RingConsumer {
       const r = new RegionReader(a, this.capacity, this.counters);
       this.regions.set(a.index, r);
       this.order.push(r);
+      this.wake.stale = true;
     }
     for (const index of ev.gone) {
       const r = this.regions.get(index);
@@ -279,7 +304,9 @@ export class RingConsumer {
     r.done = true;
     r.retired = true;
     r.forget();
+    this.wake.unwatch(r.v.ab, this.order); // before unmapping it: the waiter thread lets go of it (disarmed)
     unmapQuietly(r.v.ab);
+    this.schedule(); // (re-arms it)
     if (drop) {
       this.seg.dropPeer(r.index);
       this.regions.delete(r.index);
@@ -291,20 +318,18 @@ export class RingConsumer {
 
   private schedule(): void {
     if (this.immediate || this.state !== 'running') return;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
     this.immediate = setImmediate(() => {
       this.immediate = null;
       this.safePump();
     });
   }
 
-  private wakeLocal(): void {
-    if (this.timer) this.schedule();
+  /** The waiter thread saw a word change: drain what is there (this call is the wake-up of every commit since it was armed). */
+  private onWake(observedNs: number): void {
+    this.wake.delivered(nowNs() - observedNs, this.counters.records);
+    Atomics.store(this.seg.pageI32, IDX.consumerWaiting, 0);
+    if (this.state === 'running' && !this.immediate) this.safePump();
   }
-
   /** The pump runs from timers: a bug must surface as an error report, never as an uncaught exception. */
   private safePump(): void {
     try {
@@ -346,10 +371,9 @@ export class RingConsumer {
         this.counters.yields++;
         return this.schedule(); // budget spent: let the event loop turn
       }
-      const elapsed = nowMs() - start;
+      if (nowMs() - start >= SLICE_MS) return this.schedule();
       if (n > 0) {
         spins = 0;
-        if (elapsed >= SLICE_MS) return this.schedule();
         continue;
       }
       if (spins < this.spin) {
@@ -357,53 +381,31 @@ export class RingConsumer {
         this.counters.spins++;
         continue;
       }
-      if (!this.hasRemote()) {
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          this.safePump();
-        }, POLL_MS);
-        return;
-      }
-      const budget = SLICE_MS - elapsed;
-      if (budget <= 0.05) return this.schedule();
-      const short = this.held > 0 || localProducerCount(this.name) > 0;
-      // After a wait that timed out, always give the event loop a turn before waiting again.
-      if (this.waitForData(Math.min(short ? SHORT_WAIT_MS : WAIT_MS, budget))) return this.schedule();
+      if (this.sleep()) return; // the waiter thread calls onWake when something changes
     }
-  }
-
-  /** Is a producer of another process attached? (Else nobody may block this thread: poll.) */
-  private hasRemote(): boolean {
-    for (const r of this.order) if (r.pid !== process.pid && !r.done) return true;
-    return false;
   }
 
   /**
-   * One bounded sleep until any producer's dataSeq word changes, or a producer arrives or leaves
-   * (peersSeq, bumped by the serving thread); true if it timed out. Each producer can wake the
-   * consumer only through its own word: a hostile one causes spurious wake-ups (a scan, within the
-   * budget), never a missed one for the others.
+   * Arms the waiter thread on every producer's dataSeq word and the page's peersSeq (a producer
+   * arrived or left), unless something became ready meanwhile; true if armed. The JS thread never
+   * waits: it returns to the event loop, and the thread calls onWake. Dekker-style: the flag is set
+   * and the words read before the last check, so a commit after that check changes a word the
+   * thread waits on (its wait then returns at once), and its producer sees the flag and wakes it.
+   * Each producer can wake the consumer only through its own word: a hostile one causes spurious
+   * wake-ups (a scan, within the budget), never a missed one for the others.
    */
-  private waitForData(ms: number): boolean {
+  private sleep(): boolean {
     const page = this.seg.pageI32;
+    if (this.wake.stale) this.wake.watchAll(this.order);
     Atomics.store(page, IDX.consumerWaiting, 1);
-    const abs: ArrayBuffer[] = [this.seg.page];
-    const offs: number[] = [RING.OFF_PEERS_SEQ];
-    const seqs: number[] = [Atomics.load(page, IDX.peersSeq) >>> 0];
-    for (const r of this.order) {
-      if (r.done || abs.length >= 128) continue;
-      abs.push(r.v.ab);
-      offs.push(RING.OFF_DATA_SEQ);
-      seqs.push(Atomics.load(r.v.i32, IDX.dataSeq) >>> 0);
+    this.wake.snapshot();
+    if (this.ready()) {
+      Atomics.store(page, IDX.consumerWaiting, 0);
+      return false;
     }
-    let timedOut = false;
-    if (!this.ready()) {
-      this.counters.futexWaits++;
-      timedOut = shmNative().futexWaitv(abs, offs, seqs, ms) === 1;
-      if (timedOut) this.counters.futexTimeouts++;
-    }
-    Atomics.store(page, IDX.consumerWaiting, 0);
-    return timedOut;
+    this.counters.futexWaits++;
+    this.wake.arm(this.counters.records);
+    return true;
   }
 
   /** True when some region has a record (or something the next scan must judge), or producers came or went. */
@@ -542,11 +544,11 @@ export class RingConsumer {
   /** Marks the consumer closed for producers, wakes them, stops serving. Keeps the mappings. */
   private shutdown(): void {
     if (this.watchdog) clearInterval(this.watchdog);
-    if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
-    this.watchdog = this.timer = null;
+    this.watchdog = null;
     this.immediate = null;
-    unregisterConsumer(this.name);
+    this.wake.disarm();
+    this.loopDelay?.disable();
     Atomics.store(this.seg.pageI32, IDX.consumerState, RING.CONSUMER_CLOSED);
     for (const r of this.order) {
       Atomics.add(this.seg.pageI32, i32(r.spaceSeqOff), 1);

@@ -3,7 +3,8 @@ import { fbError } from '../../core/errors';
 
 /**
  * The ring's view of the native addon (native/src/shm.cc; loaded by core/addon.ts).
- * The addon only maps memory, hands out regions, waits, wakes and checks pids; the ring protocol is in TS.
+ * The addon only maps memory, hands out regions, waits (on a thread of its own), wakes and checks pids;
+ * the ring protocol is in TS.
  * If it cannot be loaded, every caller gets one FB_ERR_NATIVE_UNAVAILABLE saying why.
  * `FRAMEBENCH_SHM_ADDON=/abs/path.node` overrides the location (used by the ASan build).
  */
@@ -44,11 +45,7 @@ export interface ShmNative {
   mprotectWrite(ab: ArrayBuffer): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */
   unmap(ab: ArrayBuffer): boolean;
-  /** 0 woken, 1 timed out, 2 the word was not `expected`. Timeout capped at 1000 ms. */
-  futexWait(ab: ArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): number;
   futexWake(ab: ArrayBuffer, byteOffset: number, count: number): number;
-  /** Sleeps until any of the words changes (futex_waitv, up to 128): 0 woken, 1 timed out, 2 one was not as expected. */
-  futexWaitv(abs: ArrayBuffer[], byteOffsets: number[], expected: number[], timeoutMs: number): number;
   /** false when the pid does not exist or is a zombie. */
   pidAlive(pid: number): boolean;
   /** '/name' of every /dev/shm entry whose name starts with `prefix`. */
@@ -57,6 +54,26 @@ export interface ShmNative {
   peek(name: string, bytes: number): { size: number; head: Uint8Array; read: number } | null;
   /** Offsets and constants from native/src/ring_layout.h. */
   layout(): Record<string, number>;
+  /** A waiter thread (native/src/waiter.cc): the futex waits of a ring end, off the JS thread. */
+  Waiter: new (onWake: (observedNs: number) => void) => NativeWaiter;
+}
+
+/**
+ * A native thread that sleeps (futex_waitv) until a watched word changes, then calls onWake once
+ * through a thread-safe function (at most one call pending) with CLOCK_MONOTONIC ns of when it saw
+ * the change. It holds the event loop only while armed.
+ */
+export interface NativeWaiter {
+  /** The u32 words to wait on (each in a live mapping of ours, up to 127); disarms. Call before unmapping one. */
+  watch(abs: ArrayBuffer[], byteOffsets: number[]): void;
+  /** Wake when any word differs from expected[i] (read before the caller's last check). */
+  arm(expected: Uint32Array): void;
+  /** Stops waiting; a call already queued still comes. */
+  disarm(): void;
+  /** Stops and joins the thread; the loop is no longer held. Idempotent. */
+  close(): void;
+  /** waits: futex_waitv calls; timeouts: 1 s re-waits; fired: calls run in JS; coalesced: changes seen while one was pending. */
+  stats(): { waits: number; timeouts: number; fired: number; coalesced: number };
 }
 
 let cached: ShmNative | null = null;
@@ -64,7 +81,7 @@ let failure: string | null = null;
 
 function load(): ShmNative {
   const m = loadAddon();
-  if (typeof m.futexWait !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
+  if (typeof m.futexWake !== 'function' || typeof m.Waiter !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
   return m as unknown as ShmNative;
 }
 

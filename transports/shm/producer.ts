@@ -1,9 +1,9 @@
 import { fbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
-import { shmNative } from './native';
+import { shmNative, type NativeWaiter } from './native';
 import { RING, recordSpan, sealOf, lineOffset, i32, i64 } from './layout';
 import { IDX, openSegment, removeIfStale, unmapSegment, type ProducerSegment } from './segment';
-import { localConsumer, nowMs, registerProducer, unregisterProducer, yieldToLoop } from './local';
+import { nowMs, registerProducer, unregisterProducer } from './local';
 import type { RingErrorHandler } from './consumer';
 import type { StatsOf, StatsShape } from '../types';
 
@@ -12,7 +12,7 @@ export type BackpressurePolicy = 'block' | 'drop';
 export interface RingProducerOptions {
   /** 'block' (default): loan/send wait for space. 'drop': they return null/false at once (counted). */
   policy?: BackpressurePolicy;
-  /** Full-ring re-checks before sleeping in the futex (each counted in stats.spins). Default 0. */
+  /** Full-ring re-checks before waiting for space (each counted in stats.spins). Default 0. */
   spin?: number;
   /** Producer id written in its region (a label the consumer quotes in its errors, never trusted). */
   producerId?: number;
@@ -41,8 +41,6 @@ export const RING_PRODUCER_STATS = {
   ringBytes: 'number',
 } as const satisfies StatsShape;
 
-const SLICE_MS = 10;
-const WAIT_MS = 10;
 const LOCAL_POLL_MS = 1;
 const WATCHDOG_MS = 200;
 
@@ -92,7 +90,11 @@ export class RingProducer {
   private errorHandlers: RingErrorHandler[] = [];
   private watchdog: NodeJS.Timeout;
   private pidCheckedAt = nowMs();
+  /** Resolves the pending wait for space (the waiter thread's call, a local release, close, the watchdog). */
   private spaceWaiter: (() => void) | null = null;
+  /** The thread that waits on our line's spaceSeq when the ring is full (made on the first such wait). */
+  private waiter: NativeWaiter | null = null;
+  private readonly spaceSeqExpected = new Uint32Array(1);
   private readonly counters = { records: 0, bytes: 0, drops: 0, fullWaits: 0, futexWaits: 0, futexWakes: 0, spins: 0, pads: 0 };
 
   constructor(name: string, opts: RingProducerOptions = {}) {
@@ -113,7 +115,7 @@ export class RingProducer {
       try {
         this.checkConsumer(true);
       } catch {
-        /* reported through onError */
+        this.spaceWaiter?.(); // a wait for space ends: the loan rejects with the reason (reported through onError)
       }
     }, WATCHDOG_MS);
     this.watchdog.unref();
@@ -182,6 +184,8 @@ export class RingProducer {
     Atomics.store(this.seg.region.i32, IDX.producerState, RING.PRODUCER_CLOSED); // a clean leave: not reported as a death
     unregisterProducer(this.name, this);
     this.spaceWaiter?.();
+    this.waiter?.close(); // joins its thread before the page it waits on is unmapped
+    this.waiter = null;
     // A producer closed right after its consumer was killed (-9) is the last one who can remove
     // the socket: the coordinator stops producers before their watchdog would notice.
     if (this.seg.consumerPid !== process.pid && (this.seg.sock < 0 || shmNative().peerGone(this.seg.sock))) removeIfStale(this.name);
@@ -273,7 +277,6 @@ export class RingProducer {
   }
 
   private async loanSlow(bytes: number): Promise<RingLoan | null> {
-    let sliceStart = nowMs();
     let waited = false;
     let spins = 0;
     const rw = this.seg.region.i32;
@@ -294,26 +297,42 @@ export class RingProducer {
       if (!waited) this.counters.fullWaits++;
       waited = true;
       if (this.seg.consumerPid === process.pid) {
-        // The consumer shares this thread's event loop (or this process): never block it.
+        // The consumer shares this process: it nudges us (notifySpace) when it frees space.
         await this.localSpace();
         continue;
       }
-      const seq = Atomics.load(this.seg.pageI32, i32(this.spaceSeqOff));
+      // Dekker-style, as the consumer: flag, read the word, re-check, then wait for the word to move.
+      this.spaceSeqExpected[0] = Atomics.load(this.seg.pageI32, i32(this.spaceSeqOff));
       Atomics.store(rw, IDX.producerWaiting, 1);
       const again = this.reserve(bytes);
-      let timedOut = false;
-      if (again < 0) {
-        this.counters.futexWaits++;
-        timedOut = shmNative().futexWait(this.seg.page, this.spaceSeqOff, seq, Math.max(0.05, Math.min(WAIT_MS, SLICE_MS - (nowMs() - sliceStart)))) === 1;
+      if (again >= 0) {
+        Atomics.store(rw, IDX.producerWaiting, 0);
+        return this.makeLoan(again, bytes);
       }
+      this.counters.futexWaits++;
+      await this.remoteSpace();
       Atomics.store(rw, IDX.producerWaiting, 0);
-      if (again >= 0) return this.makeLoan(again, bytes);
-      // After a wait that timed out (or a long slice), give the event loop a turn.
-      if (timedOut || nowMs() - sliceStart >= SLICE_MS) {
-        await yieldToLoop();
-        sliceStart = nowMs();
-      }
     }
+  }
+
+  /**
+   * Resolves when our line's spaceSeq moves (the consumer released space, cut us off or closed),
+   * this end closes, or the watchdog finds the consumer gone. The wait is the waiter thread's:
+   * this JS thread goes on with its event loop meanwhile.
+   */
+  private remoteSpace(): Promise<void> {
+    return new Promise((resolve) => {
+      this.spaceWaiter = () => {
+        this.spaceWaiter = null;
+        resolve();
+      };
+      if (this.closed) return this.spaceWaiter();
+      if (!this.waiter) {
+        this.waiter = new (shmNative().Waiter)(() => this.spaceWaiter?.());
+        this.waiter.watch([this.seg.page], [this.spaceSeqOff]);
+      }
+      this.waiter.arm(this.spaceSeqExpected);
+    });
   }
 
   private localSpace(): Promise<void> {
@@ -336,7 +355,6 @@ export class RingProducer {
       shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1);
       this.counters.futexWakes++;
     }
-    localConsumer(this.name)?.notifyData();
   }
 
   // ---- peers ----

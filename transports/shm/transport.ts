@@ -28,6 +28,7 @@ const SHM_OPTIONS = [
   { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring memory in bytes, split evenly between the producers of the run (each producer\'s region holds at least 3 frames of maxFrameBytes; rounded up to 4 KiB) (default: max(64 MiB, 3 frames of maxFrameBytes) per producer)' },
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
   { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
+  { name: 'eventLoopDelay', type: 'boolean', default: false, help: 'receiver: sample its event-loop delay (perf_hooks.monitorEventLoopDelay) into the loopDelay* stats; a separate pass, as the sampling costs CPU (docs/ring.md)' },
 ] as const satisfies readonly OptionSpec[];
 
 /** A number option as the ring takes it: whole. */
@@ -196,7 +197,7 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
       if (recordSpan(opts.maxFrameBytes) > ringBytes && asked !== undefined) {
         throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
       }
-      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir });
+      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir, eventLoopDelay: o.eventLoopDelay === true });
       return new ShmReceiver(ring, !zeroCopy || o.copyOut === true);
     },
 
