@@ -33,9 +33,9 @@ export default defineConfig({
     // Chromium splits a large message into WebSocket frames of at most 131,000 B (0 = one frame)
     ws: { fragmentBytes: 131000 },
     'ws-nomask': { fragmentBytes: 131000 },
-    // ring memory in bytes, split between the producers (each region holds at least 3 frames)
-    shm: { ringBytes: 64 * 1024 * 1024 },
-    'shm-copy': { ringBytes: 64 * 1024 * 1024 },
+    // shm, shm-copy, shm-c, shm-node-c: each producer's region holds 6 frames unless ringBytes (bytes,
+    // split between the producers) is set here; a bigger ring costs more per frame on some VMs
+    // (docs/ring.md, "How big a ring")
   },
   // What the per-frame figures cost at fleet scale (bench run prints it last; index.html leads with it).
   cost: {

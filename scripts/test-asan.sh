@@ -35,4 +35,4 @@ FRAMEBENCH_SHM_ADDON="$addon" \
 FRAMEBENCH_RING_PEERS="$work/native/build/Release" \
 LD_PRELOAD="$libasan" \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:handle_segv=0:allow_user_segv_handler=1" \
-  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts test/shm-sealed.test.ts test/shm-flood.test.ts test/checksum.test.ts test/ring-c.test.ts test/ring-c-hostile.test.ts test/ring-c-fuzz.test.ts "$@"
+  npx vitest run test/shm-hostile.test.ts test/shm-fuzz.test.ts test/shm-ring.test.ts test/shm-layout.test.ts test/shm-peer.test.ts test/shm-sealed.test.ts test/shm-flood.test.ts test/checksum.test.ts test/ring-c.test.ts test/ring-c-hostile.test.ts test/ring-c-fuzz.test.ts test/shm-waiter.test.ts "$@"

@@ -28,7 +28,7 @@ export function ringProgram(name: 'fb-ring-consumer' | 'fb-ring-producer'): stri
 }
 
 const OPTIONS = [
-  { name: 'ringBytes', type: 'number', min: 1 << 20, max: 2 ** 40, help: 'consumer: ring memory in bytes, split evenly between the producers (each region holds at least 3 frames of maxFrameBytes; rounded up to 4 KiB), as for shm (default: max(64 MiB, 3 frames) per producer)' },
+  { name: 'ringBytes', type: 'number', min: 1 << 20, max: 2 ** 40, help: 'consumer: ring memory in bytes, split evenly between the producers (each region holds at least 3 frames of maxFrameBytes; rounded up to 4 KiB), as for shm (default: 6 frames of maxFrameBytes per producer, at least 1 MiB)' },
   { name: 'claimTimeoutMs', type: 'integer', min: 1, max: 3_600_000, default: 5000, help: 'C consumer: a record a producer reserved but did not commit within this many ms cuts that producer off (FB_ERR_RING_CORRUPT), as for shm' },
 ] as const satisfies readonly OptionSpec[];
 

@@ -1,7 +1,7 @@
 import { fbError, toFbError } from '../../core/errors';
 import type { ErrorHandler, FrameHandler, Loan, OptionSpec, Receiver, ReceiverOptions, Sender, SenderOptions, StatsOf, Transport } from '../types';
 import { defineTransport } from '../define';
-import { DEFAULT_RING_BYTES, MAX_RING_BYTES, MIN_RING_BYTES, recordSpan } from './layout';
+import { MAX_RING_BYTES, MIN_RING_BYTES, recordSpan } from './layout';
 import { shmNativeUnavailableReason } from './native';
 import { RING_CONSUMER_STATS, RingConsumer, type RingRecordHandler } from './consumer';
 import { RING_PRODUCER_STATS, RingProducer } from './producer';
@@ -25,7 +25,7 @@ const SHM_MAX_FRAME_BYTES = 34 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 const SHM_OPTIONS = [
-  { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring memory in bytes, split evenly between the producers of the run (each producer\'s region holds at least 3 frames of maxFrameBytes; rounded up to 4 KiB) (default: max(64 MiB, 3 frames of maxFrameBytes) per producer)' },
+  { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring memory in bytes, split evenly between the producers of the run (each producer\'s region holds at least 3 frames of maxFrameBytes; rounded up to 4 KiB) (default: 6 frames of maxFrameBytes per producer, at least 1 MiB: docs/ring.md, "How big a ring")' },
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
   { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
   { name: 'eventLoopDelay', type: 'boolean', default: false, help: 'receiver: sample its event-loop delay (perf_hooks.monitorEventLoopDelay) into the loopDelay* stats; a separate pass, as the sampling costs CPU (docs/ring.md)' },
@@ -50,10 +50,21 @@ export function regionBytes(ringBytes: number, producers: number, maxFrameBytes:
   return Math.min(MAX_RING_BYTES, Math.max(MIN_RING_BYTES, share, Math.min(three, Math.ceil(ringBytes / 4096) * 4096)));
 }
 
-/** Default: 64 MiB, or three records of maxFrameBytes if larger, rounded up to a MiB. */
+/** Frames of maxFrameBytes each producer's region holds when the run does not set ringBytes. */
+export const DEFAULT_REGION_FRAMES = 6;
+
+/**
+ * A producer's region when the run does not set ringBytes: six records of maxFrameBytes (at least
+ * 1 MiB, rounded up to 4 KiB), so that the ring's working set is a few frames, like the producers'
+ * reused buffers on every other transport. A larger ring leaves each page untouched for longer
+ * (64 MiB at 30 fps of 1080p I420: 0.7 s), and on the VMs this was built on, touching memory left
+ * alone for more than ~0.5 s costs far more than touching memory in use: shm-c's realtime 1080p
+ * I420 CPU per frame was ~500-650 µs with regions of 10-40 MiB, 2,656 µs with 64 MiB and 7,423 µs
+ * with 128 MiB (docs/ring.md, "How big a ring").
+ */
 export function defaultRingBytes(maxFrameBytes: number): number {
-  const three = 3 * recordSpan(Math.max(0, maxFrameBytes));
-  return Math.min(MAX_RING_BYTES, Math.max(DEFAULT_RING_BYTES, Math.ceil(three / MiB) * MiB));
+  const frames = DEFAULT_REGION_FRAMES * recordSpan(Math.max(0, maxFrameBytes));
+  return Math.min(MAX_RING_BYTES, Math.max(MiB, Math.ceil(frames / 4096) * 4096));
 }
 
 class ShmReceiver implements Receiver {
