@@ -26,6 +26,9 @@ const EXIT_MS = 3_000;
 
 type PeerLine = { t: string } & Record<string, unknown>;
 
+/** A native program has no garbage collector: its GC pauses are none (so faults and context switches are shown). */
+const NO_GC = Object.freeze({ count: 0, us: 0 });
+
 function isErrorCode(c: unknown): c is ErrorCode {
   return typeof c === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, c);
 }
@@ -242,6 +245,7 @@ export class NativeConsumer {
     for (const us of numbers(done.latencyUs, 'latencyUs')) recordUs(hist, us);
     const window = (this.window ?? new MeasureWindow(0, 0)).figures();
     window.frames = count(done, 'windowFrames');
+    window.gc = NO_GC;
     return {
       framesReceived: count(done, 'framesReceived'),
       framesCorrupt: count(done, 'framesCorrupt'),
@@ -310,6 +314,7 @@ export class NativeProducer {
     const line = await done;
     const window = (this.window ?? new MeasureWindow(0, 0)).figures();
     window.frames = count(line, 'windowFrames');
+    window.gc = NO_GC;
     if (this.fatal) throw this.fatal;
     return {
       producerId: this.producerId,
