@@ -3,6 +3,7 @@ import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import { shmNative } from '../transports/shm/native';
 import { killAll, segmentExists, spawnFixture } from './fixtures-shm/kit';
+import type { HostileConsumerResult } from '../torture/ring-peers/peer-ipc';
 
 /**
  * Bounded work per event-loop turn. A producer that writes only pads into its region (as fast as
@@ -15,19 +16,6 @@ afterEach(async () => {
   await killAll();
 });
 
-interface Result {
-  outcome: string;
-  codes: string[];
-  messages: string[];
-  byProducer: Record<string, number>;
-  atFirstCut: Record<string, number> | null;
-  cutOff: number;
-  records: number;
-  maxStallMs: number;
-  yields: number;
-  pads: number;
-  skipped: number;
-}
 
 describe('shm ring: bounded work per turn', () => {
   it('a pad flood: the event loop keeps turning, the consumer stays alive', async () => {
@@ -36,7 +24,7 @@ describe('shm ring: bounded work per turn', () => {
     const flood = spawnFixture('flooder.js', [name, '2500', 'pads']);
     await flood.next('started');
     consumer.proc.send({ type: 'go' });
-    const r = (await consumer.next('result', 20_000)) as unknown as Result;
+    const r = (await consumer.next('result', 20_000)) as unknown as HostileConsumerResult;
     const done = (await flood.next('done', 20_000)) as { pads: number };
     expect(r.outcome).toBe('alive');
     expect(r.codes).toEqual([]);
@@ -70,7 +58,7 @@ describe('shm ring: bounded work per turn', () => {
     const claimer = spawnFixture('flooder.js', [name, '4000', 'claim']);
     const started = (await claimer.next('started')) as { index: number };
     consumer.proc.send({ type: 'go' });
-    const r = (await consumer.next('result', 20_000)) as unknown as Result;
+    const r = (await consumer.next('result', 20_000)) as unknown as HostileConsumerResult;
     expect(r.outcome).toBe('alive');
     expect(r.codes).toEqual(['FB_ERR_RING_CORRUPT']);
     expect(r.cutOff).toBe(1);
@@ -101,7 +89,7 @@ describe('shm ring: bounded work per turn', () => {
     expect(started.pageWrite.slice(1).every((c) => c === 'EPERM' || c === 'EACCES')).toBe(true); // reopening it: not even allowed to open
     expect(started.pageProtect).toBe('EACCES'); // nor can its read-only mapping be made writable
     consumer.proc.send({ type: 'go' });
-    const r = (await consumer.next('result', 20_000)) as unknown as Result;
+    const r = (await consumer.next('result', 20_000)) as unknown as HostileConsumerResult;
     expect(r.outcome).toBe('alive');
     expect(r.pads).toBeGreaterThan(0);
     expect(r.maxStallMs).toBeLessThan(1000);

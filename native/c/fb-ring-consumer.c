@@ -22,7 +22,6 @@
 #include "peer.h"
 
 /* Largest time accepted on stdin (ns, about 31 years of uptime): keeps every conversion to time_t defined. */
-#define MAX_NS 1e18
 
 #define WAIT_MS 50.0
 #define MAX_RING_ERRORS 16
@@ -139,21 +138,12 @@ static void handle(const jv* m) {
   if (strcmp(t, "init") == 0) return init(m);
   if (strcmp(t, "drain") == 0) return drain(m);
   if (strcmp(t, "start") == 0) {
-    double t0;
     if (!S.ring) peer_fail("FB_ERR_USAGE", "start before init");
-    if (jv_num(m, "t0Ns", &t0) != 0 || !(t0 >= 0 && t0 <= MAX_NS))
-      peer_fail("FB_ERR_BAD_NUMBER", "start: t0Ns must be a CLOCK_MONOTONIC time in ns, in [0, 1e18]");
+    (void)peer_take_t0(m);
     return; /* consuming runs all along */
   }
   if (strcmp(t, "window") == 0) {
-    double a, b;
-    if (jv_num(m, "openNs", &a) != 0 || jv_num(m, "closeNs", &b) != 0 || !(a >= 0 && b >= a && b <= MAX_NS))
-      peer_fail("FB_ERR_BAD_NUMBER", "window: openNs and closeNs must be times in ns, 0 <= openNs <= closeNs <= 1e18");
-    if (isinf(S.close_ns)) {
-      S.open_ns = a;
-      S.close_ns = b;
-      peer_window(a, b);
-    }
+    peer_take_window(m, &S.open_ns, &S.close_ns);
     return;
   }
   peer_fail("FB_ERR_USAGE", "stdin: unknown message type \"%s\"", t);

@@ -23,7 +23,6 @@
 #include "peer.h"
 
 /* Largest time accepted on stdin (ns, about 31 years of uptime): keeps every conversion to time_t defined. */
-#define MAX_NS 1e18
 
 #define MAX_SIZES 64
 #define MAX_SIDE 16384
@@ -130,20 +129,12 @@ static int handle(jv* m, int during_run) {
   if (strcmp(t, "start") == 0) {
     if (!S.ring) peer_fail("FB_ERR_USAGE", "start before init");
     if (S.started || during_run) peer_fail("FB_ERR_USAGE", "start received twice");
-    if (jv_num(m, "t0Ns", &S.t0) != 0 || !(S.t0 >= 0 && S.t0 <= MAX_NS))
-      peer_fail("FB_ERR_BAD_NUMBER", "start: t0Ns must be a CLOCK_MONOTONIC time in ns, in [0, 1e18]");
+    S.t0 = peer_take_t0(m);
     S.started = 1;
     return 0;
   }
   if (strcmp(t, "window") == 0) {
-    double a, b;
-    if (jv_num(m, "openNs", &a) != 0 || jv_num(m, "closeNs", &b) != 0 || !(a >= 0 && b >= a && b <= MAX_NS))
-      peer_fail("FB_ERR_BAD_NUMBER", "window: openNs and closeNs must be times in ns, 0 <= openNs <= closeNs <= 1e18");
-    if (isinf(S.close_ns)) {
-      S.open_ns = a;
-      S.close_ns = b;
-      peer_window(a, b);
-    }
+    peer_take_window(m, &S.open_ns, &S.close_ns);
     return 0;
   }
   peer_fail("FB_ERR_USAGE", "stdin: unknown message type \"%s\"", t);

@@ -530,3 +530,21 @@ void peer_window_figures(sbuf* b) {
   sb_printf(b, ",\"involCtxSwitches\":");
   sb_num(b, d.invol_ctx);
 }
+
+double peer_take_t0(const jv* m) {
+  double t0;
+  if (jv_num(m, "t0Ns", &t0) != 0 || !(t0 >= 0 && t0 <= PEER_MAX_NS))
+    peer_fail("FB_ERR_BAD_NUMBER", "start: t0Ns must be a CLOCK_MONOTONIC time in ns, in [0, 1e18]");
+  return t0;
+}
+
+void peer_take_window(const jv* m, double* open_ns, double* close_ns) {
+  double a, b;
+  if (jv_num(m, "openNs", &a) != 0 || jv_num(m, "closeNs", &b) != 0 || !(a >= 0 && b >= a && b <= PEER_MAX_NS))
+    peer_fail("FB_ERR_BAD_NUMBER", "window: openNs and closeNs must be times in ns, 0 <= openNs <= closeNs <= 1e18");
+  if (isinf(*close_ns)) {
+    *open_ns = a;
+    *close_ns = b;
+    peer_window(a, b);
+  }
+}

@@ -75,4 +75,14 @@ void peer_window_figures(sbuf* b);
 
 double peer_now_ns(void);
 
+/* Largest time (ns) the harness may send: times on stdin are bounded to [0, PEER_MAX_NS]. */
+#define PEER_MAX_NS 1e18
+
+/* A start message's t0Ns, checked (FB_ERR_BAD_NUMBER otherwise: the program exits). */
+double peer_take_t0(const jv* m);
+/* A window message: checks openNs <= closeNs in [0, PEER_MAX_NS] (FB_ERR_BAD_NUMBER otherwise); the
+ * first window counts: sets *open_ns / *close_ns (while *close_ns is still INFINITY) and starts
+ * peer_window(); later ones are ignored. */
+void peer_take_window(const jv* m, double* open_ns, double* close_ns);
+
 #endif
