@@ -164,6 +164,13 @@ export function resolveSettings(input: RawSettings): RunSettings {
       continue;
     }
     const t = getTransport(n);
+    if (t.nativeEnds?.producer && raw.source !== 'synthetic') {
+      // a native producer program makes synthetic frames only (harness/native-peer.ts)
+      const why = `its producer is a native program that makes synthetic frames only (source '${raw.source}')`;
+      if (!explicitAll) throw fbError('FB_ERR_USAGE', `${n}: ${why}`);
+      skipped.push({ transport: n, reason: why });
+      continue;
+    }
     checkOptions(n, t.options, raw.transportOptions[n]); // an unknown or mistyped option: refused before any case runs
     const largest = Math.max(...formats.map((f) => payloadBytesFor(f, width, height))) + HEADER_BYTES;
     const maxBytes = Number(raw.transportOptions[n]?.maxFrameBytes ?? t.maxFrameBytes);

@@ -26,6 +26,12 @@ describe('frames from Chromium through the harness', () => {
       expect(c.framesReceived).toBe(c.framesSent);
       expect(c.framesCorrupt).toBe(0);
     }
+    // shm-c's producer is a native program making synthetic frames only: skipped under 'all', refused when named
+    expect(run.skipped.find((x) => x.transport === 'shm-c')?.reason).toMatch(/synthetic frames only/);
+    expect(run.results.some((c) => c.transport === 'shm-node-c')).toBe(true); // its producer is Node's: it replays
+    const named = await runCli(['run', '--rounds', '1', '--source', `fixture:${fx}`, '--transport', 'shm-c', '--out', path.join(tmp, 'named')]);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('FB_ERR_USAGE');
   }, 120_000);
 
   it('a missing fixture is FB_ERR_FIXTURE_MISSING, exit 2', async () => {
