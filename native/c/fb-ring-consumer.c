@@ -216,7 +216,7 @@ static void report(int ok) {
   sb_printf(&b,
             "],\"stats\":{\"records\":%llu,\"bytes\":%llu,\"pads\":%llu,\"skipped\":%llu,\"oversize\":%llu,\"futexWaits\":%llu,"
             "\"futexTimeouts\":%llu,\"futexWakes\":%llu,\"peerGone\":%llu,\"cutOff\":%llu,\"producers\":%u,\"yields\":%llu,\"drops\":%llu,"
-            "\"held\":%llu,\"checksumFrames\":%llu,\"handoffMeanUs\":",
+            "\"held\":%llu,\"checksumImpl\":\"native\",\"checksumFrames\":%llu,\"handoffMeanUs\":",
             (unsigned long long)st.records, (unsigned long long)st.bytes, (unsigned long long)st.pads, (unsigned long long)st.skipped,
             (unsigned long long)st.oversize, (unsigned long long)st.futex_waits, (unsigned long long)st.futex_timeouts,
             (unsigned long long)st.futex_wakes, (unsigned long long)st.peer_gone, (unsigned long long)st.cut_off, st.producers,
