@@ -232,7 +232,10 @@ describe.skipIf(skip)('C consumer: hostile producers are cut off, the honest one
     cons.send({ t: 'drain', expected: [done.framesAccepted, 0], timeoutMs: 5000 });
     const d = await cons.next('done');
     expect(d.drained).toBe(true);
-    expect(d.framesCorrupt).toBe(0);
+    // what the scribbler got through the ring before its cut-off may reach the frame check, which
+    // reports it corrupt (its random words are no frame); the honest producer 0's frames never are
+    if ((d.framesCorrupt as number) > 0) expect(String(d.firstProblem)).not.toMatch(/^producer 0 seq/);
+    expect((d.receivedPerProducer as number[])[0]).toBeGreaterThanOrEqual(done.framesAccepted as number);
     expect((d.stats as Record<string, number>).cutOff).toBe(1);
     for (const e of d.ringErrors as { code: string }[]) expect(['FB_ERR_RING_CORRUPT', 'FB_ERR_PEER_GONE', 'FB_ERR_PROTOCOL']).toContain(e.code);
     cons.send({ t: 'exit' });
