@@ -64,5 +64,11 @@ export default defineConfig({
     passesTolerance: 0.25,
     // re-measure what failed; fail only on regressions seen twice
     confirm: true,
+    // bench gate --against REF: both trees in the same paired rounds, in saturate (docs/gate.md)
+    againstRounds: 10,
+    againstScenario: 'saturate',
+    // measured as bench run measures: the allocator settled, warm-up until faulting stops
+    malloc: 'steady',
+    warmupMaxS: 3,
   },
 });

@@ -79,7 +79,7 @@ export async function gateAgainst(o: AgainstOptions): Promise<number> {
       schema: GATE_AB_SCHEMA,
       base: { ref: o.ref, commit: tree.commit, methodology: tree.methodology },
       head: { commit: git.commit, dirty: git.dirty, methodology: METHODOLOGY_VERSION },
-      rounds, threshold: o.gate.threshold, passesTolerance: o.gate.passesTolerance,
+      rounds, scenario: o.settings.scenarios[0]?.name, threshold: o.gate.threshold, passesTolerance: o.gate.passesTolerance,
       rows: first.judged.rows,
       failed: first.judged.rows.filter((r) => r.verdict === 'regression'),
       skipped,

@@ -22,8 +22,10 @@ export const GATE_OPTIONS: OptionDef[] = [
   { name: 'append', type: 'boolean', help: 'measure and add the samples to the baseline (run at other times: its spread then holds run-to-run drift)' },
   { name: 'repeats', type: 'number', arg: 'N', help: 'repeats of the gate matrix (default from bench.config.ts gate, 4)' },
   { name: 'transport', type: 'list', arg: 'ws,unix,...|all', help: 'transports (default: the gate matrix)' },
+  { name: 'scenario', type: 'string', arg: 'NAME', help: 'scenario to measure (default: realtime; with --against: saturate)' },
   { name: 'resolution', type: 'string', arg: 'WxH|1080p', help: 'frame size (default: 1080p)' },
   { name: 'duration', type: 'number', arg: 'S', help: 'window per case, seconds (default: 1.5)' },
+  { name: 'warmup-max', type: 'number', arg: 'S', help: 'warm up until the processes stop faulting, at most S seconds (default: 3; 0: the fixed warm-up only)' },
   { name: 'out', type: 'string', arg: 'DIR', help: 'where gate.json and gate.md go (default: reports/gate)' },
   { name: 'config', type: 'string', arg: 'FILE', help: 'config file (default: ./bench.config.ts)' },
   { name: 'json', type: 'boolean', help: 'print the gate outcome as JSON on stdout' },
@@ -60,7 +62,13 @@ export async function gateCommand(argv: string[]): Promise<number> {
   if (values.repeats !== undefined) g.repeats = values.repeats as number;
   if (values.transport !== undefined) g.transports = values.transport as string[];
   if (values.resolution !== undefined) g.resolution = values.resolution as string;
+  const against = typeof values.against === 'string';
+  if (values.scenario !== undefined) {
+    if (against) g.againstScenario = values.scenario as string;
+    else g.scenario = values.scenario as string;
+  }
   if (values.duration !== undefined) g.durationS = values.duration as number;
+  if (values['warmup-max'] !== undefined) g.warmupMaxS = values['warmup-max'] as number;
   if (!Number.isInteger(g.repeats) || g.repeats < 2) throw fbError('FB_ERR_BAD_NUMBER', `--repeats must be a whole number >= 2 (noise needs repeats), got ${g.repeats}`);
   if (typeof values.against === 'string' && (values.update || values.append)) throw fbError('FB_ERR_USAGE', '--against measures two trees; --update and --append work on the baseline');
   if (typeof values.against === 'string') g.againstRounds = values.repeats === undefined ? g.againstRounds : g.repeats;
@@ -72,8 +80,8 @@ export async function gateCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const settings = resolveSettings({
-    transports: g.transports, scenarios: [g.scenario], formats: [g.format], resolution: g.resolution, fps: g.fps,
-    durationS: g.durationS, warmupS: g.warmupS, producers: 1, verify: 'sample', source: 'synthetic',
+    transports: g.transports, scenarios: [against ? g.againstScenario : g.scenario], formats: [g.format], resolution: g.resolution, fps: g.fps,
+    durationS: g.durationS, warmupS: g.warmupS, warmupMaxS: g.warmupMaxS, malloc: g.malloc, producers: 1, verify: 'sample', source: 'synthetic',
     copyAccounting: true, policy: 'block', transportOptions: cfg.transportOptions,
   });
   const copy = copyAccountingHooks(true);

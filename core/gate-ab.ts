@@ -35,6 +35,8 @@ export interface AbRow {
   delta?: number;
   /** passes: the largest delta that passes (the tolerance, or the sides' own spread). */
   bound?: number;
+  /** The per-round values behind the row (NaN, written as null, where a window failed). */
+  samples?: AbSamples;
   verdict: 'pass' | 'regression' | 'improved' | 'unmeasured';
 }
 
@@ -43,6 +45,8 @@ export interface AbOutcome {
   base: { ref: string; commit: string; methodology: number };
   head: { commit: string | null; dirty: boolean | null; methodology: number };
   rounds: number;
+  /** The scenario both trees were measured in. */
+  scenario?: string;
   threshold: number;
   passesTolerance: number;
   rows: AbRow[];
@@ -80,15 +84,15 @@ export function judgeAb(transport: string, metric: AbMetric, s: AbSamples, thres
   const head = finiteMedian(s.head);
   if (metric === 'copyEquivalents') {
     const change = pairedChange(s);
-    if (change.n < minPairs) return { transport, metric, base, head, change, verdict: 'unmeasured' };
+    if (change.n < minPairs) return { transport, metric, base, head, change, verdict: 'unmeasured', samples: s };
     const verdict = change.lo > 0 && change.median > threshold ? 'regression' : change.hi < 0 && change.median < -threshold ? 'improved' : 'pass';
-    return { transport, metric, base, head, change, verdict };
+    return { transport, metric, base, head, change, verdict, samples: s };
   }
-  if (!Number.isFinite(base) || !Number.isFinite(head)) return { transport, metric, base, head, verdict: 'unmeasured' };
+  if (!Number.isFinite(base) || !Number.isFinite(head)) return { transport, metric, base, head, verdict: 'unmeasured', samples: s };
   const delta = head - base;
   const spread = Math.max(rangeOf(s.base), rangeOf(s.head));
   const bound = Math.max(passesTolerance, spread > 0 ? spread + passesTolerance / 5 : 0);
-  return { transport, metric, base, head, delta, bound, verdict: delta > bound ? 'regression' : delta < -bound ? 'improved' : 'pass' };
+  return { transport, metric, base, head, delta, bound, verdict: delta > bound ? 'regression' : delta < -bound ? 'improved' : 'pass', samples: s };
 }
 
 /** Every transport's metrics judged; `samples[transport][metric]`. Passes are skipped where neither side counted copies. */

@@ -35,6 +35,17 @@ export interface GateSettings {
   confirm: boolean;
   /** Paired rounds of `bench gate --against <ref>` (both trees measured in each). */
   againstRounds: number;
+  /**
+   * The scenario `bench gate --against` measures (the baseline gate measures `scenario`). Saturate
+   * by default: its CPU per frame is mostly the transport's own per-frame work, averaged over
+   * hundreds of frames per window, while a realtime frame's CPU is mostly wake-ups whose cost
+   * follows the host (docs/gate.md has the figures).
+   */
+  againstScenario: string;
+  /** The case processes' allocator, as `bench run --malloc` (harness/malloc-env.ts). */
+  malloc: 'steady' | 'default';
+  /** Warm-up runs on until the processes stop faulting in fresh memory, at most this (as `bench run --warmup-max`). */
+  warmupMaxS: number;
 }
 
 export const DEFAULT_GATE: GateSettings = {
@@ -49,7 +60,10 @@ export const DEFAULT_GATE: GateSettings = {
   threshold: 0.1,
   passesTolerance: 0.25,
   confirm: true,
-  againstRounds: 6,
+  againstRounds: 10,
+  againstScenario: 'saturate',
+  malloc: 'steady',
+  warmupMaxS: 3,
 };
 
 export type GateMetric = 'copyEquivalents' | 'passes.producer' | 'passes.consumer';

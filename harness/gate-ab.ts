@@ -4,6 +4,7 @@ import type { CaseResult } from '../core/result';
 import { calibrate } from '../measure/calibrate';
 import { memcpyUsFor } from '../measure/figures';
 import { combineHooks, runCase, type ProcessHooks } from './coordinator';
+import { withMalloc } from './malloc-env';
 import { planCases, roundOrder, type RunSettings } from './runner';
 
 /** One side of the A/B: a label and the child module its processes run (undefined: this tree's). */
@@ -28,9 +29,14 @@ export type AbWindows = Record<string, { base: CaseResult[]; head: CaseResult[] 
  * transport in a rotated order and, for each, runs one window of each tree back to back, the
  * tree that goes first alternating by round and transport (a pair with a failed window is run once
  * more). The coordinator (this tree) computes
- * every figure; only the producer and consumer processes come from each tree.
+ * every figure; only the producer and consumer processes come from each tree. Both trees' processes
+ * get the same allocator settings (`s.malloc`), as in `bench run`.
  */
-export async function measureAb(s: RunSettings, base: AbTree, head: AbTree, hooks: ProcessHooks | undefined, onWindow?: (p: AbProgress) => void): Promise<AbWindows> {
+export function measureAb(s: RunSettings, base: AbTree, head: AbTree, hooks: ProcessHooks | undefined, onWindow?: (p: AbProgress) => void): Promise<AbWindows> {
+  return withMalloc(s.malloc, () => measurePairs(s, base, head, hooks, onWindow));
+}
+
+async function measurePairs(s: RunSettings, base: AbTree, head: AbTree, hooks: ProcessHooks | undefined, onWindow?: (p: AbProgress) => void): Promise<AbWindows> {
   const cases = planCases(s);
   const sizes = new Set<number>();
   for (const c of cases) for (const [w, h] of c.sizes) sizes.add(payloadBytesFor(c.format, w, h));

@@ -23,7 +23,7 @@ function title(o: AbOutcome): string {
 }
 
 function rule(o: AbOutcome): string {
-  return `${o.rounds} paired rounds on this machine; CPU (copy-equivalents) fails when the interval of the per-round changes lies wholly above 0 and their median exceeds +${Math.round(o.threshold * 100)}%; passes per frame fail above +${o.passesTolerance}, or above the sides' own spread across rounds plus a fifth of that where it is wider.`;
+  return `${o.rounds} paired rounds on this machine${o.scenario ? ` (${o.scenario})` : ''}; CPU (copy-equivalents) fails when the interval of the per-round changes lies wholly above 0 and their median exceeds +${Math.round(o.threshold * 100)}%; passes per frame fail above +${o.passesTolerance}, or above the sides' own spread across rounds plus a fifth of that where it is wider.`;
 }
 
 export function verdictLine(o: AbOutcome): string {

@@ -64,7 +64,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-gate-ab-'));
 const clone = path.join(tmp, 'repo');
 // slow-ish on a shared 2-core machine (each gate builds the ref with tsc and measures 3 paired rounds): the
 // timeouts are generous because neighbours' load can stretch every step several times over
-const SHORT = ['--resolution', '720p', '--duration', '1', '--repeats', '3'];
+const SHORT = ['--resolution', '720p', '--duration', '1', '--warmup-max', '0', '--repeats', '3'];
 const git = (...args: string[]): string => execFileSync('git', ['-C', clone, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const tsc = (): void => {
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: clone, stdio: 'pipe' });

@@ -9,7 +9,7 @@ import { runCli } from './support/cli';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fb-gate-'));
 const baseline = path.join(tmp, 'baseline.json');
 // A short gate matrix: two socket transports, 720p, repeated.
-const MATRIX = ['--transport', 'unix,tcp', '--resolution', '720p', '--duration', '0.5', '--repeats', '3', '--baseline', baseline, '--out', tmp];
+const MATRIX = ['--transport', 'unix,tcp', '--resolution', '720p', '--duration', '0.5', '--warmup-max', '0', '--repeats', '3', '--baseline', baseline, '--out', tmp];
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('gate decisions (pure)', () => {
