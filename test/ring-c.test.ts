@@ -163,6 +163,33 @@ describe.skipIf(skip)('native ring peers (C) and the Node ring, both ways', () =
     expect(Math.abs(Number(d.windowFrames) - 50)).toBeLessThanOrEqual(5);
   });
 
+  it('a producer blocked on a full ring is woken once per half ring, not once per record (and nothing is lost)', async () => {
+    // a region of ~6 frames and a consumer slower than the producer: the producer sleeps for space
+    // before nearly every frame; the consumer wakes it only when half the region is free again
+    const frame = 320 * 240 * 1.5 + HEADER_BYTES;
+    const c = nodeConsumer(6 * (frame + 64), 1);
+    const busyUntil = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const p = await startProducer({ address: c.ring.name, producerId: 0, sizes: [[320, 240]], pacing: 'max' });
+    const sampler = setInterval(() => busyUntil(4), 5); // the consumer's JS thread is busy most of the time
+    try {
+      go([p], 0, 800);
+      const d = await p.next('done');
+      await until('every accepted frame', () => c.received[0] >= Number(d.framesAccepted));
+      expect(c.problems).toEqual([]);
+      expect(c.received[0]).toBe(Number(d.framesAccepted));
+      const pst = d.stats as Record<string, number>;
+      const wakes = c.ring.stats().futexWakes;
+      expect(pst.futexWaits).toBeGreaterThan(10); // it did block on a full ring
+      expect(wakes).toBeGreaterThan(0);
+      expect(wakes).toBeLessThanOrEqual(Number(d.framesAccepted) / 2);
+    } finally {
+      clearInterval(sampler);
+    }
+  });
+
   it('a producer killed mid-run: the consumer goes on with the other and reports the death (FB_ERR_PEER_GONE naming its pid)', async () => {
     const { peer: cons, address } = await startConsumer({ socketPath: path.join(dir(), 'r.sock'), producers: 2, regionBytes: 256 * 1024 });
     const ps = await Promise.all([0, 1].map((i) => startProducer({ address, producerId: i, sizes: SIZES, pacing: 'fps', fps: 500 })));

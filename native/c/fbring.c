@@ -282,10 +282,18 @@ static void retire(fb_consumer* c, reader* r) {
   r->gen = gen;
 }
 
+/* Worth waking a producer that sleeps for space: half its region is free again, or nothing more of it
+ * is ready to read (the consumer may sleep next). A producer that blocks on a full ring is then woken
+ * once per half ring, not once per record. Reads the producer's reserve cursor: a lie changes only
+ * when that producer is woken (it also wakes on its own wait's timeout). */
+static int space_worth_waking(const fb_consumer* c, const reader* r) {
+  return reserve_of(r) - r->read <= c->capacity / 2 || !reader_ready(c, r);
+}
+
 static void wake_producer(fb_consumer* c, reader* r) {
   ProducerLine* line = &c->page->lines[r->index];
   __atomic_fetch_add(&line->spaceSeq, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&hdr(r)->producerWaiting, __ATOMIC_SEQ_CST) != 0 || r->done) {
+  if ((__atomic_load_n(&hdr(r)->producerWaiting, __ATOMIC_SEQ_CST) != 0 && space_worth_waking(c, r)) || r->done) {
     fb_futex_wake(&line->spaceSeq, 0x7fffffff);
     c->st.futex_wakes++;
   }

@@ -502,11 +502,14 @@ export class RingConsumer {
     notifyLocalProducers(this.name);
   }
 
-  /** Bumps producer r's spaceSeq; wakes it if its region says it sleeps (a lie costs it only its own wake-up). */
+  /**
+   * Bumps producer r's spaceSeq; wakes it if its region says it sleeps (a lie costs it only its own
+   * wake-up) and enough came free (RegionReader.spaceWorthWaking: half the region, or nothing more to read).
+   */
   private wakeProducer(r: RegionReader): void {
     const page = this.seg.pageI32;
     Atomics.add(page, i32(r.spaceSeqOff), 1);
-    if (r.retired || Atomics.load(r.v.i32, IDX.producerWaiting) !== 0) {
+    if (r.retired || (Atomics.load(r.v.i32, IDX.producerWaiting) !== 0 && r.spaceWorthWaking())) {
       shmNative().futexWake(this.seg.page, r.spaceSeqOff, 0x7fffffff);
       this.counters.futexWakes++;
     }

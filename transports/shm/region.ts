@@ -71,6 +71,16 @@ export class RegionReader {
     return diff >= 1n && diff <= 3n ? Number(diff) : 0;
   }
 
+  /**
+   * Worth waking its producer if it sleeps for space: half the region is free again, or nothing more
+   * of it is ready to read (the consumer may sleep next). A producer blocked on a full ring is then
+   * woken once per half ring, not once per record. Reads the producer's reserve cursor: a lie changes
+   * only when that producer is woken (it also wakes on its own wait's timeout).
+   */
+  spaceWorthWaking(): boolean {
+    return Number(Atomics.load(this.v.u64, IDX.reserve)) - this.read <= this.capacity / 2 || !this.ready();
+  }
+
   /** Is there something (a sealed record, or the end of a leaving producer) for scan() to judge now? */
   ready(): boolean {
     if (this.done) return false;
