@@ -405,6 +405,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("checksum", Napi::Function::New(env, Checksum));
   fb::RegisterMemfd(env, exports);
   fb::RegisterWaiter(env, exports);
+  fb::RegisterPoller(env, exports);
   return exports;
 }
 
