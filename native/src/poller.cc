@@ -143,7 +143,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     Napi::Env env = p->env_;
     Napi::HandleScope scope(env);
     napi_value recv, arg, fn = p->cb_.Value();
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv);  // (napi_make_callback wants an object)
     napi_create_int32(env, e->key, &arg);
     napi_value result;
     if (napi_make_callback(env, p->ctx_, recv, fn, 1, &arg, &result) != napi_ok && env.IsExceptionPending()) {
