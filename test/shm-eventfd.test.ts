@@ -5,6 +5,7 @@ import { createRing, openRing, type RingConsumer } from '../transports/shm/ring'
 import { shmNative, shmNativeUnavailableReason } from '../transports/shm/native';
 import { RING } from '../transports/shm/layout';
 import { mapRing } from '../transports/shm/segment';
+import { shmTransport } from '../transports/shm/transport';
 import { killAll, spawnFixture, waitUntil } from './fixtures-shm/kit';
 import { requireOrSkip } from './support/require';
 import { killPeers, monoNs, peersUnavailable, ringDir, spawnPeer } from './support/ring-c';
@@ -127,6 +128,19 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
     await waitUntil('the serving thread closed its end of the connection', () => fdCensus().all === before.all, 5000);
     expect(fdCensus()).toEqual(before);
   }, 30_000);
+
+  it("the wake option: anything but 'eventfd' or 'thread' is refused with a code", async () => {
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return undefined;
+    };
+    expect(code(() => createRing({ ringBytes: 64 * 1024, dir: dir(), wake: 'futex' as 'thread' }))).toBe('FB_ERR_USAGE');
+    await expect(shmTransport.createReceiver({ runDir: dir(), maxFrameBytes: 4096, producers: 1, policy: 'block', options: { wake: 'poll' } })).rejects.toMatchObject({ code: 'FB_ERR_CONFIG' });
+  });
 
   it('thread mode hands out no eventfd; eventfd mode hands each producer a third descriptor (a producer of layout 2 demanded exactly two)', () => {
     for (const wake of ['thread', 'eventfd'] as const) {
