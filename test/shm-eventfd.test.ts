@@ -39,7 +39,7 @@ function fdCensus(): { all: number; eventfds: number } {
   let all = 0;
   let eventfds = 0;
   for (const f of fs.readdirSync('/proc/self/fd')) {
-    let target = '';
+    let target: string;
     try {
       target = fs.readlinkSync(`/proc/self/fd/${f}`);
     } catch {

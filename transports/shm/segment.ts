@@ -148,7 +148,7 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   const ownDir = dir === undefined ? mkdtempSync(path.join(os.tmpdir(), OWN_DIR_PREFIX)) : null; // mode 0700
   const name = path.join(ownDir ?? dir ?? '', `ring-${randomBytes(8).toString('hex')}.sock`);
   let server = -1;
-  let peersWakeFd = -1;
+  let peersWakeFd: number;
   try {
     if (!SOCKET_RE.test(name)) throw fbError('FB_ERR_USAGE', `ring socket path too long or not absolute: ${name}`);
     server = native.serveRing(name, made.fd, RING.HEADER_BYTES + capacity);
