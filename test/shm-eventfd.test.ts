@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,6 +129,28 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
     await waitUntil('the serving thread closed its end of the connection', () => fdCensus().all === before.all, 5000);
     expect(fdCensus()).toEqual(before);
   }, 30_000);
+
+  it('a worker thread that ends with its consumer open (or just closed) ends cleanly: its poll handles finish closing before the addon is unloaded', () => {
+    const ring = path.join(__dirname, '..', 'dist', 'transports', 'shm', 'ring.js');
+    for (const closeFirst of [false, true]) {
+      const src = `
+        const { Worker, isMainThread } = require('node:worker_threads');
+        if (isMainThread) {
+          new Worker(__filename, { argv: process.argv.slice(2) }).on('exit', (code) => console.log('worker exit ' + code));
+        } else {
+          const { createRing, openRing } = require(${JSON.stringify(ring)});
+          const c = createRing({ ringBytes: 65536, wake: 'eventfd' });
+          let n = 0;
+          c.start((_p, release) => { n++; release(); });
+          const p = openRing(c.name);
+          p.send(new Uint8Array(10)).then(() => setTimeout(() => { console.log('got ' + n); if (${closeFirst}) c.close(); process.exit(0); }, 100));
+        }`;
+      const file = path.join(dir(), 'worker-exit.js');
+      fs.writeFileSync(file, src);
+      const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+      expect({ status: r.status, signal: r.signal, out: r.stdout.trim().split('\n') }).toEqual({ status: 0, signal: null, out: ['got 1', 'worker exit 0'] });
+    }
+  }, 60_000);
 
   it("the wake option: anything but 'eventfd' or 'thread' is refused with a code", async () => {
     const code = (f: () => unknown): string | undefined => {

@@ -14,6 +14,10 @@
 // which shares the open file, cleared O_NONBLOCK; wake-ups coalesce in the eventfd's counter).
 // A drain while disarmed counts as coalesced (the JS side is draining already, or has scheduled
 // it); readiness with nothing to read (another reader drained it) counts as spurious.
+// Teardown: a handle's close completes on a later loop turn, through a callback in this addon, and a
+// worker thread's environment unloads the addon when it ends. So the poller holds an async cleanup
+// hook (Node-API 8) until every handle it closed has finished closing: the environment (and the
+// addon) outlives them, even when the consumer is closed, or never closed, right before it ends.
 #include <errno.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -35,12 +39,29 @@ namespace {
 
 class FdPoller;
 
+// What the handles' close callbacks share; outlives the poller until the last close completes.
+struct Closing {
+  FdPoller* owner = nullptr;  // null once the poller is closed
+  int pending = 0;      // handles whose close has not completed
+  bool done = false;    // the poller is closed: remove the hook once pending reaches 0
+  napi_async_cleanup_hook_handle hook = nullptr;  // registered at construction
+  bool tearingDown = false;  // the hook ran: the environment is ending and waits for us
+};
+
 struct Entry {
   uv_poll_t h;
   int fd;
   int key;
-  FdPoller* owner;  // null once removed (its close callback only frees it)
+  FdPoller* owner;  // null once removed
+  Closing* closing;
 };
+
+// Once the poller is closed and no close is pending: let the environment go on, free the state.
+void Settle(Closing* c) {
+  if (!c->done || c->pending > 0) return;
+  if (c->hook) napi_remove_async_cleanup_hook(c->hook);
+  delete c;
+}
 
 class FdPoller : public Napi::ObjectWrap<FdPoller> {
  public:
@@ -68,25 +89,37 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     napi_value name;
     napi_create_string_utf8(env, "framebench-ring-poller", NAPI_AUTO_LENGTH, &name);
     napi_async_init(env, nullptr, name, &ctx_);
-    napi_add_env_cleanup_hook(env, Teardown, this);
-    hook_ = true;
+    closing_ = new Closing();
+    closing_->owner = this;
+    if (napi_add_async_cleanup_hook(env, Teardown, closing_, &closing_->hook) != napi_ok) closing_->hook = nullptr;
   }
 
   ~FdPoller() override { Close(); }
 
  private:
-  static void Teardown(void* arg) {
-    auto* p = static_cast<FdPoller*>(arg);
-    p->hook_ = false;  // Node removes a hook once it has run
-    p->Close();
+  // The environment is ending (the hook must be removed once our closes completed: Settle does).
+  static void Teardown(napi_async_cleanup_hook_handle handle, void* arg) {
+    auto* c = static_cast<Closing*>(arg);
+    c->hook = handle;
+    c->tearingDown = true;
+    if (c->owner) c->owner->Close();
+    c->done = true;
+    Settle(c);
   }
 
-  static void OnClosed(uv_handle_t* h) { delete static_cast<Entry*>(h->data); }
+  static void OnClosed(uv_handle_t* h) {
+    auto* e = static_cast<Entry*>(h->data);
+    Closing* c = e->closing;
+    delete e;
+    c->pending--;
+    Settle(c);
+  }
 
   void Drop(Entry* e) {
     uv_poll_stop(&e->h);
     close(e->fd);  // (stopped first: libuv no longer watches it)
     e->owner = nullptr;
+    closing_->pending++;
     uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed);
   }
 
@@ -96,15 +129,20 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     armed_ = false;
     for (auto& kv : entries_) Drop(kv.second);
     entries_.clear();
-    if (hook_) {
-      napi_remove_env_cleanup_hook(env_, Teardown, this);
-      hook_ = false;
-    }
     if (ctx_) {
       napi_async_destroy(env_, ctx_);
       ctx_ = nullptr;
     }
     cb_.Reset();
+    if (closing_) {
+      Closing* c = closing_;
+      closing_ = nullptr;
+      c->owner = nullptr;
+      if (!c->tearingDown) {  // (Teardown settles it itself)
+        c->done = true;
+        Settle(c);
+      }
+    }
   }
 
   void RefAll(bool ref) {
@@ -163,6 +201,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     e->fd = fd;
     e->key = key;
     e->owner = this;
+    e->closing = closing_;
     e->h.data = e;
     int r = uv_poll_init(loop_, &e->h, fd);
     const bool inited = r == 0;
@@ -170,8 +209,12 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     if (r != 0) {
       close(fd);
       e->owner = nullptr;
-      if (inited) uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed);  // (frees e)
-      else delete e;
+      if (inited) {
+        closing_->pending++;
+        uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed);  // (frees e)
+      } else {
+        delete e;
+      }
       return ThrowCode(env, "EIO", std::string("uv_poll on an eventfd: ") + uv_strerror(r));
     }
     if (!armed_) uv_unref(reinterpret_cast<uv_handle_t*>(&e->h));
@@ -226,9 +269,9 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
   napi_async_context ctx_ = nullptr;
   Napi::FunctionReference cb_;
   std::unordered_map<int, Entry*> entries_;
+  Closing* closing_ = nullptr;
   bool armed_ = false;
   bool closed_ = false;
-  bool hook_ = false;
   uint64_t fired_ = 0, coalesced_ = 0, spurious_ = 0;
 };
 
