@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "framebench_shm",
-      "sources": ["src/shm.cc", "src/memfd.cc", "src/serve.cc", "src/checksum.c", "src/waiter.cc"],
+      "sources": ["src/shm.cc", "src/memfd.cc", "src/serve.cc", "src/checksum.c", "src/waiter.cc", "src/poller.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],

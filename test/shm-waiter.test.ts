@@ -37,108 +37,118 @@ function collector(c: RingConsumer): { seqs: number[]; producers: Set<number> } 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait', () => {
-  it('consumer: idle with a producer of another process attached, and while paced frames flow, its JS thread is never asleep in a futex', async () => {
-    const c = createRing({ ringBytes: 64 * 1024 });
-    closers.push(c);
-    const got = collector(c);
-    const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 150, everyMs: 4 })]);
-    await peer.next('open');
-    await waitUntil('the producer attached', () => c.stats().producers === 1);
-    // frames flow (one every 4 ms), then the producer stays attached... and leaves; then idle
-    const flowing = await sampleJsThread(400);
-    await peer.next('done');
-    await waitUntil('every record', () => got.seqs.length === 150);
-    const idle = await sampleJsThread(300);
-    for (const s of [flowing, idle]) {
-      expect(s.samples).toBeGreaterThan(50);
-      expect(s.idle / s.samples).toBeGreaterThan(0.3); // the sampler sees the loop's own wait
-      expect(s.futex / s.samples).toBeLessThan(0.1); // before the waiter thread: ~0.9
-    }
-    expect(got.seqs).toEqual(range(150));
-    const st = c.stats();
-    expect(st.wakeups).toBeGreaterThan(0);
-    expect(st.futexWaits).toBeGreaterThan(0); // times the waiter was armed
-  }, 30_000);
+  describe.each(['eventfd', 'thread'] as const)('consumer, wake: %s', (wake) => {
+    it('consumer: idle with a producer of another process attached, and while paced frames flow, its JS thread is never asleep in a futex', async () => {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      const got = collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 150, everyMs: 4 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      // frames flow (one every 4 ms), then the producer stays attached... and leaves; then idle
+      const flowing = await sampleJsThread(400);
+      await peer.next('done');
+      await waitUntil('every record', () => got.seqs.length === 150);
+      const idle = await sampleJsThread(300);
+      for (const s of [flowing, idle]) {
+        expect(s.samples).toBeGreaterThan(50);
+        expect(s.idle / s.samples).toBeGreaterThan(0.3); // the sampler sees the loop's own wait
+        expect(s.futex / s.samples).toBeLessThan(0.1); // before the waiter thread: ~0.9
+      }
+      expect(got.seqs).toEqual(range(150));
+      const st = c.stats();
+      expect(st.wakeups).toBeGreaterThan(0);
+      expect(st.futexWaits).toBeGreaterThan(0); // times the waiter was armed
+    }, 30_000);
 
-  it('consumer: idle, its process does not spin (CPU a small fraction of the wall time; a spin would be all of it)', async () => {
-    const c = createRing({ ringBytes: 64 * 1024 });
-    closers.push(c);
-    collector(c);
-    const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
-    await peer.next('open');
-    await waitUntil('the producer attached', () => c.stats().producers === 1);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, 1000));
-    const cpu = process.cpuUsage(cpu0);
-    const wallUs = (performance.now() - t0) * 1000;
-    expect((cpu.user + cpu.system) / wallUs).toBeLessThan(0.2);
-  }, 30_000);
+    it('consumer: idle, its process does not spin (CPU a small fraction of the wall time; a spin would be all of it)', async () => {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 1000));
+      const cpu = process.cpuUsage(cpu0);
+      const wallUs = (performance.now() - t0) * 1000;
+      expect((cpu.user + cpu.system) / wallUs).toBeLessThan(0.2);
+    }, 30_000);
 
-  it('consumer: setInterval keeps ticking while it waits for a producer of another process', async () => {
-    const c = createRing({ ringBytes: 64 * 1024 });
-    closers.push(c);
-    collector(c);
-    const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
-    await peer.next('open');
-    await waitUntil('the producer attached', () => c.stats().producers === 1);
-    let ticks = 0;
-    const t = setInterval(() => ticks++, 2);
-    await new Promise((r) => setTimeout(r, 500));
-    clearInterval(t);
-    // A blocking 50 ms wait let at most one tick through per wait (<= 10 here). Wide margin: no speed asserted.
-    expect(ticks).toBeGreaterThan(25);
-  }, 30_000);
+    it('consumer: setInterval keeps ticking while it waits for a producer of another process', async () => {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      let ticks = 0;
+      const t = setInterval(() => ticks++, 2);
+      await new Promise((r) => setTimeout(r, 500));
+      clearInterval(t);
+      // A blocking 50 ms wait let at most one tick through per wait (<= 10 here). Wide margin: no speed asserted.
+      expect(ticks).toBeGreaterThan(25);
+    }, 30_000);
 
-  it('wake-ups are coalesced: a burst of commits costs fewer JS calls, nothing lost, order kept; wake-to-handler stats are sane', async () => {
-    const c = createRing({ ringBytes: 1024 * 1024 });
-    closers.push(c);
-    const got = collector(c);
-    const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 2000 })]);
-    await peer.next('open');
-    await waitUntil('the producer attached', () => c.stats().producers === 1);
-    await new Promise((r) => setTimeout(r, 50)); // the consumer armed its waiter
-    const before = c.stats().wakeups;
-    peer.proc.send('go');
-    await peer.next('done');
-    await waitUntil('every record', () => got.seqs.length === 2000);
-    expect(got.seqs).toEqual(range(2000)); // nothing lost, in order
-    expect([...got.producers]).toEqual([9]);
-    const st = c.stats();
-    const wakeups = st.wakeups - before;
-    expect(wakeups).toBeGreaterThan(0);
-    expect(wakeups).toBeLessThan(2000 / 4); // one producer committing 2000 records in one turn
-    await new Promise((r) => setTimeout(r, 20)); // (the last drain is counted when the waiter is armed again)
-    const after = c.stats();
-    console.log('coalescing burst:', JSON.stringify({ records: 2000, wakeups, ...Object.fromEntries(Object.entries(after).filter(([k]) => k.startsWith('wake'))) }));
-    expect(after.wakeCoalesced).toBeGreaterThan(0);
-    expect(after.wakeCoalesced + after.wakeups).toBeGreaterThanOrEqual(2000);
-    expect(after.wakeP50Us).toBeGreaterThan(0);
-    expect(after.wakeP50Us).toBeLessThanOrEqual(after.wakeP99Us);
-    expect(after.wakeP99Us).toBeLessThanOrEqual(after.wakeMaxUs);
-  }, 30_000);
+    it('wake-ups are coalesced: a burst of commits costs fewer JS calls, nothing lost, order kept; wake-to-handler stats are sane', async () => {
+      const c = createRing({ ringBytes: 1024 * 1024, wake });
+      closers.push(c);
+      const got = collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 2000 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      await new Promise((r) => setTimeout(r, 50)); // the consumer armed its waiter
+      const before = c.stats().wakeups;
+      peer.proc.send('go');
+      await peer.next('done');
+      await waitUntil('every record', () => got.seqs.length === 2000);
+      expect(got.seqs).toEqual(range(2000)); // nothing lost, in order
+      expect([...got.producers]).toEqual([9]);
+      const st = c.stats();
+      const wakeups = st.wakeups - before;
+      expect(wakeups).toBeGreaterThan(0);
+      expect(wakeups).toBeLessThan(2000 / 4); // one producer committing 2000 records in one turn
+      await new Promise((r) => setTimeout(r, 20)); // (the last drain is counted when the waiter is armed again)
+      const after = c.stats();
+      console.log('coalescing burst:', JSON.stringify({ records: 2000, wakeups, ...Object.fromEntries(Object.entries(after).filter(([k]) => k.startsWith('wake'))) }));
+      expect(after.wakeCoalesced).toBeGreaterThan(0);
+      expect(after.wakeCoalesced + after.wakeups).toBeGreaterThanOrEqual(2000);
+      expect(after.wakeP50Us).toBeGreaterThan(0);
+      expect(after.wakeP50Us).toBeLessThanOrEqual(after.wakeP99Us);
+      expect(after.wakeP99Us).toBeLessThanOrEqual(after.wakeMaxUs);
+    }, 30_000);
 
-  it("a producer's death wakes the waiting consumer (peersSeq): FB_ERR_PEER_GONE, and its JS thread never blocked", async () => {
-    const c = createRing({ ringBytes: 64 * 1024 });
-    closers.push(c);
-    const codes: string[] = [];
-    c.onError((e) => codes.push(e.code));
-    const got = collector(c);
-    const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 10 })]);
-    await peer.next('open');
-    await waitUntil('the producer attached', () => c.stats().producers === 1);
-    peer.proc.send('go');
-    await waitUntil('its records', () => got.seqs.length === 10);
-    const wakeups = c.stats().wakeups;
-    const probe = sampleJsThread(300);
-    peer.proc.kill('SIGKILL');
-    await waitUntil('PEER_GONE', () => codes.length > 0, 10_000);
-    const s = await probe;
-    expect(codes).toEqual(['FB_ERR_PEER_GONE']);
-    expect(c.stats().wakeups).toBeGreaterThan(wakeups);
-    expect(c.stats().producers).toBe(0);
-    expect(s.futex / s.samples).toBeLessThan(0.1);
-  }, 30_000);
+    it("a producer's death wakes the waiting consumer (peersSeq): FB_ERR_PEER_GONE, and its JS thread never blocked", async () => {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      const codes: string[] = [];
+      c.onError((e) => codes.push(e.code));
+      const got = collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 10 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      peer.proc.send('go');
+      await waitUntil('its records', () => got.seqs.length === 10);
+      const wakeups = c.stats().wakeups;
+      const probe = sampleJsThread(300);
+      peer.proc.kill('SIGKILL');
+      await waitUntil('PEER_GONE', () => codes.length > 0, 10_000);
+      const s = await probe;
+      expect(codes).toEqual(['FB_ERR_PEER_GONE']);
+      expect(c.stats().wakeups).toBeGreaterThan(wakeups);
+      expect(c.stats().producers).toBe(0);
+      expect(s.futex / s.samples).toBeLessThan(0.1);
+    }, 30_000);
+
+    it('close() stops the waiter thread / closes the eventfds: a consumer process exits by itself once its ring is closed', async () => {
+      const child = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'consumer-close', closeAfterMs: 300, wake })]);
+      const closing = await child.next('closing');
+      expect(closing.waits).toBeGreaterThan(0); // it was armed (holding the loop) until close()
+      const exit = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+      expect(exit).toEqual({ code: 0, signal: null });
+    }, 30_000);
+  });
 
   it('producer: a full ring under the block policy is awaited (the waiter thread), never waited for on the JS thread', async () => {
     const consumer = spawnFixture('consumer.js', [JSON.stringify({ mode: 'idle', ringBytes: 8192 })]);
@@ -164,14 +174,6 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
     await Promise.all(sends);
     expect(settled).toBe(12);
     expect(codes).toEqual(['FB_ERR_PEER_GONE']);
-  }, 30_000);
-
-  it('close() stops the waiter thread: a consumer process exits by itself once its ring is closed', async () => {
-    const child = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'consumer-close', closeAfterMs: 300 })]);
-    const closing = await child.next('closing');
-    expect(closing.waits).toBeGreaterThan(0); // it was armed (holding the loop) until close()
-    const exit = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
-    expect(exit).toEqual({ code: 0, signal: null });
   }, 30_000);
 
   it('close() of a producer waiting on a full ring ends the wait and its thread: the process exits by itself', async () => {

@@ -425,6 +425,7 @@ int fb_consumer_create(const char* path, const fb_consumer_opts* o, fb_consumer*
   c->page = m;
   PageMeta* meta = &c->page->meta;
   meta->version = kRingVersion;
+  meta->wakeMode = kWakeFutex; /* this consumer waits in futex_waitv: producers FUTEX_WAKE its dataSeq words */
   meta->headerBytes = kHeaderBytes;
   meta->maxProducers = kMaxProducers;
   meta->capacity = cap;

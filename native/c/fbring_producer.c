@@ -1,7 +1,9 @@
 /*
  * fbring: the producer end of the ring. A port of transports/shm/producer.ts and segment.ts
  * openSegment / memfd.cc fetchFd + mapFd: connect, ask ('R'), receive the page and a region of its
- * own with SCM_RIGHTS, check seals and geometry, then reserve / commit in place.
+ * own with SCM_RIGHTS, check seals and geometry, then reserve / commit in place. A consumer in
+ * eventfd mode (the page's wakeMode) hands over a third descriptor, an eventfd of this producer's
+ * own: signal_data() writes it instead of FUTEX_WAKE.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,7 @@
 struct fb_producer {
   char path[108];
   int sock;
+  int wake_fd; /* kWakeEventfd: the eventfd to write to wake the consumer, else -1 */
   int index;
   int drop;
   ConsumerPage* page; /* read-only */
@@ -53,8 +56,8 @@ static int sock_gone(int sock) {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
-/* Connects, asks, receives two descriptors and the index; -1 with err. */
-static int fetch(const char* path, int* sock_out, int fds[2], int* index, fb_err* err) {
+/* Connects, asks, receives two or three descriptors and the index; their number, or -1 with err. */
+static int fetch(const char* path, int* sock_out, int fds[3], int* index, fb_err* err) {
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
@@ -114,7 +117,7 @@ static int fetch(const char* path, int* sock_out, int fds[2], int* index, fb_err
   }
   uint32_t idx = 0;
   memcpy(&idx, data, sizeof(idx));
-  if (n <= 0 || ngot != 2 || n < 4 || (msg.msg_flags & MSG_CTRUNC) || idx >= kMaxProducers) {
+  if (n <= 0 || ngot < 2 || ngot > 3 || n < 4 || (msg.msg_flags & MSG_CTRUNC) || idx >= kMaxProducers) {
     for (int i = 0; i < ngot; i++) close(got[i]);
     close(sock);
     if (n == 0 && ngot == 0)
@@ -124,8 +127,17 @@ static int fetch(const char* path, int* sock_out, int fds[2], int* index, fb_err
   *sock_out = sock;
   fds[0] = got[0];
   fds[1] = got[1];
+  fds[2] = ngot == 3 ? got[2] : -1;
   *index = (int)idx;
-  return 0;
+  return ngot;
+}
+
+/* An eventfd, as /proc/self/fd names it. */
+static int is_eventfd(int fd) {
+  char link[64], target[64] = {0};
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof(target) - 1);
+  return n > 0 && strcmp(target, "anon_inode:[eventfd]") == 0;
 }
 
 /* mapFd: maps fd only if it is a regular file with the seals; closes fd in every case. */
@@ -160,7 +172,10 @@ static int validate(fb_producer* p, size_t page_bytes, fb_err* err) {
   if (page_bytes != kPageBytes) return fb_set_err(err, "FB_ERR_RING_CORRUPT", "%s: page of %zu B", p->path, page_bytes);
   if (m->magic != kRingMagic) return fb_set_err(err, "FB_ERR_RING_CORRUPT", "%s: bad magic", p->path);
   if (m->version != kRingVersion)
-    return fb_set_err(err, "FB_ERR_RING_CORRUPT", "%s: layout version %u, expected %u", p->path, m->version, (unsigned)kRingVersion);
+    return fb_set_err(err, "FB_ERR_RING_CORRUPT", "%s: layout version %u, this producer speaks %u (peers of different framebench versions cannot share a ring)",
+                      p->path, m->version, (unsigned)kRingVersion);
+  if (m->wakeMode == kWakeEventfd ? p->wake_fd < 0 || !is_eventfd(p->wake_fd) : m->wakeMode != kWakeFutex || p->wake_fd >= 0)
+    return fb_set_err(err, "FB_ERR_RING_CORRUPT", "%s: wake mode %u with %s eventfd", p->path, m->wakeMode, p->wake_fd >= 0 ? "an" : "no");
   if (m->headerBytes != kHeaderBytes || m->maxProducers != kMaxProducers)
     return fb_set_err(err, "FB_ERR_RING_CORRUPT", "%s: bad header geometry", p->path);
   if (m->recordHeaderBytes != kRecordHeaderBytes || m->recordAlign != kRecordAlign)
@@ -186,11 +201,12 @@ int fb_producer_open(const char* path, const fb_producer_opts* o, fb_producer** 
   if (!p) return fb_set_err(err, "FB_ERR_TRANSPORT_UNAVAILABLE", "out of memory");
   memcpy(p->path, path, plen + 1);
   p->drop = o->drop;
-  int fds[2];
-  if (fetch(path, &p->sock, fds, &p->index, err) != 0) {
+  int fds[3];
+  if (fetch(path, &p->sock, fds, &p->index, err) < 0) {
     free(p);
     return -1;
   }
+  p->wake_fd = fds[2];
   size_t page_bytes = 0;
   p->page = map_sealed(fds[0], 1, &page_bytes, err);
   p->region = p->page ? map_sealed(fds[1], 0, &p->region_bytes, err) : NULL;
@@ -198,6 +214,7 @@ int fb_producer_open(const char* path, const fb_producer_opts* o, fb_producer** 
   if (!p->page || !p->region || validate(p, page_bytes, err) != 0) {
     if (p->page) munmap(p->page, page_bytes);
     if (p->region) munmap(p->region, p->region_bytes);
+    if (p->wake_fd >= 0) close(p->wake_fd);
     close(p->sock);
     free(p);
     return -1;
@@ -242,7 +259,15 @@ int fb_producer_check(fb_producer* p, fb_err* err) {
 static void signal_data(fb_producer* p) {
   __atomic_fetch_add(&rh(p)->dataSeq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&p->page->meta.consumerWaiting, __ATOMIC_SEQ_CST) != 0) {
-    fb_futex_wake(&rh(p)->dataSeq, 1);
+    if (p->wake_fd >= 0) {
+      /* the consumer's wake-to-handler latency starts here (statistics only; a full counter: a wake-up is pending) */
+      double now = fb_now_ns();
+      __atomic_store(&rh(p)->signalNs, &now, __ATOMIC_SEQ_CST);
+      uint64_t one = 1;
+      (void)!write(p->wake_fd, &one, sizeof(one));
+    } else {
+      fb_futex_wake(&rh(p)->dataSeq, 1);
+    }
     p->st.futex_wakes++;
   }
 }
@@ -359,6 +384,7 @@ void fb_producer_stats_get(const fb_producer* p, fb_producer_stats* out) {
 void fb_producer_close(fb_producer* p) {
   if (!p) return;
   __atomic_store_n(&rh(p)->producerState, (uint32_t)kProducerClosed, __ATOMIC_SEQ_CST); /* a clean leave */
+  if (p->wake_fd >= 0) close(p->wake_fd);
   close(p->sock);
   munmap(p->region, p->region_bytes);
   munmap(p->page, kPageBytes);
@@ -375,6 +401,7 @@ int fb_producer_index_(const fb_producer* p) {
 }
 
 void fb_producer_kill_(fb_producer* p) {
+  if (p->wake_fd >= 0) close(p->wake_fd);
   close(p->sock);
   munmap(p->region, p->region_bytes);
   munmap(p->page, kPageBytes);

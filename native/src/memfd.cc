@@ -10,9 +10,11 @@
 //   (serving: serve.cc)
 //   fetchFd(path, timeoutMs, keep, request = true) -> { fd, fds, index, pid, uid, sock }: connects,
 //     asks (one byte; without request: a probe that only connects), receives one
-//     or two descriptors, and reports who sent them (SO_PEERCRED of the server, not anything
+//     to three descriptors (a ring in eventfd mode: page, region, eventfd), and reports who sent them (SO_PEERCRED of the server, not anything
 //     written in shared memory); with keep, the connection stays open (sock) as the liveness token.
 //   peerGone(sock): the server side closed.
+//   isEventfd(fd): fd is an eventfd (checked by a producer before it writes one it was handed).
+//   signalFd(fd) -> bool: adds 1 to an eventfd (a producer's wake-up of an eventfd-mode consumer).
 #include "memfd.h"
 
 
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -258,12 +261,12 @@ Napi::Value FetchFd(const Napi::CallbackInfo& info) {
     }
   }
   if (n < 0) return ThrowSys(env, "receiving from " + path, recvErr);
-  if (got.empty() || got.size() > 2 || (msg.msg_flags & MSG_CTRUNC)) {
+  if (got.empty() || got.size() > 3 || (msg.msg_flags & MSG_CTRUNC)) {
     for (int f : got) close(f);
     if (keep && n > 0) close(sock);
     if (n == 0 && got.empty())
       return ThrowCode(env, "EBUSY", "receiving from " + path + ": refused (the server closed the connection: every producer index taken, or no memory for a region)");
-    return ThrowCode(env, "EPROTO", "receiving from " + path + ": expected one or two descriptors, got " + std::to_string(got.size()));
+    return ThrowCode(env, "EPROTO", "receiving from " + path + ": expected one to three descriptors, got " + std::to_string(got.size()));
   }
   Napi::Object out = Napi::Object::New(env);
   Napi::Array fds = Napi::Array::New(env, got.size());
@@ -272,11 +275,33 @@ Napi::Value FetchFd(const Napi::CallbackInfo& info) {
   memcpy(&index, data, sizeof(index));
   out.Set("fd", Napi::Number::New(env, got[0]));
   out.Set("fds", fds);
-  out.Set("index", Napi::Number::New(env, got.size() == 2 && n >= 4 ? static_cast<double>(index) : -1));
+  out.Set("index", Napi::Number::New(env, got.size() >= 2 && n >= 4 ? static_cast<double>(index) : -1));
   out.Set("pid", Napi::Number::New(env, cred.pid));
   out.Set("uid", Napi::Number::New(env, cred.uid));
   out.Set("sock", Napi::Number::New(env, keep ? sock : -1));
   return out;
+}
+
+// isEventfd(fd) -> true when fd is an eventfd (what /proc/self/fd says it is).
+Napi::Value IsEventfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "isEventfd: fd must be a descriptor number");
+  char link[64], target[64] = {0};
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof(target) - 1);
+  return Napi::Boolean::New(env, n > 0 && strcmp(target, "anon_inode:[eventfd]") == 0);
+}
+
+// signalFd(fd) -> true if 1 was added to the eventfd (false: EAGAIN, its counter is full, so a
+// wake-up is pending anyway; or an error). Never blocks when the eventfd is non-blocking, as the
+// ring's are.
+Napi::Value SignalFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "signalFd: fd must be a descriptor number");
+  uint64_t one = 1;
+  return Napi::Boolean::New(env, write(fd, &one, sizeof(one)) == static_cast<ssize_t>(sizeof(one)));
 }
 
 }  // namespace
@@ -289,6 +314,8 @@ void RegisterMemfd(Napi::Env env, Napi::Object exports) {
   exports.Set("dupFd", Napi::Function::New(env, DupFd));
   exports.Set("fetchFd", Napi::Function::New(env, FetchFd));
   exports.Set("peerGone", Napi::Function::New(env, PeerGone));
+  exports.Set("isEventfd", Napi::Function::New(env, IsEventfd));
+  exports.Set("signalFd", Napi::Function::New(env, SignalFd));
   RegisterServe(env, exports);
 }
 

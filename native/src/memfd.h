@@ -34,5 +34,7 @@ bool FillAddr(const std::string& path, sockaddr_un* a);
 // serveRing, ringEvents, dropPeer, unserveFd (serve.cc) to exports.
 void RegisterMemfd(Napi::Env env, Napi::Object exports);
 void RegisterServe(Napi::Env env, Napi::Object exports);
+// Adds the FdPoller class (poller.cc).
+void RegisterPoller(Napi::Env env, Napi::Object exports);
 
 }  // namespace fb

@@ -1,4 +1,5 @@
-// Shared-memory ring layout, version 2: one single-producer region per producer, plus one
+// Shared-memory ring layout, version 3 (3: the page's wakeMode and the region's signalNs; a
+// version-2 peer is refused): one single-producer region per producer, plus one
 // consumer page the producers map read-only. Mirrored by transports/shm/layout.ts and checked by
 // test/shm-layout.test.ts (which compares against layout() exported by the addon).
 //
@@ -25,7 +26,7 @@ namespace fb {
 #endif
 
 FB_CONST(kRingMagic, 0x47524246)  // bytes "FBRG" in memory (little-endian)
-FB_CONST(kRingVersion, 2)
+FB_CONST(kRingVersion, 3)
 FB_CONST(kCacheLine, 64)
 FB_CONST(kMaxProducers, 64)
 FB_CONST(kPageBytes, 8192)    // the consumer page (meta line + one line per producer)
@@ -46,6 +47,10 @@ FB_CONST(kConsumerClosed, 2)
 FB_CONST(kLineFree, 0)
 FB_CONST(kLineActive, 1)
 FB_CONST(kLineCut, 2)  // cut off by the consumer (it broke the protocol)
+
+// How a producer wakes a sleeping consumer (PageMeta::wakeMode, chosen by the consumer).
+FB_CONST(kWakeFutex, 0)    // FUTEX_WAKE on its region's dataSeq (the consumer waits in futex_waitv)
+FB_CONST(kWakeEventfd, 1)  // write 1 to the eventfd handed over with its region (a third descriptor)
 
 // A producer's own state word in its region (a hint: only decides whether its leaving is reported).
 FB_CONST(kProducerOpen, 1)
@@ -68,7 +73,7 @@ typedef struct PageMeta {
   uint32_t maxRecordBytes;  // largest payload the consumer accepts (producers refuse above it)
   uint32_t consumerWaiting;  // 1 while the consumer sleeps on the regions' dataSeq words
   uint32_t peersSeq;         // futex word: +1 when a producer arrives or leaves (serving thread)
-  uint8_t reserved[4];
+  uint32_t wakeMode;         // kWake*: how producers wake the consumer (written once, before magic)
 } PageMeta;
 
 // One per producer index: the consumer's side of that producer's region.
@@ -94,7 +99,8 @@ typedef struct RegionHeader {
   uint64_t drops;            // statistics only (the producer's word)
   uint32_t producerId;       // the id the producer gives itself (a label, never trusted)
   uint32_t producerState;    // kProducer*: closed before leaving (a clean close is not reported)
-  uint8_t reserved[24];
+  double signalNs;           // kWakeEventfd: CLOCK_MONOTONIC (f64 ns) of its last eventfd write (statistics only)
+  uint8_t reserved[16];
 } RegionHeader;
 
 // In front of every record, at a kRecordAlign-aligned offset of the data area.
@@ -116,6 +122,7 @@ static_assert(offsetof(PageMeta, createdNs) == 40, "");
 static_assert(offsetof(PageMeta, maxRecordBytes) == 48, "");
 static_assert(offsetof(PageMeta, consumerWaiting) == 52, "");
 static_assert(offsetof(PageMeta, peersSeq) == 56, "");
+static_assert(offsetof(PageMeta, wakeMode) == 60, "");
 static_assert(sizeof(ProducerLine) == 64, "one line per producer");
 static_assert(offsetof(ProducerLine, spaceSeq) == 8, "");
 static_assert(offsetof(ProducerLine, state) == 12, "");
@@ -128,6 +135,7 @@ static_assert(offsetof(RegionHeader, commits) == 16, "");
 static_assert(offsetof(RegionHeader, drops) == 24, "");
 static_assert(offsetof(RegionHeader, producerId) == 32, "");
 static_assert(offsetof(RegionHeader, producerState) == 36, "");
+static_assert(offsetof(RegionHeader, signalNs) == 40, "");
 static_assert(sizeof(RegionHeader) <= kHeaderBytes, "");
 static_assert(sizeof(RecordHeader) == kRecordHeaderBytes, "");
 static_assert(offsetof(RecordHeader, length) == 8, "");

@@ -5,9 +5,14 @@
 //   serveRing(path, pageFd, regionBytes) -> id: the same, for the ring: seals the consumer page
 //     F_SEAL_FUTURE_WRITE (no new writable mapping, by anyone, after the consumer's own) and hands
 //     every connecting producer two descriptors, the page and a fresh sealed region of its own
-//     (regionBytes), with its index (u32); resets that producer's line in the page first.
-//   ringEvents(id) -> { added: [{ index, fd, pid, uid }], gone: [index] }: regions handed out and
-//     connections closed since the last call (SO_PEERCRED: who it is, from the kernel).
+//     (regionBytes), with its index (u32); resets that producer's line in the page first. When the
+//     page's wakeMode is kWakeEventfd, also a third descriptor: an eventfd (non-blocking) of that
+//     producer's own, which it writes to wake the consumer; the consumer gets its duplicate.
+//   ringEvents(id) -> { added: [{ index, fd, efd, pid, uid }], gone: [index] }: regions handed out
+//     and connections closed since the last call (SO_PEERCRED: who it is, from the kernel); efd is
+//     that producer's eventfd (-1 in futex mode).
+//   ringWakeFd(id) -> fd: kWakeEventfd: a duplicate of the eventfd this thread writes when producers
+//     come or go (beside the peersSeq bump); -1 in futex mode.
 //   dropPeer(id, index): closes that producer's connection (if open) and frees its index.
 //   unserveFd(id): stops that thread, closes, removes `path`.
 #include <errno.h>
@@ -67,6 +72,7 @@ double MonoMs() {
 struct Added {
   int index;
   int fd;  // the region, for the consumer to map (ringEvents hands it over)
+  int efd;  // kWakeEventfd: the consumer's duplicate of that producer's eventfd, else -1
   int pid;
   int uid;
 };
@@ -82,6 +88,8 @@ struct Server {
   // ring mode
   bool ring = false;
   size_t regionBytes = 0;
+  bool eventfd = false;  // the page's wakeMode is kWakeEventfd
+  int peersEfd = -1;     // eventfd mode: written when producers come or go
   ConsumerPage* page = nullptr;  // our own writable mapping of the consumer page
   std::mutex mu;  // guards slot, sockOf, added, gone
   // per index: kFree, kOpen (its connection sockOf[i] is open), kDropping (the consumer dropped it;
@@ -101,7 +109,7 @@ int g_next_id = 1;
 
 void SendFds(int conn, const int* fds, int n, const void* data, size_t len) {
   iovec iov{const_cast<void*>(data), len};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 2)];
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 3)];
   memset(ctl, 0, sizeof(ctl));
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -122,6 +130,10 @@ void BumpPeers(Server* s) {
   if (!s->page) return;
   __atomic_fetch_add(&s->page->meta.peersSeq, 1, __ATOMIC_SEQ_CST);
   syscall(SYS_futex, &s->page->meta.peersSeq, FUTEX_WAKE, 0x7fffffff, nullptr, nullptr, 0);
+  if (s->peersEfd >= 0) {
+    uint64_t one = 1;
+    (void)!write(s->peersEfd, &one, sizeof(one));  // non-blocking; a full counter means one is pending anyway
+  }
 }
 
 void DropConn(Server* s, size_t i) {
@@ -166,6 +178,17 @@ void AcceptRing(Server* s, int conn, const ucred& cred) {
     if (index >= 0) s->slot[index] = kClosed;  // taken; kOpen once its descriptors are sent
   }
   int region = index < 0 ? -1 : MakeRegion(s->regionBytes);
+  // eventfd mode: the producer's own eventfd (its wake-ups of the consumer), and our duplicate.
+  int efd = -1, efdMine = -1;
+  if (region >= 0 && s->eventfd) {
+    efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    efdMine = efd < 0 ? -1 : fcntl(efd, F_DUPFD_CLOEXEC, 0);
+    if (efdMine < 0) {
+      if (efd >= 0) close(efd);
+      close(region);
+      region = -1;
+    }
+  }
   if (region < 0) {  // refused: all indices taken, or no memory; the producer gets no descriptor
     close(conn);
     if (index >= 0) {
@@ -184,6 +207,8 @@ void AcceptRing(Server* s, int conn, const ucred& cred) {
   int mine = fcntl(region, F_DUPFD_CLOEXEC, 0);
   if (mine < 0) {
     close(region);
+    if (efd >= 0) close(efd);
+    if (efdMine >= 0) close(efdMine);
     close(conn);
     std::lock_guard<std::mutex> lock(s->mu);
     s->slot[index] = kFree;
@@ -194,13 +219,14 @@ void AcceptRing(Server* s, int conn, const ucred& cred) {
     std::lock_guard<std::mutex> lock(s->mu);
     s->slot[index] = kOpen;
     s->sockOf[index] = conn;
-    s->added.push_back({index, mine, static_cast<int>(cred.pid), static_cast<int>(cred.uid)});
+    s->added.push_back({index, mine, efdMine, static_cast<int>(cred.pid), static_cast<int>(cred.uid)});
   }
   BumpPeers(s);
-  int fds[2] = {s->fd, region};
+  int fds[3] = {s->fd, region, efd};
   uint32_t idx = static_cast<uint32_t>(index);
-  SendFds(conn, fds, 2, &idx, sizeof(idx));
+  SendFds(conn, fds, efd >= 0 ? 3 : 2, &idx, sizeof(idx));
   close(region);
+  if (efd >= 0) close(efd);
 }
 
 void Serve(Server* s) {
@@ -286,7 +312,11 @@ void StopServer(Server* s) {
   close(s->wakeFd);
   close(s->fd);
   for (auto& c : s->conns) close(c.sock);
-  for (auto& a : s->added) close(a.fd);
+  for (auto& a : s->added) {
+    close(a.fd);
+    if (a.efd >= 0) close(a.efd);
+  }
+  if (s->peersEfd >= 0) close(s->peersEfd);
   if (s->page) munmap(s->page, kPageBytes);
   unlink(s->path.c_str());
   delete s;
@@ -316,9 +346,10 @@ Napi::Value Start(Napi::Env env, Server* s) {
   s->env = env;
   s->listenFd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   s->wakeFd = eventfd(0, EFD_CLOEXEC);
+  if (s->eventfd) s->peersEfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int err = 0;
   const char* what = "serving";
-  if (s->fd < 0 || s->listenFd < 0 || s->wakeFd < 0) {
+  if (s->fd < 0 || s->listenFd < 0 || s->wakeFd < 0 || (s->eventfd && s->peersEfd < 0)) {
     err = errno;
     what = "serving: descriptors";
   } else if (bind(s->listenFd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -333,6 +364,7 @@ Napi::Value Start(Napi::Env env, Server* s) {
     if (s->fd >= 0) close(s->fd);
     if (s->listenFd >= 0) close(s->listenFd);
     if (s->wakeFd >= 0) close(s->wakeFd);
+    if (s->peersEfd >= 0) close(s->peersEfd);
     if (s->page) munmap(s->page, kPageBytes);
     std::string p = s->path;
     delete s;
@@ -385,6 +417,14 @@ Napi::Value ServeRing(const Napi::CallbackInfo& info) {
   s->ring = true;
   s->regionBytes = static_cast<size_t>(bytes);
   s->page = static_cast<ConsumerPage*>(page);
+  // The consumer wrote its wake mode in the page before serving (it never changes afterwards).
+  const uint32_t mode = __atomic_load_n(&s->page->meta.wakeMode, __ATOMIC_SEQ_CST);
+  if (mode != kWakeFutex && mode != kWakeEventfd) {
+    munmap(page, kPageBytes);
+    delete s;
+    return ThrowCode(env, "FB_ERR_USAGE", "serveRing: the page's wakeMode is neither futex nor eventfd");
+  }
+  s->eventfd = mode == kWakeEventfd;
   s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   return Start(env, s);
 }
@@ -428,6 +468,7 @@ Napi::Value RingEvents(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("index", Napi::Number::New(env, added[i].index));
     o.Set("fd", Napi::Number::New(env, added[i].fd));
+    o.Set("efd", Napi::Number::New(env, added[i].efd));
     o.Set("pid", Napi::Number::New(env, added[i].pid));
     o.Set("uid", Napi::Number::New(env, added[i].uid));
     a.Set(static_cast<uint32_t>(i), o);
@@ -438,6 +479,19 @@ Napi::Value RingEvents(const Napi::CallbackInfo& info) {
   o.Set("added", a);
   o.Set("gone", g);
   return o;
+}
+
+// ringWakeFd(id) -> a duplicate (the caller's) of the eventfd written when producers come or go;
+// -1 in futex mode; null if no such server.
+Napi::Value RingWakeFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(g_srv_mu);
+  Server* s = Find(info);
+  if (!s) return env.Null();
+  if (s->peersEfd < 0) return Napi::Number::New(env, -1);
+  int d = fcntl(s->peersEfd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return ThrowSys(env, "ringWakeFd", errno);
+  return Napi::Number::New(env, d);
 }
 
 // dropPeer(id, index): the consumer is done with that producer (it left, or is cut off): close its
@@ -472,6 +526,7 @@ void RegisterServe(Napi::Env env, Napi::Object exports) {
   exports.Set("serveRing", Napi::Function::New(env, ServeRing));
   exports.Set("ringEvents", Napi::Function::New(env, RingEvents));
   exports.Set("dropPeer", Napi::Function::New(env, DropPeer));
+  exports.Set("ringWakeFd", Napi::Function::New(env, RingWakeFd));
   napi_add_env_cleanup_hook(env, StopAll, static_cast<napi_env>(env));
 }
 

@@ -339,6 +339,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   set("LINE_CUT", fb::kLineCut);
   set("PRODUCER_OPEN", fb::kProducerOpen);
   set("PRODUCER_CLOSED", fb::kProducerClosed);
+  set("WAKE_FUTEX", fb::kWakeFutex);
+  set("WAKE_EVENTFD", fb::kWakeEventfd);
   set("OFF_MAGIC", offsetof(ConsumerPage, meta.magic));
   set("OFF_VERSION", offsetof(ConsumerPage, meta.version));
   set("OFF_HEADER_BYTES", offsetof(ConsumerPage, meta.headerBytes));
@@ -352,6 +354,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   set("OFF_MAX_RECORD_BYTES", offsetof(ConsumerPage, meta.maxRecordBytes));
   set("OFF_CONSUMER_WAITING", offsetof(ConsumerPage, meta.consumerWaiting));
   set("OFF_PEERS_SEQ", offsetof(ConsumerPage, meta.peersSeq));
+  set("OFF_WAKE_MODE", offsetof(ConsumerPage, meta.wakeMode));
   set("OFF_LINES", offsetof(ConsumerPage, lines));
   set("LINE_BYTES", sizeof(fb::ProducerLine));
   set("LINE_READ", offsetof(fb::ProducerLine, readCursor));
@@ -364,6 +367,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   set("OFF_DROPS", offsetof(RegionHeader, drops));
   set("OFF_PRODUCER_ID", offsetof(RegionHeader, producerId));
   set("OFF_PRODUCER_STATE", offsetof(RegionHeader, producerState));
+  set("OFF_SIGNAL_NS", offsetof(RegionHeader, signalNs));
   set("REC_SEAL", offsetof(RecordHeader, seal));
   set("REC_LENGTH", offsetof(RecordHeader, length));
   set("REC_COMMIT_NS", offsetof(RecordHeader, commitNs));
@@ -401,6 +405,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("checksum", Napi::Function::New(env, Checksum));
   fb::RegisterMemfd(env, exports);
   fb::RegisterWaiter(env, exports);
+  fb::RegisterPoller(env, exports);
   return exports;
 }
 

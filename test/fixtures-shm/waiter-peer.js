@@ -4,7 +4,7 @@
 //   one every `everyMs` ms, reports {type:'done'} and closes.
 // - { mode: 'burst', name, count }: a producer that, on the message 'go', commits `count` records
 //   in one turn of its event loop (no await between them), reports {type:'done'}, and waits.
-// - { mode: 'consumer-close', closeAfterMs }: a consumer, started and armed, closed after
+// - { mode: 'consumer-close', closeAfterMs, wake }: a consumer, started and armed, closed after
 //   closeAfterMs; nothing else holds the event loop, so the process must then exit by itself.
 // - { mode: 'producer-close', name, closeAfterMs }: a producer that fills the ring of `name` (nobody
 //   reads it), so its last send waits on the waiter thread; closes after closeAfterMs; must then exit.
@@ -48,7 +48,7 @@ if (cfg.mode === 'paced') {
     tell({ type: 'done', sent: cfg.count });
   });
 } else if (cfg.mode === 'consumer-close') {
-  const c = createRing({ ringBytes: 64 * 1024 });
+  const c = createRing({ ringBytes: 64 * 1024, wake: cfg.wake });
   c.start((_payload, release) => release());
   tell({ type: 'open', name: c.name });
   setTimeout(() => {

@@ -5,7 +5,7 @@ import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
 import { WakeState, loopDelayStats } from './wake';
 import { RING, lineOffset, i32 } from './layout';
-import { IDX, createSegment, unmapQuietly, type OwnSegment } from './segment';
+import { IDX, createSegment, unmapQuietly, type OwnSegment, type WakeMode } from './segment';
 import { RegionReader, type Entry, type ScanBudget } from './region';
 import { notifyLocalProducers, nowMs } from './local';
 import type { StatsOf, StatsShape } from '../types';
@@ -44,6 +44,12 @@ export interface RingConsumerOptions {
    * (FB_ERR_RING_CORRUPT naming it): its region is unmapped and its connection closed. Default 5000 ms.
    */
   claimTimeoutMs?: number;
+  /**
+   * How the consumer sleeps (docs/ring.md, "Waiting"): `eventfd` (default) has every producer write
+   * an eventfd of its own, polled by this thread's event loop (one wake-up per frame); `thread`
+   * sleeps in futex_waitv on a native thread that then wakes the event loop (two).
+   */
+  wake?: WakeMode;
 }
 
 /** Longest the consumer keeps the event loop in one go (delivering), ms. It never waits on it. */
@@ -136,14 +142,17 @@ export class RingConsumer {
   private dropsAtClose = 0;
   private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60e9, numberOfSignificantValueDigits: 3 });
   private readonly counters = { records: 0, bytes: 0, pads: 0, skipped: 0, oversize: 0, futexWaits: 0, futexTimeouts: 0, futexWakes: 0, spins: 0, peerGone: 0, cutOff: 0, yields: 0 };
-  private readonly wake = new WakeState();
+  private readonly wake: WakeState;
   private readonly loopDelayWanted: boolean;
   private loopDelay: IntervalHistogram | null = null;
 
   constructor(opts: RingConsumerOptions = {}) {
     const capacity = opts.ringBytes ?? 64 * 1024 * 1024;
     const maxRecordBytes = Math.min(opts.maxRecordBytes ?? Infinity, capacity - RING.RECORD_HEADER_BYTES);
-    this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)), opts.dir);
+    const wake = opts.wake ?? 'eventfd';
+    if (wake !== 'eventfd' && wake !== 'thread') throw fbError('FB_ERR_USAGE', `ring option wake must be 'eventfd' or 'thread', got ${JSON.stringify(wake)}`);
+    this.seg = createSegment(capacity, Math.max(0, Math.floor(maxRecordBytes)), opts.dir, wake);
+    this.wake = new WakeState(wake, this.seg.peersWakeFd);
     this.name = this.seg.name;
     this.capacity = this.seg.capacity;
     this.maxRecordBytes = this.seg.maxRecordBytes;
@@ -162,7 +171,7 @@ export class RingConsumer {
     if (this.state !== 'idle') throw fbError('FB_ERR_INTERNAL', `ring ${this.name}: start() called twice or after close`);
     this.handler = handler;
     this.state = 'running';
-    this.wake.start(this.seg.page, (observedNs) => this.onWake(observedNs));
+    this.wake.start(this.seg.page, (latencyNs) => this.onWake(latencyNs));
     if (this.loopDelayWanted) {
       this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
       this.loopDelay.enable();
@@ -256,7 +265,7 @@ export class RingConsumer {
       const r = new RegionReader(a, this.capacity, this.counters);
       this.regions.set(a.index, r);
       this.order.push(r);
-      this.wake.stale = true;
+      this.wake.addRegion(r, a.wakeFd);
     }
     for (const index of ev.gone) {
       const r = this.regions.get(index);
@@ -304,7 +313,7 @@ export class RingConsumer {
     r.done = true;
     r.retired = true;
     r.forget();
-    this.wake.unwatch(r.v.ab, this.order); // before unmapping it: the waiter thread lets go of it (disarmed)
+    this.wake.unwatch(r, this.order); // before unmapping it: the waiter thread lets go of it (disarmed), its eventfd is closed
     unmapQuietly(r.v.ab);
     this.schedule(); // (re-arms it)
     if (drop) {
@@ -324,9 +333,9 @@ export class RingConsumer {
     });
   }
 
-  /** The waiter thread saw a word change: drain what is there (this call is the wake-up of every commit since it was armed). */
-  private onWake(observedNs: number): void {
-    this.wake.delivered(nowNs() - observedNs, this.counters.records);
+  /** A producer signalled (or the waiter thread saw a word change): drain what is there (this call is the wake-up of every commit since it was armed). */
+  private onWake(latencyNs: number): void {
+    this.wake.delivered(latencyNs, this.counters.records);
     Atomics.store(this.seg.pageI32, IDX.consumerWaiting, 0);
     if (this.state === 'running' && !this.immediate) this.safePump();
   }
@@ -398,7 +407,7 @@ export class RingConsumer {
     const page = this.seg.pageI32;
     if (this.wake.stale) this.wake.watchAll(this.order);
     Atomics.store(page, IDX.consumerWaiting, 1);
-    this.wake.snapshot();
+    if (this.wake.mode === 'thread') this.wake.snapshot();
     if (this.ready()) {
       Atomics.store(page, IDX.consumerWaiting, 0);
       return false;

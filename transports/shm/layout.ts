@@ -1,13 +1,14 @@
 /**
- * Layout of the shared-memory ring, version 2: the TypeScript mirror of
+ * Layout of the shared-memory ring, version 3: the TypeScript mirror of
  * native/src/ring_layout.h (test/shm-layout.test.ts checks that they agree).
  *
  * The consumer page (PAGE_BYTES; the consumer writes it, producers map it read-only):
  *   0      meta: magic, version, headerBytes, maxProducers, capacity, consumer pid/state,
- *          record geometry, createdNs, maxRecordBytes, consumerWaiting, peersSeq (futex)
+ *          record geometry, createdNs, maxRecordBytes, consumerWaiting, peersSeq (futex), wakeMode
  *   64     64 producer lines of 64 bytes: read cursor (u64), spaceSeq (futex), state
  * A producer's region (its own memfd; only it writes, the consumer only reads):
- *   0      reserve cursor (u64), dataSeq (futex), producerWaiting, commits, drops, producerId, producerState
+ *   0      reserve cursor (u64), dataSeq (futex), producerWaiting, commits, drops, producerId, producerState,
+ *          signalNs (f64: its last eventfd write)
  *   4096   data area: `capacity` bytes of records, each RECORD_ALIGN-aligned and contiguous
  *
  * A record: 32-byte header then `length` payload bytes, padded to RECORD_ALIGN.
@@ -17,7 +18,7 @@
  */
 export const RING = {
   MAGIC: 0x47524246,
-  VERSION: 2,
+  VERSION: 3,
   CACHE_LINE: 64,
   MAX_PRODUCERS: 64,
   PAGE_BYTES: 8192,
@@ -34,6 +35,8 @@ export const RING = {
   LINE_CUT: 2,
   PRODUCER_OPEN: 1,
   PRODUCER_CLOSED: 2,
+  WAKE_FUTEX: 0,
+  WAKE_EVENTFD: 1,
   OFF_MAGIC: 0,
   OFF_VERSION: 4,
   OFF_HEADER_BYTES: 8,
@@ -47,6 +50,7 @@ export const RING = {
   OFF_MAX_RECORD_BYTES: 48,
   OFF_CONSUMER_WAITING: 52,
   OFF_PEERS_SEQ: 56,
+  OFF_WAKE_MODE: 60,
   OFF_LINES: 64,
   LINE_BYTES: 64,
   LINE_READ: 0,
@@ -59,6 +63,7 @@ export const RING = {
   OFF_DROPS: 24,
   OFF_PRODUCER_ID: 32,
   OFF_PRODUCER_STATE: 36,
+  OFF_SIGNAL_NS: 40,
   REC_SEAL: 0,
   REC_LENGTH: 8,
   REC_COMMIT_NS: 16,

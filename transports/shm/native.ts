@@ -26,11 +26,18 @@ export interface ShmNative {
   serveFd(path: string, fd: number): number;
   /**
    * Serves the ring on `path`: seals the consumer page (pageFd, PAGE_BYTES) F_SEAL_FUTURE_WRITE and
-   * hands every connecting producer [page, a fresh sealed region of regionBytes] and its index.
+   * hands every connecting producer [page, a fresh sealed region of regionBytes] and its index; when
+   * the page's wakeMode is WAKE_EVENTFD, also an eventfd of that producer's own (non-blocking).
    */
   serveRing(path: string, pageFd: number, regionBytes: number): number;
-  /** Regions handed out (their descriptors, now the caller's) and connections closed since the last call; null if no such server. */
-  ringEvents(id: number): { added: { index: number; fd: number; pid: number; uid: number }[]; gone: number[] } | null;
+  /** Regions handed out (their descriptors, and efd: the consumer's duplicate of that producer's eventfd or -1, now the caller's) and connections closed since the last call; null if no such server. */
+  ringEvents(id: number): { added: { index: number; fd: number; efd: number; pid: number; uid: number }[]; gone: number[] } | null;
+  /** eventfd mode: a duplicate (the caller's) of the eventfd the serving thread writes when producers come or go; -1 in futex mode; null if no such server. */
+  ringWakeFd(id: number): number | null;
+  /** fd is an eventfd. */
+  isEventfd(fd: number): boolean;
+  /** Adds 1 to an eventfd (false: its counter is full, or an error); never blocks on the ring's (non-blocking) eventfds. */
+  signalFd(fd: number): boolean;
   /** The consumer is done with producer `index`: ends its connection if open, frees the index. */
   dropPeer(id: number, index: number): boolean;
   /** Stops a server, removes its socket. */
@@ -56,6 +63,26 @@ export interface ShmNative {
   layout(): Record<string, number>;
   /** A waiter thread (native/src/waiter.cc): the futex waits of a ring end, off the JS thread. */
   Waiter: new (onWake: (observedNs: number) => void) => NativeWaiter;
+  /** eventfds watched on this thread's own libuv loop (native/src/poller.cc). */
+  FdPoller: new (onReady: (key: number) => void) => NativeFdPoller;
+}
+
+/**
+ * eventfds polled by the JS thread's own event loop (uv_poll_t): a count on one while armed calls
+ * onReady(key) once (then disarmed). Every readiness drains its fd without ever blocking. Armed, the
+ * handles hold the event loop; disarmed, nothing.
+ */
+export interface NativeFdPoller {
+  /** Takes fd (closed by remove or close) and watches it under `key`. */
+  add(fd: number, key: number): void;
+  /** Stops watching `key` and closes its fd; false if not watched. */
+  remove(key: number): boolean;
+  arm(): void;
+  disarm(): void;
+  /** Removes (closes) every fd. Idempotent. */
+  close(): void;
+  /** fired: calls made; coalesced: counts drained while disarmed; spurious: readiness with nothing to read; fds: watched now. */
+  stats(): { fired: number; coalesced: number; spurious: number; fds: number };
 }
 
 /**
@@ -81,7 +108,7 @@ let failure: string | null = null;
 
 function load(): ShmNative {
   const m = loadAddon();
-  if (typeof m.futexWake !== 'function' || typeof m.Waiter !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
+  if (typeof m.futexWake !== 'function' || typeof m.Waiter !== 'function' || typeof m.FdPoller !== 'function') throw new Error(`${addonPath()} is not the framebench shm addon`);
   return m as unknown as ShmNative;
 }
 

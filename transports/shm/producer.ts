@@ -352,7 +352,13 @@ export class RingProducer {
   private signalData(): void {
     Atomics.add(this.seg.region.i32, IDX.dataSeq, 1);
     if (Atomics.load(this.seg.pageI32, IDX.consumerWaiting) !== 0) {
-      shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1);
+      // The page says how: our eventfd (stamping the signal for the consumer's wake latency first), or FUTEX_WAKE.
+      if (this.seg.wakeFd >= 0) {
+        this.seg.region.dv.setFloat64(RING.OFF_SIGNAL_NS, nowNs(), true);
+        shmNative().signalFd(this.seg.wakeFd);
+      } else {
+        shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1);
+      }
       this.counters.futexWakes++;
     }
   }

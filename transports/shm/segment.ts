@@ -20,7 +20,13 @@ import { FOREIGN_PREFIX, MAX_RING_BYTES, MIN_RING_BYTES, RING, SEGMENT_PREFIX, i
  * a fresh 0700 one); that socket path is the ring's address. A producer connects, receives the
  * page and its region (SCM_RIGHTS) and its index, learns who sent them (SO_PEERCRED), checks the
  * seals and maps them; the connection stays open as each side's liveness token.
+ * The page's wakeMode says how a producer wakes the sleeping consumer: FUTEX_WAKE on its region's
+ * dataSeq (WAKE_FUTEX: the consumer's waiter thread, or the C consumer, waits in futex_waitv), or a
+ * write to an eventfd of its own (WAKE_EVENTFD: a third descriptor, watched on the consumer's loop).
  */
+
+/** How the consumer waits: `eventfd` (default: producers' eventfds, polled by the JS thread's own loop) or `thread` (a waiter thread in futex_waitv). */
+export type WakeMode = 'eventfd' | 'thread';
 
 /** A region's views (the producer's own memory; for the consumer, untrusted). */
 export interface RegionViews {
@@ -59,6 +65,8 @@ export interface ProducerSegment extends RingInfo, PageViews {
   readonly index: number;
   /** The connection to the consumer's socket, kept open as each side's liveness token (-1: none). */
   readonly sock: number;
+  /** WAKE_EVENTFD: the eventfd to write to wake the consumer; -1 in futex mode. */
+  readonly wakeFd: number;
 }
 
 /** A region the serving thread handed to a producer: its index and who it is (SO_PEERCRED). */
@@ -67,10 +75,15 @@ export interface Arrival {
   pid: number;
   uid: number;
   region: RegionViews;
+  /** WAKE_EVENTFD: the consumer's duplicate of this producer's eventfd (the caller's to close); else -1. */
+  wakeFd: number;
 }
 
 /** The consumer's end: its page (writable), arrivals and departures of producers, stopping the server. */
 export interface OwnSegment extends RingInfo, PageViews {
+  readonly wake: WakeMode;
+  /** eventfd mode: an eventfd the serving thread writes when producers come or go (the caller's to close); else -1. */
+  readonly peersWakeFd: number;
   /** Producers that connected (their regions, mapped) and indices whose connection closed, since the last call. */
   events(): { added: Arrival[]; gone: number[] };
   /** Done with producer `index` (left, or cut off): ends its connection if open, frees the index. */
@@ -106,7 +119,7 @@ const FETCH_MS = 5000;
 const SOCKET_RE = /^\/[^\0]{1,106}\.sock$/;
 
 /** Creates the consumer page, writes its header and starts serving regions in `dir` (0700). */
-export function createSegment(capacity: number, maxRecordBytes: number, dir?: string): OwnSegment {
+export function createSegment(capacity: number, maxRecordBytes: number, dir?: string, wake: WakeMode = 'eventfd'): OwnSegment {
   if (!Number.isInteger(capacity) || capacity < MIN_RING_BYTES || capacity > MAX_RING_BYTES || capacity % RING.RECORD_ALIGN !== 0) {
     throw fbError('FB_ERR_BAD_NUMBER', `ringBytes must be a multiple of ${RING.RECORD_ALIGN} in [${MIN_RING_BYTES}, ${MAX_RING_BYTES}], got ${capacity}`);
   }
@@ -130,14 +143,18 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   dv.setUint32(RING.OFF_RECORD_ALIGN, RING.RECORD_ALIGN, true);
   dv.setFloat64(RING.OFF_CREATED_NS, createdNs, true);
   dv.setUint32(RING.OFF_MAX_RECORD_BYTES, maxRecordBytes, true);
+  dv.setUint32(RING.OFF_WAKE_MODE, wake === 'eventfd' ? RING.WAKE_EVENTFD : RING.WAKE_FUTEX, true);
   Atomics.store(new Int32Array(page), i32(RING.OFF_MAGIC), RING.MAGIC); // last: a half-written header is not ours
   const ownDir = dir === undefined ? mkdtempSync(path.join(os.tmpdir(), OWN_DIR_PREFIX)) : null; // mode 0700
   const name = path.join(ownDir ?? dir ?? '', `ring-${randomBytes(8).toString('hex')}.sock`);
-  let server: number;
+  let server = -1;
+  let peersWakeFd: number;
   try {
     if (!SOCKET_RE.test(name)) throw fbError('FB_ERR_USAGE', `ring socket path too long or not absolute: ${name}`);
     server = native.serveRing(name, made.fd, RING.HEADER_BYTES + capacity);
+    peersWakeFd = native.ringWakeFd(server) ?? -1;
   } catch (e) {
+    if (server >= 0) native.unserveFd(server);
     native.closeFd(made.fd);
     native.unmap(page);
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
@@ -153,6 +170,8 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
     consumerPid: process.pid,
     createdNs,
     maxRecordBytes,
+    wake,
+    peersWakeFd,
     ...pageViews(page),
     events(): { added: Arrival[]; gone: number[] } {
       const ev = stopped ? null : native.ringEvents(server);
@@ -160,8 +179,9 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
       const added: Arrival[] = [];
       for (const a of ev.added) {
         try {
-          added.push({ index: a.index, pid: a.pid, uid: a.uid, region: regionViews(native.mapFd(a.fd, true)) });
+          added.push({ index: a.index, pid: a.pid, uid: a.uid, region: regionViews(native.mapFd(a.fd, true)), wakeFd: a.efd });
         } catch {
+          if (a.efd >= 0) native.closeFd(a.efd);
           native.dropPeer(server, a.index); // cannot map it (no memory): that producer is refused
         }
       }
@@ -195,12 +215,14 @@ export function openSegment(name: string): ProducerSegment {
   let region: ArrayBuffer | null = null;
   const open = [...peer.fds]; // descriptors not yet handed to mapFd (which closes what it is given)
   try {
-    if (peer.fds.length !== 2 || peer.index < 0 || peer.index >= RING.MAX_PRODUCERS) {
-      throw fbError('FB_ERR_RING_CORRUPT', `${name}: expected the ring's page and a region of our own, got ${peer.fds.length} descriptor(s), index ${peer.index}`);
+    if (peer.fds.length < 2 || peer.fds.length > 3 || peer.index < 0 || peer.index >= RING.MAX_PRODUCERS) {
+      throw fbError('FB_ERR_RING_CORRUPT', `${name}: expected the ring's page and a region of our own (and an eventfd), got ${peer.fds.length} descriptor(s), index ${peer.index}`);
     }
     page = native.mapFd(open.shift() as number, true, true);
     region = native.mapFd(open.shift() as number, true, false);
-    return validate(name, page, region, peer.index, peer.pid, peer.sock);
+    const seg = validate(name, page, region, peer.index, peer.pid, peer.sock, open.length > 0 ? (open[0] as number) : -1);
+    open.length = 0; // (the eventfd, if any, is the segment's now)
+    return seg;
   } catch (e) {
     for (const ab of [page, region]) if (ab) native.unmap(ab);
     for (const f of open) native.closeFd(f);
@@ -214,15 +236,15 @@ export function openSegment(name: string): ProducerSegment {
  * what a hostile producer (or a test playing one) gets. The seals are still checked; the page is
  * read-only. Keep `sock` open to stay connected (closing it is leaving).
  */
-export function mapRing(name: string): { page: ArrayBuffer; region: ArrayBuffer; index: number; sock: number } {
+export function mapRing(name: string): { page: ArrayBuffer; region: ArrayBuffer; index: number; sock: number; wakeFd: number } {
   const native = shmNative();
   const peer = native.fetchFd(name, FETCH_MS, true);
-  if (peer.fds.length !== 2) {
+  if (peer.fds.length < 2 || peer.fds.length > 3) {
     for (const f of peer.fds) native.closeFd(f);
     native.closeFd(peer.sock);
     throw fbError('FB_ERR_RING_CORRUPT', `${name}: not a ring`);
   }
-  return { page: native.mapFd(peer.fds[0], false, true), region: native.mapFd(peer.fds[1], false, false), index: peer.index, sock: peer.sock };
+  return { page: native.mapFd(peer.fds[0], false, true), region: native.mapFd(peer.fds[1], false, false), index: peer.index, sock: peer.sock, wakeFd: peer.fds[2] ?? -1 };
 }
 
 /** Own directories of rings created without a `dir` are called this, in the system temp directory. */
@@ -283,13 +305,16 @@ function cleanStaleSockets(): string[] {
 }
 
 /** Checks every page field the producer relies on; throws FB_ERR_RING_CORRUPT if one is impossible (the caller unmaps). */
-function validate(name: string, page: ArrayBuffer, region: ArrayBuffer, index: number, consumerPid: number, sock: number): ProducerSegment {
+function validate(name: string, page: ArrayBuffer, region: ArrayBuffer, index: number, consumerPid: number, sock: number, wakeFd: number): ProducerSegment {
   const bad = (why: string): FbError => fbError('FB_ERR_RING_CORRUPT', `${name}: ${why}`);
   if (page.byteLength !== RING.PAGE_BYTES) throw bad(`page of ${page.byteLength} B`);
   const dv = new DataView(page);
   const u32 = (off: number): number => dv.getUint32(off, true);
   if (u32(RING.OFF_MAGIC) !== RING.MAGIC) throw bad('bad magic');
-  if (u32(RING.OFF_VERSION) !== RING.VERSION) throw bad(`layout version ${u32(RING.OFF_VERSION)}, expected ${RING.VERSION}`);
+  if (u32(RING.OFF_VERSION) !== RING.VERSION) throw bad(`layout version ${u32(RING.OFF_VERSION)}, this producer speaks ${RING.VERSION} (peers of different framebench versions cannot share a ring)`);
+  const mode = u32(RING.OFF_WAKE_MODE);
+  const fdOk = mode === RING.WAKE_EVENTFD ? wakeFd >= 0 && shmNative().isEventfd(wakeFd) : mode === RING.WAKE_FUTEX && wakeFd < 0;
+  if (!fdOk) throw bad(`wake mode ${mode} with ${wakeFd >= 0 ? 'an' : 'no'} eventfd`);
   if (u32(RING.OFF_HEADER_BYTES) !== RING.HEADER_BYTES || u32(RING.OFF_MAX_PRODUCERS) !== RING.MAX_PRODUCERS) throw bad('bad header geometry');
   if (u32(RING.OFF_RECORD_HEADER_BYTES) !== RING.RECORD_HEADER_BYTES || u32(RING.OFF_RECORD_ALIGN) !== RING.RECORD_ALIGN) throw bad('bad record geometry');
   const cap = dv.getBigUint64(RING.OFF_CAPACITY, true);
@@ -297,7 +322,7 @@ function validate(name: string, page: ArrayBuffer, region: ArrayBuffer, index: n
   const capacity = Number(cap);
   if (RING.HEADER_BYTES + capacity !== region.byteLength) throw bad(`capacity ${capacity} does not match the region (${region.byteLength} B)`);
   const maxRecordBytes = Math.min(u32(RING.OFF_MAX_RECORD_BYTES), capacity - RING.RECORD_HEADER_BYTES);
-  return { name, capacity, consumerPid, createdNs: dv.getFloat64(RING.OFF_CREATED_NS, true), maxRecordBytes, ...pageViews(page), region: regionViews(region), index, sock };
+  return { name, capacity, consumerPid, createdNs: dv.getFloat64(RING.OFF_CREATED_NS, true), maxRecordBytes, ...pageViews(page), region: regionViews(region), index, sock, wakeFd };
 }
 
 /** Detaches every JS view of a mapping (they read as empty afterwards) and unmaps it. */
@@ -313,6 +338,8 @@ export function unmapQuietly(ab: ArrayBuffer): void {
 export function unmapSegment(seg: ProducerSegment): void {
   if (seg.sock >= 0) shmNative().closeFd(seg.sock);
   (seg as { sock: number }).sock = -1;
+  if (seg.wakeFd >= 0) shmNative().closeFd(seg.wakeFd);
+  (seg as { wakeFd: number }).wakeFd = -1;
   unmapQuietly(seg.region.ab);
   unmapQuietly(seg.page);
 }

@@ -28,6 +28,7 @@ const SHM_OPTIONS = [
   { name: 'ringBytes', type: 'number', min: MIN_RING_BYTES, max: MAX_RING_BYTES, help: 'receiver: ring memory in bytes, split evenly between the producers of the run (each producer\'s region holds at least 3 frames of maxFrameBytes; rounded up to 4 KiB) (default: 6 frames of maxFrameBytes per producer, at least 1 MiB: docs/ring.md, "How big a ring")' },
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
   { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
+  { name: 'wake', type: 'string', default: 'eventfd', help: "receiver: how the consumer sleeps: 'eventfd' (each producer writes an eventfd of its own, polled by the consumer's event loop: one wake-up per frame) or 'thread' (a waiter thread in futex_waitv wakes the event loop: two) (docs/ring.md)" },
   { name: 'eventLoopDelay', type: 'boolean', default: false, help: 'receiver: sample its event-loop delay (perf_hooks.monitorEventLoopDelay) into the loopDelay* stats; a separate pass, as the sampling costs CPU (docs/ring.md)' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -208,7 +209,8 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
       if (recordSpan(opts.maxFrameBytes) > ringBytes && asked !== undefined) {
         throw fbError('FB_ERR_FRAME_TOO_LARGE', `maxFrameBytes ${opts.maxFrameBytes} does not fit a ${ringBytes} B ring (option ringBytes)`);
       }
-      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir, eventLoopDelay: o.eventLoopDelay === true });
+      if (o.wake !== 'eventfd' && o.wake !== 'thread') throw fbError('FB_ERR_CONFIG', `${name}: option wake must be 'eventfd' or 'thread', got ${JSON.stringify(o.wake)}`);
+      const ring = new RingConsumer({ ringBytes, maxRecordBytes: opts.maxFrameBytes, spin, dir: opts.runDir, eventLoopDelay: o.eventLoopDelay === true, wake: o.wake });
       return new ShmReceiver(ring, !zeroCopy || o.copyOut === true);
     },
 

@@ -1,28 +1,47 @@
 import * as hdr from 'hdr-histogram-js';
 import type { IntervalHistogram } from 'node:perf_hooks';
-import { shmNative, type NativeWaiter } from './native';
+import { nowNs } from '../../core/clock';
+import { shmNative, type NativeFdPoller, type NativeWaiter } from './native';
 import { RING } from './layout';
-import { IDX } from './segment';
+import { IDX, type WakeMode } from './segment';
 import type { RegionReader } from './region';
 
 /** Whole microseconds to one decimal, from nanoseconds. */
 const us = (ns: number): number => Math.round(ns / 100) / 10;
 
+/** The poller's key of the serving thread's eventfd (arrivals and departures); producers' keys are their indices. */
+const PEERS_KEY = -1;
+
 /**
- * The consumer's waiter thread (native/src/waiter.cc) and its figures. It watches the page's
- * peersSeq and every live producer's dataSeq; the consumer arms it with the words' values read
- * before its last check and gets one call when any changes. Wake-to-handler latency: from the
- * thread seeing the change (CLOCK_MONOTONIC, taken in the thread) to the JS callback's first line.
+ * How the consumer sleeps and is woken, and the figures of it. Two modes (the ring option `wake`):
+ * - `eventfd` (default): every producer has an eventfd of its own (handed over with its region) and
+ *   the serving thread one for arrivals and departures; all are polled by the JS thread's own libuv
+ *   loop (native/src/poller.cc), so a producer's write wakes the JS thread directly: one wake-up per
+ *   frame. Wake-to-handler latency: from the producer's signal (CLOCK_MONOTONIC it stamps in its
+ *   region's signalNs just before writing the eventfd) to the first line of the JS callback; a
+ *   wake-up for arrivals or departures has no stamp and counts without a latency sample.
+ * - `thread`: a waiter thread (native/src/waiter.cc) watches the page's peersSeq and every live
+ *   producer's dataSeq in futex_waitv and calls into JS: two wake-ups per frame (its own, then the
+ *   JS thread's). Latency: from the thread seeing the change (CLOCK_MONOTONIC, taken in the thread)
+ *   to the JS callback's first line.
+ * The consumer arms before returning to the event loop (after its last check for work) and gets
+ * one call when something may have changed.
  */
 export class WakeState {
-  /** The watched set no longer matches the regions (a producer arrived): watch again before arming. */
+  /** thread mode: the watched set no longer matches the regions (a producer arrived): watch again before arming. */
   stale = true;
   private waiter: NativeWaiter | null = null;
+  private poller: NativeFdPoller | null = null;
+  private closed = false;
   private page: ArrayBuffer | null = null;
   private abs: ArrayBuffer[] = [];
   private views: Int32Array[] = [];
   private idx: number[] = [];
   private expected = new Uint32Array(0);
+  /** eventfd mode: each watched producer's region (its signalNs), by index. */
+  private readonly signalOf = new Map<number, DataView>();
+  /** eventfd mode: descriptors that arrived before start() (pull mode), keyed as in the poller. */
+  private readonly early = new Map<number, number>();
   private armed = false;
   private wakeups = 0;
   private coalesced = 0;
@@ -30,16 +49,50 @@ export class WakeState {
   private lastTimeouts = 0;
   private readonly hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60e9, numberOfSignificantValueDigits: 3 });
 
-  /** Starts the thread (idle until armed). */
-  start(page: ArrayBuffer, onWake: (observedNs: number) => void): void {
-    this.page = page;
-    this.waiter = new (shmNative().Waiter)(onWake);
-    this.stale = true;
+  /** `peersWakeFd` (eventfd mode; owned from now on): the serving thread's eventfd for arrivals and departures. */
+  constructor(readonly mode: WakeMode, peersWakeFd = -1) {
+    if (peersWakeFd >= 0) this.early.set(PEERS_KEY, peersWakeFd);
   }
 
-  /** Watches peersSeq and the dataSeq of every producer not done (up to 126; the thread is disarmed). */
+  /** Starts waiting machinery (idle until armed); onWake gets the wake-to-handler latency in ns (-1: none). */
+  start(page: ArrayBuffer, onWake: (latencyNs: number) => void): void {
+    this.page = page;
+    this.stale = true;
+    if (this.mode === 'thread') {
+      this.waiter = new (shmNative().Waiter)((observedNs) => onWake(nowNs() - observedNs));
+      return;
+    }
+    const poller = new (shmNative().FdPoller)((key) => {
+      const now = nowNs();
+      const dv = this.signalOf.get(key); // (a region leaves this map before it is unmapped)
+      onWake(dv ? now - dv.getFloat64(RING.OFF_SIGNAL_NS, true) : -1);
+    });
+    this.poller = poller;
+    for (const [key, fd] of this.early) poller.add(fd, key);
+    this.early.clear();
+    this.stale = false;
+  }
+
+  /** A producer arrived: eventfd mode watches its eventfd (owned from now on); thread mode re-watches before arming. */
+  addRegion(r: RegionReader, wakeFd: number): void {
+    if (this.mode === 'thread' || wakeFd < 0) {
+      if (wakeFd >= 0) shmNative().closeFd(wakeFd);
+      this.stale = true;
+      return;
+    }
+    if (this.closed) {
+      shmNative().closeFd(wakeFd);
+      return;
+    }
+    this.signalOf.set(r.index, r.v.dv);
+    if (this.poller) this.poller.add(wakeFd, r.index);
+    else this.early.set(r.index, wakeFd);
+  }
+
+  /** thread mode: watches peersSeq and the dataSeq of every producer not done (up to 126; the thread is disarmed). */
   watchAll(order: readonly RegionReader[]): void {
     const w = this.waiter;
+    this.stale = false;
     if (!w || !this.page) return;
     const abs: ArrayBuffer[] = [this.page];
     const offs: number[] = [RING.OFF_PEERS_SEQ];
@@ -58,32 +111,45 @@ export class WakeState {
     this.views = views;
     this.idx = idx;
     if (this.expected.length !== abs.length) this.expected = new Uint32Array(abs.length);
-    this.stale = false;
   }
 
-  /** A region is about to be unmapped: the thread lets go of it first (it is disarmed if it watched it). */
-  unwatch(ab: ArrayBuffer, order: readonly RegionReader[]): void {
-    if (this.waiter && this.abs.includes(ab)) this.watchAll(order);
+  /**
+   * A region is about to be unmapped: thread mode lets go of it first (the thread is disarmed if it
+   * watched it); eventfd mode stops polling that producer's eventfd and closes it.
+   */
+  unwatch(r: RegionReader, order: readonly RegionReader[]): void {
+    if (this.mode === 'eventfd') {
+      this.signalOf.delete(r.index);
+      if (this.poller) this.poller.remove(r.index);
+      const fd = this.early.get(r.index);
+      if (fd !== undefined) {
+        shmNative().closeFd(fd);
+        this.early.delete(r.index);
+      }
+      return;
+    }
+    if (this.waiter && this.abs.includes(r.v.ab)) this.watchAll(order);
   }
 
-  /** Reads the watched words (before the caller's last check for work). */
+  /** thread mode: reads the watched words (before the caller's last check for work). */
   snapshot(): void {
     const e = this.expected;
     for (let i = 0; i < e.length; i++) e[i] = Atomics.load(this.views[i], this.idx[i]);
   }
 
-  /** Arms the thread with the snapshot; `records` delivered so far closes the last wake-up's drain. */
+  /** Arms (thread mode: with the snapshot); `records` delivered so far closes the last wake-up's drain. */
   arm(records: number): void {
     if (this.recordsAtWake >= 0) {
       const n = records - this.recordsAtWake;
       if (n > 1) this.coalesced += n - 1;
       this.recordsAtWake = -1;
     }
-    (this.waiter as NativeWaiter).arm(this.expected);
+    if (this.poller) this.poller.arm();
+    else (this.waiter as NativeWaiter).arm(this.expected);
     this.armed = true;
   }
 
-  /** The thread's call arrived, `latencyNs` after it saw the change. */
+  /** A call arrived, `latencyNs` after the signal (negative: no figure). */
   delivered(latencyNs: number, records: number): void {
     if (latencyNs >= 0 && latencyNs < 1e10) this.hist.recordValue(Math.max(1, Math.round(latencyNs)));
     this.wakeups++;
@@ -92,12 +158,21 @@ export class WakeState {
   }
 
   disarm(): void {
-    if (this.armed && this.waiter) this.waiter.disarm();
+    if (this.armed) {
+      this.waiter?.disarm();
+      this.poller?.disarm();
+    }
     this.armed = false;
   }
 
-  /** Joins the thread (idempotent): nothing waits on any mapping afterwards. */
+  /** Joins the thread / closes every eventfd (idempotent): nothing waits on any mapping afterwards. */
   close(): void {
+    this.closed = true;
+    for (const fd of this.early.values()) shmNative().closeFd(fd);
+    this.early.clear();
+    this.signalOf.clear();
+    this.poller?.close();
+    this.poller = null;
     if (!this.waiter) return;
     this.lastTimeouts = this.waiter.stats().timeouts;
     this.waiter.close();
@@ -105,7 +180,7 @@ export class WakeState {
     this.armed = false;
   }
 
-  /** The thread's 1-second re-waits (an idle consumer's only activity). */
+  /** thread mode: the thread's 1-second re-waits (an idle consumer's only activity); eventfd mode has none. */
   timeouts(): number {
     return this.waiter ? this.waiter.stats().timeouts : this.lastTimeouts;
   }
