@@ -97,28 +97,31 @@ export class Producer {
 
     await sleepUntilNs(t0Ns);
     for (let seq = 0; ; seq++) {
+      // One clock read per step (each is an allocation and a call: per-frame costs are what
+      // the paced figures are made of, docs/ring.md); it is re-read after every wait.
+      let now = nowNs();
       let scheduled = 0;
       if (intervalNs > 0) {
         scheduled = t0Ns + seq * intervalNs;
         if (scheduled >= this.stopAt) break;
-        if (scheduled > nowNs()) {
+        if (scheduled > now) {
           await sleepUntilNs(scheduled);
-          lastYield = nowNs();
+          lastYield = now = nowNs();
         }
       }
       // Unpaced, or paced but behind (catching up after a stall): a loop of sends that
       // resolve at once would never give the event loop a turn, so timers (window edges),
       // control messages and transports' own deferred work (zeromq releases the buffers
       // libzmq is done with from the loop) would wait for the whole burst.
-      if (nowNs() - lastYield > 2e6) {
+      if (now - lastYield > 2e6) {
         await yieldToLoop();
-        lastYield = nowNs();
+        lastYield = now = nowNs();
       }
       if (this.fatal) throw this.fatal;
-      if (nowNs() >= this.stopAt) break;
+      if (now >= this.stopAt) break;
       const source = sources[seq % sources.length];
       const bytes = source.spec.totalBytes;
-      const sendStart = nowNs();
+      const sendStart = now;
       if (useLoan) {
         const loan = await (this.sender.loan as NonNullable<Sender['loan']>)(bytes);
         if (loan === null) {

@@ -135,6 +135,7 @@ export class RingProducer {
   tryLoan(bytes: number): RingLoan | null {
     this.checkSize(bytes);
     this.checkConsumer(false);
+    this.watchdog.refresh();
     const pos = this.reserve(bytes);
     return pos < 0 ? null : this.makeLoan(pos, bytes);
   }
@@ -144,6 +145,10 @@ export class RingProducer {
     try {
       this.checkSize(bytes);
       this.checkConsumer(false);
+      // A loan checks the consumer itself (its pid every WATCHDOG_MS), so the watchdog only has to
+      // fire after WATCHDOG_MS without one (an idle producer, or one waiting for space): on a paced
+      // producer, its own timer would be a second wake-up of the process every 200 ms (docs/ring.md).
+      this.watchdog.refresh();
       if (this.queued === 0) {
         const pos = this.reserve(bytes);
         if (pos >= 0) return Promise.resolve(this.makeLoan(pos, bytes));

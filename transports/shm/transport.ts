@@ -4,7 +4,7 @@ import { defineTransport } from '../define';
 import { MAX_RING_BYTES, MIN_RING_BYTES, recordSpan } from './layout';
 import { shmNativeUnavailableReason } from './native';
 import { RING_CONSUMER_STATS, RingConsumer, type RingRecordHandler } from './consumer';
-import { RING_PRODUCER_STATS, RingProducer } from './producer';
+import { RING_PRODUCER_STATS, RingProducer, type RingLoan } from './producer';
 import { cleanStaleSegments } from './segment';
 
 /**
@@ -135,6 +135,34 @@ class ShmReceiver implements Receiver {
   }
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * A ring loan as the Sender contract has it (commit() as a promise). One small object per frame,
+ * no closures: the paced producer's per-frame costs are mostly such bookkeeping (docs/ring.md).
+ */
+class ShmLoan implements Loan {
+  readonly view: Uint8Array;
+  constructor(private readonly l: RingLoan) {
+    this.view = l.view;
+  }
+  commit(): Promise<void> {
+    try {
+      this.l.commit();
+      return RESOLVED;
+    } catch (e) {
+      return Promise.reject(toFbError(e));
+    }
+  }
+  abort(): void {
+    this.l.abort();
+  }
+}
+
+function senderLoan(l: RingLoan | null): Loan | null {
+  return l ? new ShmLoan(l) : null;
+}
+
 class ShmSender implements Sender {
   private closed = false;
 
@@ -146,22 +174,7 @@ class ShmSender implements Sender {
     return this.ring.send(frame);
   }
 
-  loan?: (bytes: number) => Promise<Loan | null> = async (bytes) => {
-    const l = await this.ring.loan(bytes);
-    if (!l) return null;
-    return {
-      view: l.view,
-      commit: () => {
-        try {
-          l.commit();
-          return Promise.resolve();
-        } catch (e) {
-          return Promise.reject(toFbError(e));
-        }
-      },
-      abort: () => l.abort(),
-    };
-  };
+  loan?: (bytes: number) => Promise<Loan | null> = (bytes) => this.ring.loan(bytes).then(senderLoan);
 
   onError(handler: ErrorHandler): void {
     this.ring.onError(handler);
