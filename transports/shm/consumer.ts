@@ -337,6 +337,10 @@ export class RingConsumer {
   private onWake(latencyNs: number): void {
     this.wake.delivered(latencyNs, this.counters.records);
     Atomics.store(this.seg.pageI32, IDX.consumerWaiting, 0);
+    // while records flow the watchdog's checks ride on the wake-ups (at most every WATCHDOG_MS) and its
+    // timer, pushed back, never fires: a second wake-up of the process every 200 ms only when idle
+    this.watchdog?.refresh();
+    if (nowMs() - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeers();
     if (this.state === 'running' && !this.immediate) this.safePump();
   }
   /** The pump runs from timers: a bug must surface as an error report, never as an uncaught exception. */
