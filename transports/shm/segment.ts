@@ -118,6 +118,23 @@ export function nativeError(e: unknown, what: string): FbError {
 const FETCH_MS = 5000;
 const SOCKET_RE = /^\/[^\0]{1,106}\.sock$/;
 
+/** Writes a consumer page's header, the magic word last (a half-written header is not ours). `version` other than RING.VERSION: tests only. */
+export function writePageHeader(page: ArrayBuffer, h: { version: number; capacity: number; maxRecordBytes: number; createdNs: number; wake: WakeMode }): void {
+  const dv = new DataView(page);
+  dv.setUint32(RING.OFF_VERSION, h.version, true);
+  dv.setUint32(RING.OFF_HEADER_BYTES, RING.HEADER_BYTES, true);
+  dv.setUint32(RING.OFF_MAX_PRODUCERS, RING.MAX_PRODUCERS, true);
+  dv.setBigUint64(RING.OFF_CAPACITY, BigInt(h.capacity), true);
+  dv.setUint32(RING.OFF_CONSUMER_PID, process.pid, true);
+  dv.setUint32(RING.OFF_CONSUMER_STATE, RING.CONSUMER_OPEN, true);
+  dv.setUint32(RING.OFF_RECORD_HEADER_BYTES, RING.RECORD_HEADER_BYTES, true);
+  dv.setUint32(RING.OFF_RECORD_ALIGN, RING.RECORD_ALIGN, true);
+  dv.setFloat64(RING.OFF_CREATED_NS, h.createdNs, true);
+  dv.setUint32(RING.OFF_MAX_RECORD_BYTES, h.maxRecordBytes, true);
+  dv.setUint32(RING.OFF_WAKE_MODE, h.wake === 'eventfd' ? RING.WAKE_EVENTFD : RING.WAKE_FUTEX, true);
+  Atomics.store(new Int32Array(page), i32(RING.OFF_MAGIC), RING.MAGIC);
+}
+
 /** Creates the consumer page, writes its header and starts serving regions in `dir` (0700). */
 export function createSegment(capacity: number, maxRecordBytes: number, dir?: string, wake: WakeMode = 'eventfd'): OwnSegment {
   if (!Number.isInteger(capacity) || capacity < MIN_RING_BYTES || capacity > MAX_RING_BYTES || capacity % RING.RECORD_ALIGN !== 0) {
@@ -132,19 +149,7 @@ export function createSegment(capacity: number, maxRecordBytes: number, dir?: st
   }
   const page = made.ab as ArrayBuffer;
   const createdNs = nowNs();
-  const dv = new DataView(page);
-  dv.setUint32(RING.OFF_VERSION, RING.VERSION, true);
-  dv.setUint32(RING.OFF_HEADER_BYTES, RING.HEADER_BYTES, true);
-  dv.setUint32(RING.OFF_MAX_PRODUCERS, RING.MAX_PRODUCERS, true);
-  dv.setBigUint64(RING.OFF_CAPACITY, BigInt(capacity), true);
-  dv.setUint32(RING.OFF_CONSUMER_PID, process.pid, true);
-  dv.setUint32(RING.OFF_CONSUMER_STATE, RING.CONSUMER_OPEN, true);
-  dv.setUint32(RING.OFF_RECORD_HEADER_BYTES, RING.RECORD_HEADER_BYTES, true);
-  dv.setUint32(RING.OFF_RECORD_ALIGN, RING.RECORD_ALIGN, true);
-  dv.setFloat64(RING.OFF_CREATED_NS, createdNs, true);
-  dv.setUint32(RING.OFF_MAX_RECORD_BYTES, maxRecordBytes, true);
-  dv.setUint32(RING.OFF_WAKE_MODE, wake === 'eventfd' ? RING.WAKE_EVENTFD : RING.WAKE_FUTEX, true);
-  Atomics.store(new Int32Array(page), i32(RING.OFF_MAGIC), RING.MAGIC); // last: a half-written header is not ours
+  writePageHeader(page, { version: RING.VERSION, capacity, maxRecordBytes, createdNs, wake });
   const ownDir = dir === undefined ? mkdtempSync(path.join(os.tmpdir(), OWN_DIR_PREFIX)) : null; // mode 0700
   const name = path.join(ownDir ?? dir ?? '', `ring-${randomBytes(8).toString('hex')}.sock`);
   let server = -1;
