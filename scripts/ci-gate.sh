@@ -3,7 +3,7 @@
 #  1. this commit against the previous one (HEAD~1), both built and measured here in the same
 #     paired rounds (bench gate --against): catches a regression above the threshold (10%); on the
 #     default matrix's transports (ws, unix, tcp, shm; FRAMEBENCH_GATE_AB_TRANSPORTS=all for every one),
-#     which keeps it near 3 minutes on a 2-core machine;
+#     10 paired rounds in saturate (docs/gate.md);
 #  2. this commit against the committed baseline (bench/baseline.json, its wider noise bound):
 #     catches regressions under the threshold creeping in commit by commit. Refresh it with
 #     `node bin/bench.js gate --update` and say why in the commit message.
