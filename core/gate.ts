@@ -8,7 +8,8 @@ import { summarize, type Summary } from './robust-stats';
  * - total CPU per frame in copy-equivalents (calibrated in the same run, so a slower or
  *   busier machine moves it less): fails only when the median of the repeats rose by
  *   more than the relative threshold AND by more than the noise seen across repeats
- *   (NOISE_K x 1.4826 x the larger MAD of baseline and current, a robust 3-sigma).
+ *   (NOISE_K x 1.4826 x the larger relative MAD of baseline and current, at the baseline's
+ *   median: a robust 3-sigma).
  */
 export const GATE_BASELINE_SCHEMA = 'framebench/gate-baseline@1';
 export const NOISE_K = 3;
@@ -134,7 +135,11 @@ export function compareToBaseline(base: GateBaseline, current: GateBaseline['met
       const change = c.median - b.median;
       let bound: number;
       if (m === 'copyEquivalents') {
-        const noise = NOISE_K * 1.4826 * Math.max(b.mad, c.mad);
+        // the noise is multiplicative (the memcpy calibration divides every figure, a busier host
+        // stretches every µs): each side's spread is taken relative to its own median and applied at
+        // the baseline's level, so a regressed run's larger absolute spread does not widen its own band
+        const rel = (x: { median: number; mad: number }): number => (x.median > 0 ? x.mad / x.median : 0);
+        const noise = NOISE_K * 1.4826 * Math.max(rel(b), rel(c)) * b.median;
         bound = Math.max(s.threshold * b.median, noise);
       } else {
         // passes are an exact count where the copies are; where they depend on how the kernel

@@ -24,6 +24,13 @@ describe('gate decisions (pure)', () => {
     expect(compareToBaseline(base(10, 0.1), cur([12, 12.1, 11.9]), DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['copyEquivalents']);
     expect(compareToBaseline(base(10, 2), cur([12, 16, 9]), DEFAULT_GATE).failed).toHaveLength(0); // +20% but inside the noise
   });
+  it("a regressed run's larger absolute spread does not widen its own band: the spread counts relative to each median", () => {
+    const cur = (xs: number[]) => ({ t: { copyEquivalents: summarize(xs), 'passes.producer': summarize([1, 1, 1]) } });
+    // what CI saw: tcp 112.7 -> 321.9 with a MAD of ~86 (27% of its median); an absolute MAD allowed +382
+    const out = compareToBaseline(base(112.7, 3), cur([235.9, 321.9, 407.9]), DEFAULT_GATE);
+    expect(out.failed.map((r) => r.metric)).toEqual(['copyEquivalents']);
+    expect(out.rows[0].bound).toBeCloseTo(3 * 1.4826 * (86 / 321.9) * 112.7, 3);
+  });
   it('any rise in passes beyond the tolerance fails', () => {
     const cur = { t: { copyEquivalents: summarize([10, 10, 10]), 'passes.producer': summarize([2, 2, 2]) } };
     expect(compareToBaseline(base(10, 0.1), cur, DEFAULT_GATE).failed.map((r) => r.metric)).toEqual(['passes.producer']);
