@@ -10,7 +10,7 @@ export const SWEEP_PRESETS: Record<string, { about: string; args: string[] }> = 
   size: {
     about: 'I420 360p, 720p, 1080p, 4K over ws, unix, tcp, shm, realtime at 30 fps: the cost law (fixed + per byte) and crossing points',
     args: ['--transport', 'ws,unix,tcp,shm', '--scenario', 'realtime', '--format', 'i420', '--resolution', '360p,720p,1080p,4k',
-      '--rounds', '5', '--duration', '1.2', '--warmup', '0.3', '--out', 'reports/sweep-size'],
+      '--rounds', '9', '--duration', '1.2', '--warmup', '0.3', '--out', 'reports/sweep-size'],
   },
   producers: {
     about: '1, 2, 4 producers into one consumer (multi-producer, 720p I420, 30 fps each): throughput and consumer CPU per frame',
