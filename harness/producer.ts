@@ -31,11 +31,22 @@ function flipByte(frame: Uint8Array, seq: number): void {
   frame[HEADER_BYTES + ((h >>> 0) % (frame.byteLength - HEADER_BYTES))] ^= 0xa5;
 }
 
+/**
+ * The injected regression: burns `us` of this thread's CPU time (not of wall time: a spin timed by the
+ * clock burns less CPU the more the process is preempted, so on a loaded machine the plant's size varied
+ * with the load, and CI saw a +186% plant's repeats spread wider than the change).
+ */
 function busyWait(us: number): void {
-  const until = nowNs() + us * 1e3;
-  while (nowNs() < until) {
-    /* injected regression: burn CPU */
+  const cpuUs = (): number => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  const until = cpuUs() + us;
+  let x = 0;
+  while (cpuUs() < until) {
+    for (let i = 0; i < 2000; i++) x = (x * 31 + i) | 0; // ~1 µs of work between clock reads
   }
+  if (x === 0.5) process.stdout.write(''); // (never: keeps the loop from being optimised away)
 }
 
 /**

@@ -63,7 +63,7 @@ export interface RunSettings {
 
 /**
  * Parses FRAMEBENCH_TEST_INJECT: `<transport>:extraCopy` (one more copy of each frame in
- * the send path), `<transport>:busyUs=N` (N µs of busy loop per frame) or
+ * the send path), `<transport>:busyUs=N` (N µs of CPU time burnt per frame) or
  * `<transport>:flipByte` (one payload byte changed in every frame from seq 5 on, after the
  * frame is filled and checksummed); comma-separated.
  */

@@ -99,10 +99,11 @@ describe('bench gate (real runs)', () => {
   }, 120_000);
 
   it('a busy loop per frame fails on CPU (copy-equivalents)', async () => {
-    // 20 ms per frame, inside the 33 ms frame period: the producer keeps its pace, so every window holds
-    // the same frames and the extra CPU is the same in every repeat (60 ms made the producer fall behind:
-    // a window then held a handful of frames, the repeats spread, and the noise band they widened to
-    // swallowed the change); still ~20x the tcp's own CPU per frame at 720p
+    // 20 ms of CPU time per frame, inside the 33 ms frame period: the producer keeps its pace on an idle
+    // machine, so every window holds the same frames (60 ms made it fall behind: a window then held a
+    // handful of frames and the repeats spread); timed by the CPU clock, so a loaded machine that preempts
+    // the producer does not shrink the plant (a wall-clock spin varied with the load). ~3x tcp's own CPU
+    // per frame at 720p
     const r = await runCli(['gate', ...MATRIX], { env: { FRAMEBENCH_TEST_INJECT: 'tcp:busyUs=20000' } });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/REGRESSION: tcp copyEquivalents/);
