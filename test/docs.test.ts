@@ -118,7 +118,7 @@ describe('README is the front door', () => {
       ['docs/options.md', 'Scenarios'],
       ['docs/options.md', '`bench run` options, scenarios and the other commands'],
       ['docs/ring.md', 'Shared-memory ring (`shm`, `shm-copy`)'],
-      ['transports/shm/README.md', 'Layout (version 3)'],
+      ['transports/shm/README.md', 'Layout (version 4)'],
       ['docs/ring.md', 'Waiting without blocking the event loop'],
       ['docs/ring.md', 'Trust, death and cleanup'],
       ['docs/ring.md', 'Using the ring on its own'],

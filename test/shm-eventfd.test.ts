@@ -205,12 +205,12 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
     }
   });
 
-  it('a page of the previous layout version (2) is refused by the Node and the C producer: FB_ERR_RING_CORRUPT naming both versions', async () => {
+  it('a page of the previous layout version (3) is refused by the Node and the C producer: FB_ERR_RING_CORRUPT naming both versions', async () => {
     const native = shmNative();
     const made = native.memfdCreate(RING.PAGE_BYTES, true, true, 'framebench-page', true);
     const page = made.ab as ArrayBuffer;
     const capacity = 64 * 1024;
-    writePageHeader(page, { version: 2, capacity, maxRecordBytes: capacity - RING.RECORD_HEADER_BYTES, createdNs: 0, wake: 'thread' });
+    writePageHeader(page, { version: RING.VERSION - 1, capacity, maxRecordBytes: capacity - RING.RECORD_HEADER_BYTES, createdNs: 0, wake: 'thread' });
     const sock = path.join(dir(), 'old.sock');
     const server = native.serveRing(sock, made.fd, RING.HEADER_BYTES + capacity);
     native.closeFd(made.fd);
@@ -222,13 +222,13 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
         err = e as typeof err;
       }
       expect(err.code).toBe('FB_ERR_RING_CORRUPT');
-      expect(err.message).toMatch(/layout version 2, this producer speaks 3/);
+      expect(err.message).toMatch(/layout version 3, this producer speaks 4/);
 
       const cp = spawnPeer('fb-ring-producer');
       cp.send({ t: 'init', role: 'producer', address: sock, producerId: 0, format: 'i420', sizes: [[64, 64]], fps: 30, pacing: 'max', policy: 'block' });
       const e = await cp.next('error');
       expect(e.code).toBe('FB_ERR_RING_CORRUPT');
-      expect(String(e.message)).toMatch(/layout version 2, this producer speaks 3/);
+      expect(String(e.message)).toMatch(/layout version 3, this producer speaks 4/);
       expect((await cp.exited).code).toBe(1);
     } finally {
       native.unserveFd(server);

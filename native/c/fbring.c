@@ -119,6 +119,7 @@ struct fb_consumer {
   fb_server* server;
   uint32_t peers_seen;
   uint32_t interrupt_word; /* private futex word: fb_consumer_interrupt */
+  uint32_t sleep_epoch;    /* the last value written to consumerWaiting (never 0) */
   reader r[kMaxProducers];
   int turn, burst;
   long budget;
@@ -562,7 +563,8 @@ struct waitv {
 
 int fb_consumer_wait(fb_consumer* c, uint32_t timeout_ms) {
   PageMeta* meta = &c->page->meta;
-  __atomic_store_n(&meta->consumerWaiting, 1, __ATOMIC_SEQ_CST);
+  c->sleep_epoch = c->sleep_epoch >= 0x7fffffffu ? 1 : c->sleep_epoch + 1; /* a new epoch per sleep: producers signal once each */
+  __atomic_store_n(&meta->consumerWaiting, c->sleep_epoch, __ATOMIC_SEQ_CST);
   struct waitv w[MAX_WAITV];
   int n = 0;
   w[n++] = (struct waitv){__atomic_load_n(&meta->peersSeq, __ATOMIC_SEQ_CST), (uint64_t)(uintptr_t)&meta->peersSeq, FUTEX2_SIZE_U32_, 0};

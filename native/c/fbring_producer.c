@@ -28,6 +28,7 @@ struct fb_producer {
   char path[108];
   int sock;
   int wake_fd; /* kWakeEventfd: the eventfd to write to wake the consumer, else -1 */
+  uint32_t signalled_epoch; /* the consumer's sleep epoch this producer last woke (0: none) */
   int index;
   int drop;
   ConsumerPage* page; /* read-only */
@@ -258,7 +259,10 @@ int fb_producer_check(fb_producer* p, fb_err* err) {
 
 static void signal_data(fb_producer* p) {
   __atomic_fetch_add(&rh(p)->dataSeq, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&p->page->meta.consumerWaiting, __ATOMIC_SEQ_CST) != 0) {
+  uint32_t epoch = __atomic_load_n(&p->page->meta.consumerWaiting, __ATOMIC_SEQ_CST);
+  /* once per sleep of the consumer: later commits before it wakes are seen by its drain */
+  if (epoch != 0 && epoch != p->signalled_epoch) {
+    p->signalled_epoch = epoch;
     if (p->wake_fd >= 0) {
       /* the consumer's wake-to-handler latency starts here (statistics only; a full counter: a wake-up is pending) */
       double now = fb_now_ns();

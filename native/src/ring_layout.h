@@ -1,5 +1,6 @@
-// Shared-memory ring layout, version 3 (3: the page's wakeMode and the region's signalNs; a
-// version-2 peer is refused): one single-producer region per producer, plus one
+// Shared-memory ring layout, version 4 (3: the page's wakeMode and the region's signalNs; 4:
+// consumerWaiting is a sleep epoch, and a producer signals once per epoch; a peer of another
+// version is refused): one single-producer region per producer, plus one
 // consumer page the producers map read-only. Mirrored by transports/shm/layout.ts and checked by
 // test/shm-layout.test.ts (which compares against layout() exported by the addon).
 //
@@ -26,7 +27,7 @@ namespace fb {
 #endif
 
 FB_CONST(kRingMagic, 0x47524246)  // bytes "FBRG" in memory (little-endian)
-FB_CONST(kRingVersion, 3)
+FB_CONST(kRingVersion, 4)
 FB_CONST(kCacheLine, 64)
 FB_CONST(kMaxProducers, 64)
 FB_CONST(kPageBytes, 8192)    // the consumer page (meta line + one line per producer)
@@ -71,7 +72,10 @@ typedef struct PageMeta {
   uint32_t recordAlign;
   uint64_t createdNs;       // CLOCK_MONOTONIC of creation, identifies this incarnation
   uint32_t maxRecordBytes;  // largest payload the consumer accepts (producers refuse above it)
-  uint32_t consumerWaiting;  // 1 while the consumer sleeps on the regions' dataSeq words
+  // 0 while the consumer is awake; while it sleeps, the epoch of this sleep (1, 2, ..., never 0): a
+  // producer signals once per epoch, so the stamp in its signalNs is its first signal since the
+  // consumer fell asleep, and a burst of commits during a wake-up costs no more eventfd writes
+  uint32_t consumerWaiting;
   uint32_t peersSeq;         // futex word: +1 when a producer arrives or leaves (serving thread)
   uint32_t wakeMode;         // kWake*: how producers wake the consumer (written once, before magic)
 } PageMeta;

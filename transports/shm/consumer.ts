@@ -135,6 +135,8 @@ export class RingConsumer {
   private readonly budget: ScanBudget = { steps: SCAN_STEPS };
   private watchdog: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** The last epoch written to the page's consumerWaiting (never 0 while asleep). */
+  private sleepEpoch = 0;
   private failure: FbError | null = null;
   private peersCheckedAt = -Infinity;
   /** Drops reported by producers that left (their regions are gone). */
@@ -410,7 +412,9 @@ export class RingConsumer {
   private sleep(): boolean {
     const page = this.seg.pageI32;
     if (this.wake.stale) this.wake.watchAll(this.order);
-    Atomics.store(page, IDX.consumerWaiting, 1);
+    // a new epoch per sleep (never 0): each producer signals once per epoch (docs/ring.md, "Waiting")
+    this.sleepEpoch = this.sleepEpoch >= 0x7fffffff ? 1 : this.sleepEpoch + 1;
+    Atomics.store(page, IDX.consumerWaiting, this.sleepEpoch);
     if (this.wake.mode === 'thread') this.wake.snapshot();
     if (this.ready()) {
       Atomics.store(page, IDX.consumerWaiting, 0);

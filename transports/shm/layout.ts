@@ -1,14 +1,15 @@
 /**
- * Layout of the shared-memory ring, version 3: the TypeScript mirror of
+ * Layout of the shared-memory ring, version 4: the TypeScript mirror of
  * native/src/ring_layout.h (test/shm-layout.test.ts checks that they agree).
  *
  * The consumer page (PAGE_BYTES; the consumer writes it, producers map it read-only):
  *   0      meta: magic, version, headerBytes, maxProducers, capacity, consumer pid/state,
- *          record geometry, createdNs, maxRecordBytes, consumerWaiting, peersSeq (futex), wakeMode
+ *          record geometry, createdNs, maxRecordBytes, consumerWaiting (0 awake, else the sleep's epoch),
+ *          peersSeq (futex), wakeMode
  *   64     64 producer lines of 64 bytes: read cursor (u64), spaceSeq (futex), state
  * A producer's region (its own memfd; only it writes, the consumer only reads):
  *   0      reserve cursor (u64), dataSeq (futex), producerWaiting, commits, drops, producerId, producerState,
- *          signalNs (f64: its last eventfd write)
+ *          signalNs (f64: its first eventfd write of the consumer's current sleep)
  *   4096   data area: `capacity` bytes of records, each RECORD_ALIGN-aligned and contiguous
  *
  * A record: 32-byte header then `length` payload bytes, padded to RECORD_ALIGN.
@@ -18,7 +19,7 @@
  */
 export const RING = {
   MAGIC: 0x47524246,
-  VERSION: 3,
+  VERSION: 4,
   CACHE_LINE: 64,
   MAX_PRODUCERS: 64,
   PAGE_BYTES: 8192,

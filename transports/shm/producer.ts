@@ -90,6 +90,8 @@ export class RingProducer {
   private errorHandlers: RingErrorHandler[] = [];
   private watchdog: NodeJS.Timeout;
   private pidCheckedAt = nowMs();
+  /** The consumer's sleep epoch this producer last signalled (0: none): one signal per sleep. */
+  private signalledEpoch = 0;
   /** Resolves the pending wait for space (the waiter thread's call, a local release, close, the watchdog). */
   private spaceWaiter: (() => void) | null = null;
   /** The thread that waits on our line's spaceSeq when the ring is full (made on the first such wait). */
@@ -356,7 +358,11 @@ export class RingProducer {
 
   private signalData(): void {
     Atomics.add(this.seg.region.i32, IDX.dataSeq, 1);
-    if (Atomics.load(this.seg.pageI32, IDX.consumerWaiting) !== 0) {
+    // consumerWaiting is the consumer's sleep epoch (0: awake): one signal per sleep, so the stamp is
+    // this producer's first signal since it fell asleep and a burst during its wake-up writes no more
+    const epoch = Atomics.load(this.seg.pageI32, IDX.consumerWaiting);
+    if (epoch !== 0 && epoch !== this.signalledEpoch) {
+      this.signalledEpoch = epoch;
       // The page says how: our eventfd (stamping the signal for the consumer's wake latency first), or FUTEX_WAKE.
       if (this.seg.wakeFd >= 0) {
         this.seg.region.dv.setFloat64(RING.OFF_SIGNAL_NS, nowNs(), true);
