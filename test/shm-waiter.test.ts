@@ -38,6 +38,17 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait', () => {
   describe.each(['eventfd', 'thread'] as const)('consumer, wake: %s', (wake) => {
+    /** A consumer with a producer of another process attached that sends nothing (yet). */
+    async function idleWithPeer(): Promise<RingConsumer> {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      return c;
+    }
+
     it('consumer: idle with a producer of another process attached, and while paced frames flow, its JS thread is never asleep in a futex', async () => {
       const c = createRing({ ringBytes: 64 * 1024, wake });
       closers.push(c);
@@ -62,12 +73,7 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
     }, 30_000);
 
     it('consumer: idle, its process does not spin (CPU a small fraction of the wall time; a spin would be all of it)', async () => {
-      const c = createRing({ ringBytes: 64 * 1024, wake });
-      closers.push(c);
-      collector(c);
-      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
-      await peer.next('open');
-      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      await idleWithPeer();
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, 1000));
@@ -77,12 +83,7 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
     }, 30_000);
 
     it('consumer: setInterval keeps ticking while it waits for a producer of another process', async () => {
-      const c = createRing({ ringBytes: 64 * 1024, wake });
-      closers.push(c);
-      collector(c);
-      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'burst', name: c.name, count: 1 })]);
-      await peer.next('open');
-      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      await idleWithPeer();
       let ticks = 0;
       const t = setInterval(() => ticks++, 2);
       await new Promise((r) => setTimeout(r, 500));
