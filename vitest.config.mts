@@ -8,8 +8,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // the pack-and-install test (2-10 min: npm pack builds everything) is its own suite:
     // npm run test:pack (vitest.pack.mts), run by .ci/run after npm test
-    // and test/gate.test.ts runs alone after this suite (vitest.serial.mts: npm test runs both)
-    exclude: ['test/pack-install.test.ts', 'test/gate.test.ts', '**/node_modules/**'],
+    exclude: ['test/pack-install.test.ts', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
