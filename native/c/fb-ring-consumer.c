@@ -196,6 +196,8 @@ static void report(int ok) {
   sb_printf(&b, "{\"t\":\"done\",\"framesReceived\":%llu,\"framesCorrupt\":%llu,\"outOfOrder\":%llu,\"gaps\":%llu,\"receivedPerProducer\":[",
             (unsigned long long)total, (unsigned long long)S.chk.corrupt, (unsigned long long)S.chk.out_of_order, (unsigned long long)S.chk.gaps);
   for (uint32_t i = 0; i < S.chk.producers; i++) sb_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)S.chk.received[i]);
+  sb_printf(&b, "],\"nextSeqPerProducer\":[");
+  for (uint32_t i = 0; i < S.chk.producers; i++) sb_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)S.chk.next_seq[i]);
   sb_printf(&b, "],\"firstProblem\":");
   if (S.chk.first_problem[0]) sb_str(&b, S.chk.first_problem);
   else sb_printf(&b, "null");
