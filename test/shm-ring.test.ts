@@ -191,6 +191,26 @@ describe('shm ring (in process)', () => {
     expect(c.stats().producers).toBe(0);
   });
 
+  it('close() aborts every loan still open, whatever order they were opened and sealed in; what was committed is delivered', async () => {
+    const c = ring(4096);
+    expect(c.tryReceive()).toBeNull();
+    const p = openRing(c.name);
+    const [a, b, d, e] = [10, 11, 12, 13].map((n) => p.tryLoan(n)!);
+    d.commit(); // from the middle of the open list
+    b.commit(); // then its new neighbour
+    p.close(); // a and e still open: both padded, so the committed records between them are readable
+    expect(() => a.commit()).toThrow();
+    e.abort(); // already sealed by close: nothing happens
+    await new Promise((r) => setTimeout(r, 250));
+    const got: number[] = [];
+    for (let r = c.tryReceive(); r; r = c.tryReceive()) {
+      got.push(r.payload.byteLength);
+      r.release();
+    }
+    expect(got).toEqual([11, 12]);
+    expect(c.stats().producers).toBe(0);
+  });
+
   it('every producer writes its own region: no two producers share a byte of it', () => {
     const c = ring(4096);
     const ps = [producer(c), producer(c), producer(c)];

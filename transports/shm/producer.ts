@@ -47,6 +47,9 @@ const WATCHDOG_MS = 200;
 class Loan implements RingLoan {
   readonly view: Uint8Array;
   done = false;
+  /** Neighbours in the producer's list of open loans (intrusive: a loan opened and sealed per frame allocates no set entry). */
+  prevOpen: Loan | null = null;
+  nextOpen: Loan | null = null;
   constructor(private readonly p: RingProducer, readonly pos: number, len: number, base: number, ab: ArrayBuffer) {
     this.view = new Uint8Array(ab, base + RING.RECORD_HEADER_BYTES, len);
   }
@@ -84,7 +87,8 @@ export class RingProducer {
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
-  private open = new Set<Loan>();
+  /** Open loans, newest first (an intrusive list: a Set's add and delete per frame shrank its table every frame). */
+  private open: Loan | null = null;
   private gone: FbError | null = null;
   private closed = false;
   private errorHandlers: RingErrorHandler[] = [];
@@ -187,7 +191,10 @@ export class RingProducer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.watchdog);
-    for (const l of this.open) this.finish(l, RING.REC_PAD);
+    for (let l = this.open, next: Loan | null; l; l = next) {
+      next = l.nextOpen;
+      this.finish(l, RING.REC_PAD);
+    }
     Atomics.store(this.seg.region.i32, IDX.producerState, RING.PRODUCER_CLOSED); // a clean leave: not reported as a death
     unregisterProducer(this.name, this);
     this.spaceWaiter?.();
@@ -209,7 +216,7 @@ export class RingProducer {
     if (this.closed && state === RING.REC_COMMITTED) throw fbError('FB_ERR_PEER_GONE', `ring ${this.name}: commit after the sender closed`);
     if (l.done) return;
     l.done = true;
-    this.open.delete(l);
+    this.unlinkOpen(l);
     const r = this.seg.region;
     const base = RING.HEADER_BYTES + (l.pos % this.capacity);
     r.dv.setFloat64(base + RING.REC_COMMIT_NS, nowNs(), true);
@@ -240,8 +247,17 @@ export class RingProducer {
 
   private makeLoan(pos: number, bytes: number): Loan {
     const l = new Loan(this, pos, bytes, RING.HEADER_BYTES + (pos % this.capacity), this.seg.region.ab);
-    this.open.add(l);
+    l.nextOpen = this.open;
+    if (this.open) this.open.prevOpen = l;
+    this.open = l;
     return l;
+  }
+
+  private unlinkOpen(l: Loan): void {
+    if (l.prevOpen) l.prevOpen.nextOpen = l.nextOpen;
+    else if (this.open === l) this.open = l.nextOpen;
+    if (l.nextOpen) l.nextOpen.prevOpen = l.prevOpen;
+    l.prevOpen = l.nextOpen = null;
   }
 
   /**
