@@ -116,6 +116,9 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
       expect(after.wakeCoalesced).toBeGreaterThan(0);
       expect(after.wakeCoalesced + after.wakeups).toBeGreaterThanOrEqual(2000);
       expect(after.wakeP50Us).toBeGreaterThan(0);
+      // every sample is a wake-up's, and the arrival's wake-up (eventfd mode) has none
+      expect(after.wakeSamples).toBeGreaterThan(0);
+      expect(after.wakeSamples).toBeLessThanOrEqual(after.wakeups);
       expect(after.wakeP50Us).toBeLessThanOrEqual(after.wakeP99Us);
       expect(after.wakeP99Us).toBeLessThanOrEqual(after.wakeMaxUs);
     }, 30_000);

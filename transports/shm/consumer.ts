@@ -94,6 +94,7 @@ export const RING_CONSUMER_STATS = {
   handoffMaxUs: 'number',
   wakeups: 'number',
   wakeCoalesced: 'number',
+  wakeSamples: 'number',
   wakeP50Us: 'number',
   wakeP99Us: 'number',
   wakeMaxUs: 'number',

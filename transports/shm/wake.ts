@@ -185,12 +185,14 @@ export class WakeState {
     return this.waiter ? this.waiter.stats().timeouts : this.lastTimeouts;
   }
 
-  stats(): { wakeups: number; wakeCoalesced: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number } {
+  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number } {
     const h = this.hist;
     const any = h.totalCount > 0;
     return {
       wakeups: this.wakeups,
       wakeCoalesced: this.coalesced,
+      // the latency samples behind the percentiles (a wake-up for arrivals or departures has none)
+      wakeSamples: h.totalCount,
       // (a percentile is its bucket's highest equivalent value: never above the maximum seen)
       wakeP50Us: any ? us(Math.min(h.getValueAtPercentile(50), h.maxValue)) : 0,
       wakeP99Us: any ? us(Math.min(h.getValueAtPercentile(99), h.maxValue)) : 0,
