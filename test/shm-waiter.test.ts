@@ -119,6 +119,9 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
       // every sample is a wake-up's, and the arrival's wake-up (eventfd mode) has none
       expect(after.wakeSamples).toBeGreaterThan(0);
       expect(after.wakeSamples).toBeLessThanOrEqual(after.wakeups);
+      // the poller's own counters: eventfd mode only (in thread mode there is no poller)
+      if (wake === 'thread') expect([after.pollCoalesced, after.pollSpurious]).toEqual([0, 0]);
+      else expect([after.pollCoalesced, after.pollSpurious].every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
       expect(after.wakeP50Us).toBeLessThanOrEqual(after.wakeP99Us);
       expect(after.wakeP99Us).toBeLessThanOrEqual(after.wakeMaxUs);
     }, 30_000);

@@ -95,6 +95,8 @@ export const RING_CONSUMER_STATS = {
   wakeups: 'number',
   wakeCoalesced: 'number',
   wakeSamples: 'number',
+  pollCoalesced: 'number',
+  pollSpurious: 'number',
   wakeP50Us: 'number',
   wakeP99Us: 'number',
   wakeMaxUs: 'number',

@@ -32,6 +32,8 @@ export class WakeState {
   stale = true;
   private waiter: NativeWaiter | null = null;
   private poller: NativeFdPoller | null = null;
+  /** The poller's counters when it closed (stats stay readable after close). */
+  private lastPoll = { coalesced: 0, spurious: 0 };
   private closed = false;
   private page: ArrayBuffer | null = null;
   private abs: ArrayBuffer[] = [];
@@ -171,6 +173,7 @@ export class WakeState {
     for (const fd of this.early.values()) shmNative().closeFd(fd);
     this.early.clear();
     this.signalOf.clear();
+    if (this.poller) this.lastPoll = this.poller.stats();
     this.poller?.close();
     this.poller = null;
     if (!this.waiter) return;
@@ -185,9 +188,10 @@ export class WakeState {
     return this.waiter ? this.waiter.stats().timeouts : this.lastTimeouts;
   }
 
-  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number } {
+  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number; pollCoalesced: number; pollSpurious: number } {
     const h = this.hist;
     const any = h.totalCount > 0;
+    const poll = this.poller ? this.poller.stats() : this.lastPoll;
     return {
       wakeups: this.wakeups,
       wakeCoalesced: this.coalesced,
@@ -197,6 +201,10 @@ export class WakeState {
       wakeP50Us: any ? us(Math.min(h.getValueAtPercentile(50), h.maxValue)) : 0,
       wakeP99Us: any ? us(Math.min(h.getValueAtPercentile(99), h.maxValue)) : 0,
       wakeMaxUs: any ? us(h.maxValue) : 0,
+      // eventfd mode: signals drained while the JS side was already draining (no call of their own), and
+      // readiness with nothing to read; thread mode has no poller (0)
+      pollCoalesced: poll.coalesced,
+      pollSpurious: poll.spurious,
     };
   }
 }
