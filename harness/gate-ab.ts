@@ -5,7 +5,7 @@ import { calibrate } from '../measure/calibrate';
 import { memcpyUsFor } from '../measure/figures';
 import { combineHooks, runCase, type ProcessHooks } from './coordinator';
 import { withMalloc } from './malloc-env';
-import { planCases, roundOrder, type RunSettings } from './runner';
+import { pairingKey, planCases, roundOrder, type RunSettings } from './runner';
 
 /** One side of the A/B: a label and the child module its processes run (undefined: this tree's). */
 export interface AbTree {
@@ -45,7 +45,7 @@ async function measurePairs(s: RunSettings, base: AbTree, head: AbTree, hooks: P
   const hooksFor = (t: AbTree): ProcessHooks | undefined => (t.childEntry ? combineHooks([hooks, { envFor: () => ({ env: {}, entry: t.childEntry }) }]) : hooks);
   for (let r = 0; r < s.rounds; r++) {
     const calibration = await calibrate([...sizes]);
-    for (const i of roundOrder(cases.length, s.rounds, r)) {
+    for (const i of roundOrder(cases.map(pairingKey), s.rounds, r)) {
       const c = cases[i];
       const order = (r + i) % 2 === 0 ? [base, head] : [head, base];
       // a pair with a failed window (a neighbour's burst starved it) is measured once more, both sides, to stay paired

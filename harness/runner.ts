@@ -257,10 +257,41 @@ export interface RunHooks {
   abort?: AbortSignal;
 }
 
-/** Case indices in the order round `r` visits them: rotated so each case moves through the round. */
-export function roundOrder(cases: number, rounds: number, r: number): number[] {
-  const shift = Math.floor((r * cases) / rounds) % Math.max(1, cases);
-  return Array.from({ length: cases }, (_, j) => (j + shift) % cases);
+/**
+ * What a case is compared with: the cases that differ only by transport share a key (scenario, format, sizes,
+ * fps, producers), and their ratios are paired round by round.
+ */
+export function pairingKey(c: Pick<CaseSpec, 'scenario' | 'format' | 'sizes' | 'fps' | 'producers'>): string {
+  return `${c.scenario}|${c.format}|${c.sizes.map(([w, h]) => `${w}x${h}`).join(',')}|${c.fps}|${c.producers}`;
+}
+
+/**
+ * Case indices in the order round `r` visits them. The cases that are compared with each other (same
+ * `pairingKey`) stay next to each other, so a paired ratio's two windows are seconds apart, never a round
+ * apart; the groups rotate so each moves through the round, and inside a group the transports rotate so none
+ * always follows the same neighbour.
+ */
+export function roundOrder(keys: readonly string[], rounds: number, r: number): number[] {
+  const groups: number[][] = [];
+  const at = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    let g = at.get(k);
+    if (!g) {
+      g = [];
+      at.set(k, g);
+      groups.push(g);
+    }
+    g.push(i);
+  });
+  const G = groups.length;
+  if (G === 0) return [];
+  const shift = Math.floor((r * G) / Math.max(1, rounds)) % G;
+  const out: number[] = [];
+  for (let j = 0; j < G; j++) {
+    const g = groups[(j + shift) % G];
+    for (let m = 0; m < g.length; m++) out.push(g[(m + r) % g.length]);
+  }
+  return out;
 }
 
 /** The median of the rounds' calibrations, per frame size. */
@@ -325,7 +356,7 @@ async function measureRounds(s: RunSettings, hooks: RunHooks, startedAt: string)
     hooks.onCalibrating?.(r);
     const calibration = await calibrate([...sizes]);
     calibrations.push(calibration);
-    for (const i of roundOrder(cases.length, rounds, r)) {
+    for (const i of roundOrder(cases.map(pairingKey), rounds, r)) {
       if (hooks.abort?.aborted) {
         complete = false;
         break run;

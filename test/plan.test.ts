@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HEADER_BYTES } from '../core/frame';
 import { checkAxes, combinations, isSweep, listValues, numberList, parseAxes, ratiosBySweepPoint, sweepFields } from '../harness/plan';
-import { planCases, resolveSettings, type RawSettings, type RunSettings } from '../harness/runner';
+import { pairingKey, planCases, resolveSettings, roundOrder, type RawSettings, type RunSettings } from '../harness/runner';
 import { parseOptions } from '../cli/options';
 import { RUN_OPTIONS } from '../cli/run';
 import { runCli } from './support/cli';
@@ -110,6 +110,51 @@ describe('planning a sweep', () => {
     const cs = [{ producers: 1, targetFps: 15, t: 'a' }, { producers: 1, targetFps: 15, t: 'b' }, { producers: 1, targetFps: 60, t: 'a' }, { producers: 1, targetFps: 60, t: 'b' }];
     const groups = ratiosBySweepPoint(cs, parseAxes({ resolution: '360p', fps: '15,60', producers: 1 }), (xs) => [{ group: 'realtime/i420/640x360', n: xs.map((x) => x.t).join('') }]);
     expect(groups).toEqual([{ group: 'realtime/i420/640x360@15fps', n: 'ab' }, { group: 'realtime/i420/640x360@60fps', n: 'ab' }]);
+  });
+});
+
+describe('round order', () => {
+  // the default matrix's shape: 4 comparison groups (scenario x format) of 4 transports each
+  const plain = resolveSettings({ ...RAW, transports: ['ws', 'unix', 'tcp', 'shm'], scenarios: ['realtime', 'saturate'], formats: ['i420', 'rgba'] });
+  const cases = planCases(plain);
+  const keys = cases.map(pairingKey);
+
+  it('visits every case once per round; the cases of one comparison are adjacent in every round', () => {
+    expect(new Set(keys).size).toBe(4);
+    for (let r = 0; r < 5; r++) {
+      const order = roundOrder(keys, 5, r);
+      expect([...order].sort((a, b) => a - b)).toEqual(cases.map((_, i) => i));
+      // a group's members sit in one contiguous run of positions: its two windows of a paired ratio are seconds apart
+      for (const k of new Set(keys)) {
+        const at = order.map((i, pos) => (keys[i] === k ? pos : -1)).filter((p) => p >= 0);
+        expect(at[at.length - 1] - at[0]).toBe(at.length - 1);
+      }
+    }
+  });
+
+  it('rotates the groups through the round and the transports through their group', () => {
+    const firstGroup = new Set<string>();
+    const firstInGroup = new Map<string, Set<string>>();
+    for (let r = 0; r < 4; r++) {
+      const order = roundOrder(keys, 4, r);
+      firstGroup.add(keys[order[0]]);
+      for (let pos = 0; pos < order.length; pos += 4) {
+        const k = keys[order[pos]];
+        if (!firstInGroup.has(k)) firstInGroup.set(k, new Set());
+        firstInGroup.get(k)?.add(cases[order[pos]].transport);
+      }
+    }
+    expect(firstGroup.size).toBe(4);
+    for (const s of firstInGroup.values()) expect([...s].sort()).toEqual(['shm', 'tcp', 'unix', 'ws']);
+  });
+
+  it('a sweep groups by point: the transports of one frame size are compared, not two sizes', () => {
+    const sw = planCases(sweep({ transports: ['unix', 'shm'] }, { resolution: '360p,720p', fps: 30, producers: 1 }));
+    const k = sw.map(pairingKey);
+    expect(new Set(k).size).toBe(2);
+    const order = roundOrder(k, 3, 1);
+    expect(k[order[0]]).toBe(k[order[1]]);
+    expect(k[order[2]]).toBe(k[order[3]]);
   });
 });
 
