@@ -2,7 +2,7 @@ import { defineConfig } from 'framebench';
 
 /**
  * framebench defaults: `bench run` with no options runs this matrix (ws, unix, tcp and shm x
- * realtime and saturate x I420 and RGBA at 1080p, in 5 interleaved rounds) in about three
+ * realtime and saturate x I420 and RGBA at 1080p, in 5 interleaved rounds) in about four
  * minutes on a 2-core machine; `--transport all` adds every other transport that can run here.
  * Command-line options override any of these; edits here take effect at the next `bench run`
  * (this file is type-checked and compiled on load).
