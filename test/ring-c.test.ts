@@ -296,6 +296,7 @@ describe.skipIf(skip)('native ring peers: bad input and lifetime', () => {
     [{ sizes: [[1920, 1080]] }, 'FB_ERR_FRAME_TOO_LARGE'],
     [{ pacing: 'fps', fps: 0 }, 'FB_ERR_BAD_NUMBER'],
     [{ policy: 'sometimes' }, 'FB_ERR_USAGE'],
+    [{ yieldAfterWake: 'yes' }, 'FB_ERR_USAGE'],
     [{ producerId: -1 }, 'FB_ERR_BAD_NUMBER'],
     [{ address: 'gone' }, 'FB_ERR_PROTOCOL'],
     [{ address: '/tmp/framebench-nobody-serves-this.sock' }, 'FB_ERR_PEER_GONE'],

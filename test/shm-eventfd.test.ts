@@ -114,6 +114,33 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
     expect(afterNode.futexTimeouts).toBe(0); // no waiter thread in this mode
   }, 30_000);
 
+  it('yieldAfterWake: false (C and Node producers): they still wake it and every frame arrives', async () => {
+    const c = createRing({ ringBytes: 256 * 1024, dir: dir(), wake: 'eventfd' });
+    closers.push(c);
+    const got = counting(c);
+    const cp = spawnPeer('fb-ring-producer');
+    cp.send({ t: 'init', role: 'producer', address: c.name, producerId: 0, format: 'i420', sizes: [[64, 64]], fps: 100, pacing: 'fps', policy: 'block', yieldAfterWake: false });
+    await cp.next('ready');
+    const t0 = monoNs() + 30e6;
+    cp.send({ t: 'start', t0Ns: t0 });
+    cp.send({ t: 'window', openNs: t0, closeNs: t0 + 300e6 });
+    const done = await cp.next('done');
+    const accepted = Number(done.framesAccepted);
+    await waitUntil('every C frame', () => got.n >= accepted);
+    expect(accepted).toBeGreaterThan(10);
+    expect(c.stats().wakeups).toBeGreaterThan(accepted / 4);
+    cp.send({ t: 'exit' });
+    expect(await cp.exited).toEqual({ code: 0, signal: null });
+    await waitUntil('the C producer left', () => c.stats().producers === 0);
+    const before = c.stats().wakeups;
+    const np = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 60, everyMs: 4, yieldAfterWake: false })]);
+    await np.next('open');
+    await np.next('done');
+    await waitUntil('every Node frame', () => got.n >= accepted + 60);
+    expect(got.n).toBe(accepted + 60);
+    expect(c.stats().wakeups - before).toBeGreaterThan(60 / 4);
+  }, 30_000);
+
   it("a cut-off producer's eventfd is closed by the consumer: no descriptor left behind", async () => {
     const c = createRing({ ringBytes: 64 * 1024, dir: dir(), wake: 'eventfd' });
     closers.push(c);

@@ -38,7 +38,7 @@ describe('transport options', () => {
 
   it('fills declared defaults and leaves the rest unset', () => {
     expect(checkOptions('ws', getTransport('ws').options, {})).toEqual({ fragmentBytes: 131000, handshakeTimeoutMs: 10_000, frameIdleTimeoutMs: 30_000 });
-    expect(checkOptions('shm', getTransport('shm').options, { ringBytes: 1 << 20 })).toEqual({ ringBytes: 1 << 20, spin: 0, copyOut: false, wake: 'eventfd', eventLoopDelay: false });
+    expect(checkOptions('shm', getTransport('shm').options, { ringBytes: 1 << 20 })).toEqual({ ringBytes: 1 << 20, spin: 0, copyOut: false, wake: 'eventfd', yieldAfterWake: true, eventLoopDelay: false });
   });
 
   it('refuses with codes that name the transport and the option', () => {

@@ -5,7 +5,7 @@
  * checksum updated incrementally), stamped with its send time before the loan is asked for.
  *
  *   stdin  {"t":"init","role":"producer","address":..,"producerId":i,"format":..,"sizes":[[w,h],..],
- *           "fps":F,"pacing":"fps"|"max","policy":"block"|"drop"}        stdout {"t":"ready"}
+ *           "fps":F,"pacing":"fps"|"max","policy":"block"|"drop"[,"yieldAfterWake":true|false]}  stdout {"t":"ready"}
  *   stdin  {"t":"start","t0Ns":X}  {"t":"window","openNs":A,"closeNs":B}  {"t":"exit"} (or EOF)
  *   stdout {"t":"done",...} once it stopped at closeNs; {"t":"error","code":..,"message":..} + exit 1.
  */
@@ -101,7 +101,9 @@ static void init(const jv* m) {
       peer_fail("FB_ERR_BAD_RESOLUTION", "I420 needs even width and height, got %ldx%ld", (long)w, (long)h);
   }
   S.drop = strcmp(policy, "drop") == 0;
-  fb_producer_opts o = {(uint32_t)id, S.drop};
+  const jv* yaw = jv_get(m, "yieldAfterWake"); /* optional, default true (fb_producer_opts.no_yield_after_wake) */
+  if (yaw && yaw->type != JV_BOOL) peer_fail("FB_ERR_USAGE", "init: yieldAfterWake must be true or false");
+  fb_producer_opts o = {(uint32_t)id, S.drop, yaw ? !yaw->num : 0};
   fb_err err = {0};
   if (fb_producer_open(address, &o, &S.ring, &err) != 0) peer_fail(err.code, "%s", err.message);
   fb_producer_stats ps;

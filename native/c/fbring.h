@@ -93,6 +93,8 @@ typedef struct fb_producer fb_producer;
 typedef struct fb_producer_opts {
   uint32_t producer_id; /* a label written in the region (the consumer quotes it in errors) */
   int drop;             /* 1: a full ring drops (reserve returns 0, counted); 0: block */
+  int no_yield_after_wake; /* 1: keep the CPU after waking the consumer; 0 (default): sched_yield() after the
+                              wake, so a consumer the kernel put on this CPU runs at once (docs/ring.md) */
 } fb_producer_opts;
 
 typedef struct fb_loan {

@@ -144,7 +144,7 @@ static void consume(int max) {
 }
 
 static void open_hostile(int i) {
-  fb_producer_opts o = {(uint32_t)(i + 1), (int)below(2)};
+  fb_producer_opts o = {(uint32_t)(i + 1), (int)below(2), (int)below(2)};
   fb_err err = {0};
   if (fb_producer_open(g_path, &o, &g_h[i], &err) != 0) g_h[i] = NULL; /* refused (index busy): try later */
   else hostile_opens++;
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   fb_consumer_on_error(g_c, on_error, NULL);
-  fb_producer_opts ho = {1000, 0};
+  fb_producer_opts ho = {1000, 0, 0};
   if (fb_producer_open(g_path, &ho, &g_honest, &err) != 0) {
     fprintf(stderr, "fuzz_ring: %s: %s\n", err.code, err.message);
     return 1;

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -293,15 +294,19 @@ Napi::Value IsEventfd(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, n > 0 && strcmp(target, "anon_inode:[eventfd]") == 0);
 }
 
-// signalFd(fd) -> true if 1 was added to the eventfd (false: EAGAIN, its counter is full, so a
-// wake-up is pending anyway; or an error). Never blocks when the eventfd is non-blocking, as the
-// ring's are.
+// signalFd(fd, yieldAfterWake = false) -> true if 1 was added to the eventfd (false: EAGAIN, its counter is
+// full, so a wake-up is pending anyway; or an error). Never blocks when the eventfd is non-blocking, as
+// the ring's are. yieldAfterWake: after a successful write, sched_yield(): when the kernel put the woken
+// reader on this CPU, it runs now rather than after the rest of this thread's time slice (docs/ring.md,
+// "Yielding after a wake-up").
 Napi::Value SignalFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   if (!GetFd(info, 0, &fd)) return ThrowCode(env, "FB_ERR_USAGE", "signalFd: fd must be a descriptor number");
   uint64_t one = 1;
-  return Napi::Boolean::New(env, write(fd, &one, sizeof(one)) == static_cast<ssize_t>(sizeof(one)));
+  bool ok = write(fd, &one, sizeof(one)) == static_cast<ssize_t>(sizeof(one));
+  if (ok && info.Length() > 1 && info[1].ToBoolean().Value()) sched_yield();
+  return Napi::Boolean::New(env, ok);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -211,7 +212,8 @@ uint32_t* WordAt(const Napi::CallbackInfo& info) {
   return reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(data) + static_cast<size_t>(off));
 }
 
-// futexWake(ab, byteOffset, count) -> number of waiters woken.
+// futexWake(ab, byteOffset, count, yieldAfterWake = false) -> number of waiters woken. yieldAfterWake: sched_yield()
+// after a wake that woke someone (as signalFd's yieldAfterWake; docs/ring.md, "Yielding after a wake-up").
 Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t* word = WordAt(info);
@@ -222,6 +224,7 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
     count = c >= 2147483647.0 ? 2147483647 : (c < 1 ? 1 : static_cast<int>(c));
   }
   long r = syscall(SYS_futex, word, FUTEX_WAKE, count, nullptr, nullptr, 0);
+  if (r > 0 && info.Length() > 3 && info[3].ToBoolean().Value()) sched_yield();
   return Napi::Number::New(env, r < 0 ? 0 : static_cast<double>(r));
 }
 

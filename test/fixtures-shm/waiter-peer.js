@@ -1,7 +1,7 @@
 'use strict';
 // A peer process of test/shm-waiter.test.ts (runs the compiled dist/). argv[2] = JSON config:
-// - { mode: 'paced', name, count, everyMs }: a producer that commits `count` 64-byte records,
-//   one every `everyMs` ms, reports {type:'done'} and closes.
+// - { mode: 'paced', name, count, everyMs, yieldAfterWake? }: a producer that commits `count` 64-byte records,
+//   one every `everyMs` ms, reports {type:'done'} and closes (yieldAfterWake: the ring option, default true).
 // - { mode: 'burst', name, count }: a producer that, on the message 'go', commits `count` records
 //   in one turn of its event loop (no await between them), reports {type:'done'}, and waits.
 // - { mode: 'consumer-close', closeAfterMs, wake }: a consumer, started and armed, closed after
@@ -28,7 +28,7 @@ function commit(p, seq) {
 }
 
 if (cfg.mode === 'paced') {
-  const p = openRing(cfg.name, { producerId: 9 });
+  const p = openRing(cfg.name, { producerId: 9, ...(cfg.yieldAfterWake === undefined ? {} : { yieldAfterWake: cfg.yieldAfterWake }) });
   tell({ type: 'open' });
   let seq = 0;
   const t = setInterval(() => {

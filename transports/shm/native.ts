@@ -37,7 +37,7 @@ export interface ShmNative {
   /** fd is an eventfd. */
   isEventfd(fd: number): boolean;
   /** Adds 1 to an eventfd (false: its counter is full, or an error); never blocks on the ring's (non-blocking) eventfds. */
-  signalFd(fd: number): boolean;
+  signalFd(fd: number, yieldAfterWake?: boolean): boolean;
   /** The consumer is done with producer `index`: ends its connection if open, frees the index. */
   dropPeer(id: number, index: number): boolean;
   /** Stops a server, removes its socket. */
@@ -52,7 +52,7 @@ export interface ShmNative {
   mprotectWrite(ab: ArrayBuffer): boolean;
   /** Detaches the ArrayBuffer (views become empty) and unmaps it. */
   unmap(ab: ArrayBuffer): boolean;
-  futexWake(ab: ArrayBuffer, byteOffset: number, count: number): number;
+  futexWake(ab: ArrayBuffer, byteOffset: number, count: number, yieldAfterWake?: boolean): number;
   /** false when the pid does not exist or is a zombie. */
   pidAlive(pid: number): boolean;
   /** '/name' of every /dev/shm entry whose name starts with `prefix`. */

@@ -18,6 +18,12 @@ export interface RingProducerOptions {
   producerId?: number;
   /** Refuse records above this many bytes (FB_ERR_FRAME_TOO_LARGE), besides the ring's own limit. */
   maxRecordBytes?: number;
+  /**
+   * After waking a sleeping consumer, yield this thread's CPU (sched_yield) so that a consumer the
+   * kernel placed on this CPU runs at once instead of after the rest of our time slice. Default true
+   * (docs/ring.md, "Yielding after a wake-up").
+   */
+  yieldAfterWake?: boolean;
 }
 
 /** A reservation in the ring: write `view`, then commit() (or abort()). */
@@ -96,6 +102,8 @@ export class RingProducer {
   private pidCheckedAt = nowMs();
   /** The consumer's sleep epoch this producer last signalled (0: none): one signal per sleep. */
   private signalledEpoch = 0;
+  /** Yield the CPU after waking the consumer (RingProducerOptions.yieldAfterWake). */
+  private readonly yieldAfterWake: boolean;
   /** Resolves the pending wait for space (the waiter thread's call, a local release, close, the watchdog). */
   private spaceWaiter: (() => void) | null = null;
   /** The thread that waits on our line's spaceSeq when the ring is full (made on the first such wait). */
@@ -110,6 +118,7 @@ export class RingProducer {
     this.maxRecordBytes = Math.min(this.seg.maxRecordBytes, opts.maxRecordBytes ?? Infinity);
     this.policy = opts.policy ?? 'block';
     this.spin = Math.max(0, Math.floor(opts.spin ?? 0));
+    this.yieldAfterWake = opts.yieldAfterWake !== false;
     this.index = this.seg.index;
     this.readIdx = i64(lineOffset(this.index, RING.LINE_READ));
     this.spaceSeqOff = lineOffset(this.index, RING.LINE_SPACE_SEQ);
@@ -382,9 +391,9 @@ export class RingProducer {
       // The page says how: our eventfd (stamping the signal for the consumer's wake latency first), or FUTEX_WAKE.
       if (this.seg.wakeFd >= 0) {
         this.seg.region.dv.setFloat64(RING.OFF_SIGNAL_NS, nowNs(), true);
-        shmNative().signalFd(this.seg.wakeFd);
+        shmNative().signalFd(this.seg.wakeFd, this.yieldAfterWake);
       } else {
-        shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1);
+        shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1, this.yieldAfterWake);
       }
       this.counters.futexWakes++;
     }

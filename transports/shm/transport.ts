@@ -29,6 +29,7 @@ const SHM_OPTIONS = [
   { name: 'spin', type: 'number', min: 0, max: 1e7, default: 0, help: 'both ends: bounded re-checks of the ring before sleeping in the futex' },
   { name: 'copyOut', type: 'boolean', default: false, help: 'receiver: copy each frame out of shared memory before the handler sees it (producers cannot change it after it is checked; docs/ring.md)' },
   { name: 'wake', type: 'string', default: 'eventfd', help: "receiver: how the consumer sleeps: 'eventfd' (each producer writes an eventfd of its own, polled by the consumer's event loop: one wake-up per frame) or 'thread' (a waiter thread in futex_waitv wakes the event loop: two) (docs/ring.md)" },
+  { name: 'yieldAfterWake', type: 'boolean', default: true, help: 'sender: after waking a sleeping consumer, yield the CPU (sched_yield) so a consumer the kernel put on this CPU runs at once, not after the rest of the producer\'s time slice (docs/ring.md, "Yielding after a wake-up")' },
   { name: 'eventLoopDelay', type: 'boolean', default: false, help: 'receiver: sample its event-loop delay (perf_hooks.monitorEventLoopDelay) into the loopDelay* stats; a separate pass, as the sampling costs CPU (docs/ring.md)' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -229,7 +230,7 @@ function makeTransport(name: 'shm' | 'shm-copy', zeroCopy: boolean, description:
 
     async openSender(address: string, opts: SenderOptions, o): Promise<Sender> {
       const spin = whole(o.spin);
-      const ring = new RingProducer(address, { policy: opts.policy, spin, producerId: opts.producerId, maxRecordBytes: opts.maxFrameBytes });
+      const ring = new RingProducer(address, { policy: opts.policy, spin, producerId: opts.producerId, maxRecordBytes: opts.maxFrameBytes, yieldAfterWake: o.yieldAfterWake !== false });
       return new ShmSender(ring, zeroCopy);
     },
   });
