@@ -3,7 +3,9 @@ import { payloadBytesFor } from '../core/frame';
 import type { CaseResult } from '../core/result';
 import { calibrate } from '../measure/calibrate';
 import { memcpyUsFor } from '../measure/figures';
-import { combineHooks, runCase, type ProcessHooks } from './coordinator';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { runCase, type ProcessHooks } from './coordinator';
 import { withMalloc } from './malloc-env';
 import { pairingKey, planCases, roundOrder, type RunSettings } from './runner';
 
@@ -18,6 +20,31 @@ export interface AbProgress {
   rounds: number;
   transport: string;
   side: 'base' | 'head';
+}
+
+/** The interposer's file name (measure/copycount.ts copyCountLibPath). */
+const COPYCOUNT_LIB = 'libframebench_copycount.so';
+
+/**
+ * A tree's process hooks: its own child module and, for copy accounting, its own interposer in place of
+ * this tree's. A base tree's child that spawns a native peer appends its own interposer to the
+ * LD_PRELOAD it was given; were that this tree's, the peer would load two and count every copy twice
+ * (the A/B read 2 producer passes for shm-c's 1). Exported for tests.
+ */
+export function treeHooks(hooks: ProcessHooks | undefined, t: AbTree): ProcessHooks | undefined {
+  const entry = t.childEntry;
+  if (!entry) return hooks;
+  const lib = path.resolve(path.dirname(entry), '..', '..', 'native', 'copycount', 'build', COPYCOUNT_LIB);
+  return {
+    envFor(label, spec) {
+      const p = hooks ? hooks.envFor(label, spec) : { env: {} };
+      const env = { ...p.env };
+      if (env.LD_PRELOAD && existsSync(lib)) {
+        env.LD_PRELOAD = env.LD_PRELOAD.split(/[\s:]+/).map((x) => (path.basename(x) === COPYCOUNT_LIB ? lib : x)).join(':');
+      }
+      return { ...p, env, entry };
+    },
+  };
 }
 
 /** Every window of the A/B, per transport and side, in round order. */
@@ -42,7 +69,7 @@ async function measurePairs(s: RunSettings, base: AbTree, head: AbTree, hooks: P
   for (const c of cases) for (const [w, h] of c.sizes) sizes.add(payloadBytesFor(c.format, w, h));
   const out: AbWindows = {};
   for (const c of cases) out[c.transport] = { base: [], head: [] };
-  const hooksFor = (t: AbTree): ProcessHooks | undefined => (t.childEntry ? combineHooks([hooks, { envFor: () => ({ env: {}, entry: t.childEntry }) }]) : hooks);
+  const hooksFor = (t: AbTree): ProcessHooks | undefined => treeHooks(hooks, t);
   for (let r = 0; r < s.rounds; r++) {
     const calibration = await calibrate([...sizes]);
     for (const i of roundOrder(cases.map(pairingKey), s.rounds, r)) {

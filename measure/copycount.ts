@@ -25,6 +25,7 @@
 import { spawnSync } from 'node:child_process';
 import { fromRoot } from '../core/paths';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { fbError } from '../core/errors';
 import { loadAddon } from '../core/addon';
 
@@ -147,16 +148,21 @@ export class CopyCountPage {
 
   /**
    * Environment for the process to instrument: LD_PRELOAD (the interposer
-   * appended to this process's LD_PRELOAD, if any) and FRAMEBENCH_COPYCOUNT.
+   * appended to this process's LD_PRELOAD, if any) and FRAMEBENCH_COPYCOUNT. An interposer of
+   * another tree already there is replaced, not kept: two interposers count every copy twice (a
+   * process of the A/B gate's other tree spawning a native peer did, reading 2 passes for 1).
    */
   env(): Record<string, string> {
     const lib = copyCountLibPath();
     if (/[\s:]/.test(lib)) {
       throw fbError('FB_ERR_NATIVE_UNAVAILABLE', `copy counter library path contains a space or colon: ${lib}`);
     }
-    const existing = (process.env.LD_PRELOAD ?? '').trim();
+    const name = path.basename(lib);
+    const existing = (process.env.LD_PRELOAD ?? '')
+      .split(/[\s:]+/)
+      .filter((p) => p !== '' && path.basename(p) !== name);
     return {
-      LD_PRELOAD: existing ? `${existing}:${lib}` : lib,
+      LD_PRELOAD: [...existing, lib].join(':'),
       FRAMEBENCH_COPYCOUNT: this.path,
     };
   }

@@ -133,6 +133,9 @@ describe.skipIf(requireOrSkip('copycount', process.platform === 'linux' ? null :
     try {
       process.env.LD_PRELOAD = '/x/other.so';
       expect(page.env()).toEqual({ LD_PRELOAD: `/x/other.so:${copyCountLibPath()}`, FRAMEBENCH_COPYCOUNT: page.path });
+      // another tree's interposer (the A/B gate's base spawning a native peer) is replaced: two would count every copy twice
+      process.env.LD_PRELOAD = '/elsewhere/native/copycount/build/libframebench_copycount.so /x/other.so';
+      expect(page.env().LD_PRELOAD).toBe(`/x/other.so:${copyCountLibPath()}`);
       delete process.env.LD_PRELOAD;
       expect(page.env().LD_PRELOAD).toBe(copyCountLibPath());
     } finally {
