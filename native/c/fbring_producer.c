@@ -24,6 +24,7 @@
 #define FETCH_MS 5000.0
 #define WAIT_MS 10.0
 #define WATCHDOG_MS 200.0
+#define YIELD_MIN_GAP_NS 2e6 /* as transports/shm/producer.ts */
 
 struct fb_producer {
   char path[108];
@@ -33,6 +34,7 @@ struct fb_producer {
   int index;
   int drop;
   int yield_after_wake; /* sched_yield() after waking the consumer (fb_producer_opts.no_yield_after_wake == 0) */
+  double last_signal_ns; /* CLOCK_MONOTONIC of its last wake-up of the consumer (-1e18: none yet) */
   ConsumerPage* page; /* read-only */
   uint8_t* region;    /* read-write */
   size_t region_bytes;
@@ -205,6 +207,7 @@ int fb_producer_open(const char* path, const fb_producer_opts* o, fb_producer** 
   memcpy(p->path, path, plen + 1);
   p->drop = o->drop;
   p->yield_after_wake = !o->no_yield_after_wake;
+  p->last_signal_ns = -1e18;
   int fds[3];
   if (fetch(path, &p->sock, fds, &p->index, err) < 0) {
     free(p);
@@ -266,9 +269,9 @@ static void signal_data(fb_producer* p) {
   /* once per sleep of the consumer: later commits before it wakes are seen by its drain */
   if (epoch != 0 && epoch != p->signalled_epoch) {
     p->signalled_epoch = epoch;
+    double now = fb_now_ns();
     if (p->wake_fd >= 0) {
       /* the consumer's wake-to-handler latency starts here (statistics only; a full counter: a wake-up is pending) */
-      double now = fb_now_ns();
       __atomic_store(&rh(p)->signalNs, &now, __ATOMIC_SEQ_CST);
       uint64_t one = 1;
       (void)!write(p->wake_fd, &one, sizeof(one));
@@ -277,8 +280,11 @@ static void signal_data(fb_producer* p) {
     }
     p->st.futex_wakes++;
     /* yield: the kernel often puts the woken consumer on this CPU, where it would wait for the
-     * rest of our time slice (0.3-0.8 ms measured on 2-vCPU VMs); yielding lets it run now */
-    if (p->yield_after_wake) sched_yield();
+     * rest of our time slice (0.3-0.8 ms measured on 2-vCPU VMs); yielding lets it run now. Not
+     * within YIELD_MIN_GAP_NS of our previous wake-up: in a burst the consumer should drain many
+     * records per wake-up, not ping-pong one at a time with us (as the Node producer) */
+    if (p->yield_after_wake && now - p->last_signal_ns >= YIELD_MIN_GAP_NS) sched_yield();
+    p->last_signal_ns = now;
   }
 }
 

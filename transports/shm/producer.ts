@@ -9,6 +9,12 @@ import type { StatsOf, StatsShape } from '../types';
 
 export type BackpressurePolicy = 'block' | 'drop';
 
+/**
+ * A producer's wake-up of the consumer is followed by a yield of its CPU (yieldAfterWake) only when its
+ * previous wake-up was at least this long ago: paced streams hand off every frame, a burst does not.
+ */
+export const YIELD_MIN_GAP_NS = 2e6;
+
 export interface RingProducerOptions {
   /** 'block' (default): loan/send wait for space. 'drop': they return null/false at once (counted). */
   policy?: BackpressurePolicy;
@@ -20,8 +26,8 @@ export interface RingProducerOptions {
   maxRecordBytes?: number;
   /**
    * After waking a sleeping consumer, yield this thread's CPU (sched_yield) so that a consumer the
-   * kernel placed on this CPU runs at once instead of after the rest of our time slice. Default true
-   * (docs/ring.md, "Yielding after a wake-up").
+   * kernel placed on this CPU runs at once instead of after the rest of our time slice; not within
+   * YIELD_MIN_GAP_NS of our previous wake-up (a burst). Default true (docs/ring.md, "Yielding after a wake-up").
    */
   yieldAfterWake?: boolean;
 }
@@ -104,6 +110,8 @@ export class RingProducer {
   private signalledEpoch = 0;
   /** Yield the CPU after waking the consumer (RingProducerOptions.yieldAfterWake). */
   private readonly yieldAfterWake: boolean;
+  /** CLOCK_MONOTONIC of our last wake-up of the consumer (ns; -Infinity: none yet). */
+  private lastSignalNs = -Infinity;
   /** Resolves the pending wait for space (the waiter thread's call, a local release, close, the watchdog). */
   private spaceWaiter: (() => void) | null = null;
   /** The thread that waits on our line's spaceSeq when the ring is full (made on the first such wait). */
@@ -389,11 +397,16 @@ export class RingProducer {
     if (epoch !== 0 && epoch !== this.signalledEpoch) {
       this.signalledEpoch = epoch;
       // The page says how: our eventfd (stamping the signal for the consumer's wake latency first), or FUTEX_WAKE.
+      // A wake-up that follows our previous one within YIELD_MIN_GAP_NS is a burst's: no yield, so the
+      // consumer drains many records per wake-up instead of ping-ponging one at a time with us.
+      const now = nowNs();
+      const handOff = this.yieldAfterWake && now - this.lastSignalNs >= YIELD_MIN_GAP_NS;
+      this.lastSignalNs = now;
       if (this.seg.wakeFd >= 0) {
-        this.seg.region.dv.setFloat64(RING.OFF_SIGNAL_NS, nowNs(), true);
-        shmNative().signalFd(this.seg.wakeFd, this.yieldAfterWake);
+        this.seg.region.dv.setFloat64(RING.OFF_SIGNAL_NS, now, true);
+        shmNative().signalFd(this.seg.wakeFd, handOff);
       } else {
-        shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1, this.yieldAfterWake);
+        shmNative().futexWake(this.seg.region.ab, RING.OFF_DATA_SEQ, 1, handOff);
       }
       this.counters.futexWakes++;
     }
