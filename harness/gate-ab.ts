@@ -2,6 +2,7 @@ import type { AbMetric, AbSamples } from '../core/gate-ab';
 import { payloadBytesFor } from '../core/frame';
 import type { CaseResult } from '../core/result';
 import { calibrate } from '../measure/calibrate';
+import { COPYCOUNT_LIB_NAME, preloadWith } from '../measure/copycount';
 import { memcpyUsFor } from '../measure/figures';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -22,9 +23,6 @@ export interface AbProgress {
   side: 'base' | 'head';
 }
 
-/** The interposer's file name (measure/copycount.ts copyCountLibPath). */
-const COPYCOUNT_LIB = 'libframebench_copycount.so';
-
 /**
  * A tree's process hooks: its own child module and, for copy accounting, its own interposer in place of
  * this tree's. A base tree's child that spawns a native peer appends its own interposer to the
@@ -34,14 +32,12 @@ const COPYCOUNT_LIB = 'libframebench_copycount.so';
 export function treeHooks(hooks: ProcessHooks | undefined, t: AbTree): ProcessHooks | undefined {
   const entry = t.childEntry;
   if (!entry) return hooks;
-  const lib = path.resolve(path.dirname(entry), '..', '..', 'native', 'copycount', 'build', COPYCOUNT_LIB);
+  const lib = path.resolve(path.dirname(entry), '..', '..', 'native', 'copycount', 'build', COPYCOUNT_LIB_NAME);
   return {
     envFor(label, spec) {
       const p = hooks ? hooks.envFor(label, spec) : { env: {} };
       const env = { ...p.env };
-      if (env.LD_PRELOAD && existsSync(lib)) {
-        env.LD_PRELOAD = env.LD_PRELOAD.split(/[\s:]+/).map((x) => (path.basename(x) === COPYCOUNT_LIB ? lib : x)).join(':');
-      }
+      if (env.LD_PRELOAD && existsSync(lib)) env.LD_PRELOAD = preloadWith(env.LD_PRELOAD, lib);
       return { ...p, env, entry };
     },
   };

@@ -53,10 +53,23 @@ export interface CopyCounters {
 }
 
 
+/** The interposer's file name, in every tree and package. */
+export const COPYCOUNT_LIB_NAME = 'libframebench_copycount.so';
+
+/**
+ * An LD_PRELOAD value with `lib` as its one copy-count interposer: any other tree's interposer already in
+ * `current` is dropped, as two would count every copy twice (a process of the A/B gate's other tree
+ * spawning a native peer did, reading 2 passes for 1); the other entries are kept, in order.
+ */
+export function preloadWith(current: string | undefined, lib: string): string {
+  const others = (current ?? '').split(/[\s:]+/).filter((p) => p !== '' && path.basename(p) !== COPYCOUNT_LIB_NAME);
+  return [...others, lib].join(':');
+}
+
 /** Absolute path of the interposer (may not exist: build it with `node native/copycount/build.js`). */
 export function copyCountLibPath(): string {
-  const built = fromRoot('native', 'copycount', 'build', 'libframebench_copycount.so');
-  const shipped = fromRoot('prebuilds', `${process.platform}-${process.arch}`, 'libframebench_copycount.so');
+  const built = fromRoot('native', 'copycount', 'build', COPYCOUNT_LIB_NAME);
+  const shipped = fromRoot('prebuilds', `${process.platform}-${process.arch}`, COPYCOUNT_LIB_NAME);
   return !fs.existsSync(built) && fs.existsSync(shipped) ? shipped : built; // a local build first, then the package's
 }
 
@@ -148,21 +161,16 @@ export class CopyCountPage {
 
   /**
    * Environment for the process to instrument: LD_PRELOAD (the interposer
-   * appended to this process's LD_PRELOAD, if any) and FRAMEBENCH_COPYCOUNT. An interposer of
-   * another tree already there is replaced, not kept: two interposers count every copy twice (a
-   * process of the A/B gate's other tree spawning a native peer did, reading 2 passes for 1).
+   * appended to this process's LD_PRELOAD, if any, in place of another tree's: preloadWith) and
+   * FRAMEBENCH_COPYCOUNT.
    */
   env(): Record<string, string> {
     const lib = copyCountLibPath();
     if (/[\s:]/.test(lib)) {
       throw fbError('FB_ERR_NATIVE_UNAVAILABLE', `copy counter library path contains a space or colon: ${lib}`);
     }
-    const name = path.basename(lib);
-    const existing = (process.env.LD_PRELOAD ?? '')
-      .split(/[\s:]+/)
-      .filter((p) => p !== '' && path.basename(p) !== name);
     return {
-      LD_PRELOAD: [...existing, lib].join(':'),
+      LD_PRELOAD: preloadWith(process.env.LD_PRELOAD, lib),
       FRAMEBENCH_COPYCOUNT: this.path,
     };
   }
