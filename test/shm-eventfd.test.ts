@@ -76,6 +76,18 @@ function counting(c: RingConsumer): { n: number } {
   return got;
 }
 
+/** A paced C producer (native/c) into ring `name` for `windowMs`: its 'done' message and the frames it accepted. */
+async function pacedCProducer(name: string, windowMs: number, init: Record<string, unknown> = {}) {
+  const cp = spawnPeer('fb-ring-producer');
+  cp.send({ t: 'init', role: 'producer', address: name, producerId: 0, format: 'i420', sizes: [[64, 64]], fps: 100, pacing: 'fps', policy: 'block', ...init });
+  await cp.next('ready');
+  const t0 = monoNs() + 30e6;
+  cp.send({ t: 'start', t0Ns: t0 });
+  cp.send({ t: 'window', openNs: t0, closeNs: t0 + windowMs * 1e6 });
+  const done = await cp.next('done');
+  return { cp, done, accepted: Number(done.framesAccepted) };
+}
+
 describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
   it('is woken by a C producer and by a Node producer (each stamps its signal: the wake latency has samples)', async () => {
     const c = createRing({ ringBytes: 256 * 1024, dir: dir(), wake: 'eventfd' });
@@ -83,14 +95,7 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
     const got = counting(c);
 
     // a C producer (native/c), paced: the consumer sleeps between frames, so each frame is a wake-up
-    const cp = spawnPeer('fb-ring-producer');
-    cp.send({ t: 'init', role: 'producer', address: c.name, producerId: 0, format: 'i420', sizes: [[64, 64]], fps: 100, pacing: 'fps', policy: 'block' });
-    await cp.next('ready');
-    const t0 = monoNs() + 30e6;
-    cp.send({ t: 'start', t0Ns: t0 });
-    cp.send({ t: 'window', openNs: t0, closeNs: t0 + 400e6 });
-    const done = await cp.next('done');
-    const accepted = Number(done.framesAccepted);
+    const { cp, done, accepted } = await pacedCProducer(c.name, 400);
     await waitUntil('every C frame', () => got.n >= accepted);
     const afterC = c.stats();
     expect(accepted).toBeGreaterThan(10);
@@ -118,14 +123,7 @@ describe.skipIf(skip)('shm consumer, wake: eventfd', () => {
     const c = createRing({ ringBytes: 256 * 1024, dir: dir(), wake: 'eventfd' });
     closers.push(c);
     const got = counting(c);
-    const cp = spawnPeer('fb-ring-producer');
-    cp.send({ t: 'init', role: 'producer', address: c.name, producerId: 0, format: 'i420', sizes: [[64, 64]], fps: 100, pacing: 'fps', policy: 'block', yieldAfterWake: false });
-    await cp.next('ready');
-    const t0 = monoNs() + 30e6;
-    cp.send({ t: 'start', t0Ns: t0 });
-    cp.send({ t: 'window', openNs: t0, closeNs: t0 + 300e6 });
-    const done = await cp.next('done');
-    const accepted = Number(done.framesAccepted);
+    const { cp, accepted } = await pacedCProducer(c.name, 300, { yieldAfterWake: false });
     await waitUntil('every C frame', () => got.n >= accepted);
     expect(accepted).toBeGreaterThan(10);
     expect(c.stats().wakeups).toBeGreaterThan(accepted / 4);
