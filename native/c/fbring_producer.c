@@ -297,6 +297,7 @@ static void seal(fb_producer* p, uint64_t pos, uint32_t state) {
 static int try_reserve(fb_producer* p, uint32_t len, uint64_t* pos_out, fb_err* err) {
   const uint64_t span = ((uint64_t)kRecordHeaderBytes + len + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
   const uint64_t cap = p->capacity;
+  int padded = 0;
   for (;;) {
     uint64_t r = p->reserved;
     uint64_t off = r % cap;
@@ -308,7 +309,10 @@ static int try_reserve(fb_producer* p, uint32_t len, uint64_t* pos_out, fb_err* 
         return fb_set_err(err, "FB_ERR_RING_CORRUPT", "ring %s: read cursor %llu outside [%llu, %llu]", p->path, (unsigned long long)read,
                           (unsigned long long)p->read_cache, (unsigned long long)r);
       p->read_cache = read;
-      if (r + total - p->read_cache > cap) return 0;
+      if (r + total - p->read_cache > cap) {
+        if (padded) signal_data(p); /* full after a pad: a sleeping consumer must still skip it */
+        return 0;
+      }
     }
     RecordHeader* h = (RecordHeader*)(p->region + kHeaderBytes + off);
     p->reserved = r + total;
@@ -317,7 +321,7 @@ static int try_reserve(fb_producer* p, uint32_t len, uint64_t* pos_out, fb_err* 
       seal(p, r, kRecPad);
       __atomic_store_n(&rh(p)->reserveCursor, p->reserved, __ATOMIC_SEQ_CST);
       p->st.pads++;
-      signal_data(p);
+      padded = 1; /* no signal of its own: the next record's commit wakes the consumer (producer.ts reserve) */
       continue;
     }
     h->length = len;

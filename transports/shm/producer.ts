@@ -287,6 +287,7 @@ export class RingProducer {
     const span = recordSpan(len);
     const cap = this.capacity;
     const { u64, dv } = this.seg.region;
+    let padded = false;
     for (;;) {
       const r = this.reserved;
       const off = r % cap;
@@ -296,7 +297,10 @@ export class RingProducer {
         const read = Number(Atomics.load(this.seg.pageU64, this.readIdx));
         if (!Number.isSafeInteger(read) || read > r || read < this.readCache) throw this.corrupt(`read cursor ${read} outside [${this.readCache}, ${r}]`);
         this.readCache = read;
-        if (r + total - this.readCache > cap) return -1;
+        if (r + total - this.readCache > cap) {
+          if (padded) this.signalData(); // full after a pad: a sleeping consumer must still skip it (it may hold the space)
+          return -1;
+        }
       }
       const base = RING.HEADER_BYTES + off;
       this.reserved = r + total;
@@ -305,7 +309,9 @@ export class RingProducer {
         Atomics.store(u64, base / 8, sealOf(r, RING.REC_PAD));
         Atomics.store(u64, IDX.reserve, BigInt(this.reserved));
         this.counters.pads++;
-        this.signalData();
+        // no signal of its own: the record reserved next is committed and signalled shortly, and the
+        // consumer skips the pad on its way there (one wake-up per ring lap saved, docs/ring.md)
+        padded = true;
         continue;
       }
       dv.setUint32(base + RING.REC_LENGTH, len, true);
