@@ -91,6 +91,7 @@ export class Consumer {
     if (this.window) return;
     this.windowStart = openNs;
     this.windowEnd = closeNs;
+    this.receiver.setWindow?.(openNs, closeNs);
     // in-process transports: this thread's CPU, not the process's (the producers are threads of it)
     const inProcess = getTransport(this.spec.transport).capabilities.inProcess;
     this.window = new MeasureWindow(this.windowStart, this.windowEnd, {

@@ -68,6 +68,7 @@ export function aggregateRounds(rounds: CaseResult[]): CaseResult {
     base.latencyUs = percentiles(all);
     base.histogram = encode(all);
   } else delete base.histogram;
+  for (const side of ['producer', 'consumer'] as const) mergeStatHistograms(base.transportStats[side], ok.map((r) => r.transportStats[side]));
   const sum = (f: (r: CaseResult) => number) => rounds.reduce((a, r) => a + f(r), 0);
   base.framesSent = sum((r) => r.framesSent);
   base.framesReceived = sum((r) => r.framesReceived);
@@ -105,6 +106,29 @@ export function aggregateRounds(rounds: CaseResult[]): CaseResult {
   return base;
 }
 
+/**
+ * A transport's own latency figures in its stats (shm's wake-to-handler: `wakeHistogram` with
+ * `wakeSamples`, `wakeP50Us`, `wakeP99Us`, `wakeMaxUs`) are merged like the harness's latency:
+ * every round's samples once, the percentiles taken over all of them. Any stat `<name>Histogram`
+ * (core/histogram's encoding, µs) works so. The other stats stay those of the first ok round.
+ */
+function mergeStatHistograms(into: Record<string, number | string>, rounds: Array<Record<string, number | string>>): void {
+  for (const key of Object.keys(into)) {
+    if (!key.endsWith('Histogram') || typeof into[key] !== 'string') continue;
+    const name = key.slice(0, -'Histogram'.length);
+    const all = merge(rounds.map((r) => r[key]).filter((x): x is string => typeof x === 'string'));
+    const p = percentiles(all);
+    into[key] = encode(all);
+    const put = (k: string, v: number): void => {
+      if (typeof into[name + k] === 'number') into[name + k] = v;
+    };
+    put('Samples', p.count);
+    // (a percentile is its bucket's highest equivalent value: never above the maximum seen)
+    put('P50Us', Math.min(p.p50, p.max));
+    put('P99Us', Math.min(p.p99, p.max));
+    put('MaxUs', p.max);
+  }
+}
 
 /**
  * Paired CPU ratios between the transports of each group: for every pair (a, b) with both cases

@@ -142,7 +142,8 @@ function ratiosSection(run: RunResult): string {
 }
 
 function statsText(stats: Record<string, number | string>): string {
-  return Object.entries(stats).map(([k, v]) => `${k}=${v}`).join(' ');
+  // (a stat's histogram, `<name>Histogram`, is data for merging rounds, not for reading)
+  return Object.entries(stats).filter(([k]) => !k.endsWith('Histogram')).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 function flameFor(key: string, links: Record<string, string>): string {

@@ -45,6 +45,36 @@ describe('bench run (real processes)', () => {
     for (const c of file.results) for (const k of c.rounds ?? []) expect(k.warmup?.ended).toMatch(/^(steady|plateau|cap)$/);
   }, 150_000);
 
+  it("shm: a pad costs no wake-up of its own; the wake-to-handler samples are the measured windows' own, merged over the rounds", async () => {
+    const out = path.join(tmp, 'shm-wake');
+    const r = await runCli([
+      'run', '--rounds', '2', '--warmup-max', '0', '--transport', 'shm,shm-c', '--scenario', 'realtime', '--format', 'i420',
+      '--resolution', '640x360', '--duration', '1', '--warmup', '0.5', '--out', out,
+    ], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const results = readResult(out).results;
+    for (const c of results) {
+      checkInvariants(c);
+      // the default ring (six frames, rounded up to 4 KiB) ends each lap with a pad; the record after it
+      // wakes the consumer, the pad does not (Node and C producers alike): one wake per record
+      const p = c.transportStats.producer;
+      expect(p.pads as number, c.transport).toBeGreaterThan(0);
+      expect(p.futexWakes as number, c.transport).toBeLessThanOrEqual(p.records as number);
+    }
+    const c = results.find((x) => x.transport === 'shm')!;
+    const st = c.transportStats.consumer;
+    expect(st.wakeups as number).toBeLessThanOrEqual((st.records as number) + 2); // + its producer's arrival (and departure)
+    const windowFrames = c.window.consumerFrames; // both rounds' windows (about 2 x 30 frames)
+    const samples = st.wakeSamples as number;
+    // one sample per wake-up inside a window (a paced frame is one wake-up), none from the warm-ups
+    // (0.5 s each, about 15 wake-ups) or teardown; a wake-up on a window's edge may fall either side
+    expect(samples).toBeLessThanOrEqual(windowFrames + 4);
+    expect(samples).toBeGreaterThan(windowFrames / 2);
+    expect(samples).toBeGreaterThan((c.rounds?.[0].frames ?? 0) + 4); // both rounds, not the first one's
+    expect(st.wakeP50Us as number).toBeLessThanOrEqual(st.wakeP99Us as number);
+    expect(st.wakeP99Us as number).toBeLessThanOrEqual(st.wakeMaxUs as number);
+  }, 130_000);
+
   it('runs multi-producer: every producer delivers, in order', async () => {
     const out = path.join(tmp, 'multi');
     const r = await runCli([

@@ -6,6 +6,8 @@ import { shmTransport } from '../transports/shm/transport';
 import { killAll, spawnFixture, waitUntil } from './fixtures-shm/kit';
 import { sampleJsThread } from './support/js-thread-probe';
 import { requireOrSkip } from './support/require';
+import { nowNs } from '../core/clock';
+import { decode } from '../core/histogram';
 
 /**
  * Waiting that never blocks the JS thread: each ring end's futex waits are done by a native
@@ -124,6 +126,38 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
       else expect([after.pollCoalesced, after.pollSpurious].every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
       expect(after.wakeP50Us).toBeLessThanOrEqual(after.wakeP99Us);
       expect(after.wakeP99Us).toBeLessThanOrEqual(after.wakeMaxUs);
+    }, 30_000);
+
+    it('statsWindow: only the wake-ups and handoffs inside the window give latency samples; the counters stay whole-life', async () => {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      const got = collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 100, everyMs: 4 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      // a window that opens 100 ms from now and lasts 200 ms; the records take 400 ms or more
+      const open = nowNs() + 100e6;
+      c.statsWindow(open, open + 200e6);
+      await peer.next('done');
+      await waitUntil('every record', () => got.seqs.length === 100);
+      expect(got.seqs).toEqual(range(100));
+      const st = c.stats();
+      expect(st.wakeSamples).toBeGreaterThan(0);
+      expect(st.wakeSamples).toBeLessThan(st.wakeups); // the wake-ups before and after the window: counted, not sampled
+      expect(st.handoffSamples).toBeGreaterThan(0);
+      expect(st.handoffSamples).toBeLessThan(st.records);
+      expect(decode(st.wakeHistogram).totalCount).toBe(st.wakeSamples);
+      // a window still to come: no samples at all
+      const later = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(later);
+      const got2 = collector(later);
+      later.statsWindow(nowNs() + 3600e9, nowNs() + 3601e9);
+      const peer2 = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: later.name, count: 20, everyMs: 4 })]);
+      await peer2.next('done');
+      await waitUntil('every record', () => got2.seqs.length === 20);
+      const st2 = later.stats();
+      expect(st2.wakeups).toBeGreaterThan(0);
+      expect([st2.wakeSamples, st2.wakeP99Us, st2.handoffSamples]).toEqual([0, 0, 0]);
     }, 30_000);
 
     it("a producer's death wakes the waiting consumer (peersSeq): FB_ERR_PEER_GONE, and its JS thread never blocked", async () => {

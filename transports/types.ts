@@ -199,6 +199,12 @@ export interface Receiver {
   onError(handler: ErrorHandler): void;
   /** Exactly the transport's declared `stats.receiver` shape. */
   stats(): TransportStats;
+  /**
+   * Optional: the measured window, [openNs, closeNs) on core/clock's nowNs. A receiver whose stats
+   * hold latency figures of its own (shm's wake-to-handler) limits them to it, so that they cover
+   * the same frames as the harness's figures; counters stay whole-life.
+   */
+  setWindow?(openNs: number, closeNs: number): void;
   /** Pid of a server process the receiver started (redis): its CPU is measured as a third side. */
   readonly serverPid?: number;
   close(): Promise<void>;

@@ -100,6 +100,7 @@ export const RING_CONSUMER_STATS = {
   wakeP50Us: 'number',
   wakeP99Us: 'number',
   wakeMaxUs: 'number',
+  wakeHistogram: 'text',
   loopDelaySamples: 'number',
   loopDelayP50Us: 'number',
   loopDelayP99Us: 'number',
@@ -165,6 +166,17 @@ export class RingConsumer {
     this.copyOut = opts.copyOut === true;
     this.claimTimeoutMs = Math.max(1, opts.claimTimeoutMs ?? CLAIM_TIMEOUT_MS);
     this.loopDelayWanted = opts.eventLoopDelay === true;
+  }
+
+  /**
+   * Limits the latency figures of stats() (wake-to-handler and handoff) to the events in
+   * [openNs, closeNs) of core/clock's nowNs (CLOCK_MONOTONIC), such as a benchmark's measured
+   * window, so that start-up and teardown stay out of them; the counters stay whole-life.
+   * Without a call the figures cover the consumer's whole life.
+   */
+  statsWindow(openNs: number, closeNs: number): void {
+    this.wake.windowOpenNs = openNs;
+    this.wake.windowCloseNs = closeNs;
   }
 
   onError(handler: RingErrorHandler): void {
@@ -458,8 +470,9 @@ export class RingConsumer {
       return null;
     }
     const commitNs = r.v.dv.getFloat64(base + RING.REC_COMMIT_NS, true);
-    const lat = nowNs() - commitNs;
-    if (lat >= 0 && lat < 1e10) this.latency.recordValue(Math.max(1, Math.round(lat)));
+    const now = nowNs();
+    const lat = now - commitNs;
+    if (lat >= 0 && lat < 1e10 && now >= this.wake.windowOpenNs && now < this.wake.windowCloseNs) this.latency.recordValue(Math.max(1, Math.round(lat)));
     this.counters.records++;
     this.counters.bytes += len;
     this.held++;

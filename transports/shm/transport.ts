@@ -124,6 +124,10 @@ class ShmReceiver implements Receiver {
     this.ring.onError(handler);
   }
 
+  setWindow(openNs: number, closeNs: number): void {
+    this.ring.statsWindow(openNs, closeNs);
+  }
+
   stats(): StatsOf<typeof RING_CONSUMER_STATS> {
     return this.ring.stats();
   }

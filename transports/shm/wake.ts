@@ -1,6 +1,6 @@
-import * as hdr from 'hdr-histogram-js';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { nowNs } from '../../core/clock';
+import { encode, newHistogram, recordUs } from '../../core/histogram';
 import { shmNative, type NativeFdPoller, type NativeWaiter } from './native';
 import { RING } from './layout';
 import { IDX, type WakeMode } from './segment';
@@ -49,7 +49,13 @@ export class WakeState {
   private coalesced = 0;
   private recordsAtWake = -1;
   private lastTimeouts = 0;
-  private readonly hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60e9, numberOfSignificantValueDigits: 3 });
+  /** Wake-to-handler latency samples in µs (core/histogram), of the wake-ups inside the window. */
+  private readonly hist = newHistogram();
+  /** When the JS callback of the latest wake-up started (core/clock nowNs). */
+  private wakeAtNs = 0;
+  /** Only wake-ups whose callback starts in [windowOpenNs, windowCloseNs) give a latency sample (statsWindow). */
+  windowOpenNs = -Infinity;
+  windowCloseNs = Infinity;
 
   /** `peersWakeFd` (eventfd mode; owned from now on): the serving thread's eventfd for arrivals and departures. */
   constructor(readonly mode: WakeMode, peersWakeFd = -1) {
@@ -61,11 +67,15 @@ export class WakeState {
     this.page = page;
     this.stale = true;
     if (this.mode === 'thread') {
-      this.waiter = new (shmNative().Waiter)((observedNs) => onWake(nowNs() - observedNs));
+      this.waiter = new (shmNative().Waiter)((observedNs) => {
+        this.wakeAtNs = nowNs();
+        onWake(this.wakeAtNs - observedNs);
+      });
       return;
     }
     const poller = new (shmNative().FdPoller)((key) => {
       const now = nowNs();
+      this.wakeAtNs = now;
       const dv = this.signalOf.get(key); // (a region leaves this map before it is unmapped)
       onWake(dv ? now - dv.getFloat64(RING.OFF_SIGNAL_NS, true) : -1);
     });
@@ -153,7 +163,8 @@ export class WakeState {
 
   /** A call arrived, `latencyNs` after the signal (negative: no figure). */
   delivered(latencyNs: number, records: number): void {
-    if (latencyNs >= 0 && latencyNs < 1e10) this.hist.recordValue(Math.max(1, Math.round(latencyNs)));
+    const at = this.wakeAtNs;
+    if (latencyNs >= 0 && latencyNs < 1e10 && at >= this.windowOpenNs && at < this.windowCloseNs) recordUs(this.hist, latencyNs / 1e3);
     this.wakeups++;
     this.armed = false;
     this.recordsAtWake = records;
@@ -188,7 +199,7 @@ export class WakeState {
     return this.waiter ? this.waiter.stats().timeouts : this.lastTimeouts;
   }
 
-  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number; pollCoalesced: number; pollSpurious: number } {
+  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number; wakeHistogram: string; pollCoalesced: number; pollSpurious: number } {
     const h = this.hist;
     const any = h.totalCount > 0;
     const poll = this.poller ? this.poller.stats() : this.lastPoll;
@@ -198,9 +209,11 @@ export class WakeState {
       // the latency samples behind the percentiles (a wake-up for arrivals or departures has none)
       wakeSamples: h.totalCount,
       // (a percentile is its bucket's highest equivalent value: never above the maximum seen)
-      wakeP50Us: any ? us(Math.min(h.getValueAtPercentile(50), h.maxValue)) : 0,
-      wakeP99Us: any ? us(Math.min(h.getValueAtPercentile(99), h.maxValue)) : 0,
-      wakeMaxUs: any ? us(h.maxValue) : 0,
+      wakeP50Us: any ? Math.min(h.getValueAtPercentile(50), h.maxValue) : 0,
+      wakeP99Us: any ? Math.min(h.getValueAtPercentile(99), h.maxValue) : 0,
+      wakeMaxUs: any ? h.maxValue : 0,
+      // the samples themselves (core/histogram's encoding, µs): a benchmark's rounds merge them (measure/aggregate.ts)
+      wakeHistogram: encode(h),
       // eventfd mode: signals drained while the JS side was already draining (no call of their own), and
       // readiness with nothing to read; thread mode has no poller (0)
       pollCoalesced: poll.coalesced,
