@@ -171,12 +171,13 @@ export class RingConsumer {
   /**
    * Limits the latency figures of stats() (wake-to-handler and handoff) to the events in
    * [openNs, closeNs) of core/clock's nowNs (CLOCK_MONOTONIC), such as a benchmark's measured
-   * window, so that start-up and teardown stay out of them; the counters stay whole-life.
-   * Without a call the figures cover the consumer's whole life.
+   * window, so that warm-up and teardown stay out of them: call it before the window opens (the
+   * samples taken before the call are dropped). The counters stay whole-life. Without a call the
+   * figures cover the consumer's whole life.
    */
   statsWindow(openNs: number, closeNs: number): void {
-    this.wake.windowOpenNs = openNs;
-    this.wake.windowCloseNs = closeNs;
+    this.wake.setWindow(openNs, closeNs);
+    this.latency.reset();
   }
 
   onError(handler: RingErrorHandler): void {

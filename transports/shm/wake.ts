@@ -53,7 +53,7 @@ export class WakeState {
   private readonly hist = newHistogram();
   /** When the JS callback of the latest wake-up started (core/clock nowNs). */
   private wakeAtNs = 0;
-  /** Only wake-ups whose callback starts in [windowOpenNs, windowCloseNs) give a latency sample (statsWindow). */
+  /** Only wake-ups whose callback starts in [windowOpenNs, windowCloseNs) give a latency sample (setWindow). */
   windowOpenNs = -Infinity;
   windowCloseNs = Infinity;
 
@@ -159,6 +159,13 @@ export class WakeState {
     if (this.poller) this.poller.arm();
     else (this.waiter as NativeWaiter).arm(this.expected);
     this.armed = true;
+  }
+
+  /** From now on, latency samples only of the wake-ups in [openNs, closeNs); the samples taken so far are dropped. */
+  setWindow(openNs: number, closeNs: number): void {
+    this.windowOpenNs = openNs;
+    this.windowCloseNs = closeNs;
+    this.hist.reset();
   }
 
   /** A call arrived, `latencyNs` after the signal (negative: no figure). */
