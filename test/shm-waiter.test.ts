@@ -74,6 +74,30 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
       expect(st.futexWaits).toBeGreaterThan(0); // times the waiter was armed
     }, 30_000);
 
+    it("consumer: the watchdog wakes it only while it sleeps (eventfd mode: the poller's timer, stopped at every wake-up)", async () => {
+      const c = createRing({ ringBytes: 64 * 1024, wake });
+      closers.push(c);
+      const got = collector(c);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 150, everyMs: 4 })]);
+      await peer.next('open');
+      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      const before = c.stats().watchdogWakes;
+      await peer.next('done');
+      await waitUntil('every record', () => got.seqs.length === 150);
+      // 150 records 4 ms apart (600 ms or more): no gap of 200 ms, so no watchdog call
+      expect(c.stats().watchdogWakes - before).toBe(0);
+      // then a second with the producer gone and nothing to read: about five calls (200 ms each)
+      await new Promise((r) => setTimeout(r, 1000));
+      const idle = c.stats().watchdogWakes - before;
+      if (wake === 'eventfd') {
+        expect(idle).toBeGreaterThanOrEqual(2);
+        expect(idle).toBeLessThanOrEqual(6);
+      } else {
+        expect(idle).toBe(0); // thread mode keeps a JS interval (not counted here)
+      }
+      expect(got.seqs).toEqual(range(150));
+    }, 30_000);
+
     it('consumer: idle, its process does not spin (CPU a small fraction of the wall time; a spin would be all of it)', async () => {
       await idleWithPeer();
       const cpu0 = process.cpuUsage();

@@ -57,6 +57,18 @@ struct Entry {
 };
 
 // Once the poller is closed and no close is pending: let the environment go on, free the state.
+// The watchdog timer armed with the poller (arm(timeoutMs)): it runs only while the consumer sleeps,
+// so a consumer woken every frame never wakes for it (a JS timer refreshed per frame still expires
+// at its first due time and wakes the loop, docs/ring.md).
+struct TimerBox {
+  uv_timer_t t;
+  FdPoller* owner;  // null once closed
+  Closing* closing;
+};
+
+// The key the callback gets when the watchdog timer, not an eventfd, woke the sleeping consumer.
+constexpr int kTimerKey = -2;
+
 void Settle(Closing* c) {
   if (!c->done || c->pending > 0) return;
   if (c->hook) napi_remove_async_cleanup_hook(c->hook);
@@ -91,6 +103,12 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     napi_async_init(env, nullptr, name, &ctx_);
     closing_ = new Closing();
     closing_->owner = this;
+    timer_ = new TimerBox();
+    timer_->owner = this;
+    timer_->closing = closing_;
+    timer_->t.data = timer_;
+    uv_timer_init(loop_, &timer_->t);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&timer_->t));  // the armed eventfds hold the loop, not the timer
     if (napi_add_async_cleanup_hook(env, Teardown, closing_, &closing_->hook) != napi_ok) closing_->hook = nullptr;
   }
 
@@ -115,6 +133,14 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     Settle(c);
   }
 
+  static void OnTimerClosed(uv_handle_t* h) {
+    auto* b = static_cast<TimerBox*>(h->data);
+    Closing* c = b->closing;
+    delete b;
+    c->pending--;
+    Settle(c);
+  }
+
   void Drop(Entry* e) {
     uv_poll_stop(&e->h);
     close(e->fd);  // (stopped first: libuv no longer watches it)
@@ -129,6 +155,13 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     armed_ = false;
     for (auto& kv : entries_) Drop(kv.second);
     entries_.clear();
+    if (timer_) {
+      uv_timer_stop(&timer_->t);
+      timer_->owner = nullptr;
+      closing_->pending++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&timer_->t), OnTimerClosed);
+      timer_ = nullptr;
+    }
     if (ctx_) {
       napi_async_destroy(env_, ctx_);
       ctx_ = nullptr;
@@ -175,16 +208,30 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
       p->coalesced_++;
       return;
     }
-    p->armed_ = false;
-    p->RefAll(false);
-    p->fired_++;
-    Napi::Env env = p->env_;
+    p->Fire(e->key);
+  }
+
+  static void OnTimer(uv_timer_t* t) {
+    auto* b = static_cast<TimerBox*>(t->data);
+    FdPoller* p = b->owner;
+    if (!p || p->closed_ || !p->armed_) return;
+    p->timeouts_++;
+    p->Fire(kTimerKey);
+  }
+
+  // Disarms (the timer too) and makes the one call into JS for this sleep.
+  void Fire(int key) {
+    armed_ = false;
+    RefAll(false);
+    if (timer_) uv_timer_stop(&timer_->t);
+    if (key != kTimerKey) fired_++;
+    Napi::Env env = env_;
     Napi::HandleScope scope(env);
-    napi_value recv, arg, fn = p->cb_.Value();
+    napi_value recv, arg, fn = cb_.Value();
     napi_get_global(env, &recv);  // (napi_make_callback wants an object)
-    napi_create_int32(env, e->key, &arg);
+    napi_create_int32(env, key, &arg);
     napi_value result;
-    if (napi_make_callback(env, p->ctx_, recv, fn, 1, &arg, &result) != napi_ok && env.IsExceptionPending()) {
+    if (napi_make_callback(env, ctx_, recv, fn, 1, &arg, &result) != napi_ok && env.IsExceptionPending()) {
       Napi::Error err = env.GetAndClearPendingException();
       napi_fatal_exception(env, err.Value());  // reported as uncaught, like a throwing timer
     }
@@ -232,13 +279,26 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     return Napi::Boolean::New(env, true);
   }
 
+  // arm([timeoutMs]): watch for the next readable eventfd; with timeoutMs > 0, or until that many
+  // ms pass (the callback then gets key -2).
   Napi::Value Arm(const Napi::CallbackInfo& info) {
-    if (closed_) return ThrowCode(info.Env(), "FB_ERR_USAGE", "arm: the poller is closed");
+    Napi::Env env = info.Env();
+    if (closed_) return ThrowCode(env, "FB_ERR_USAGE", "arm: the poller is closed");
+    double ms = 0;
+    if (info.Length() >= 1 && !info[0].IsUndefined()) {
+      if (!info[0].IsNumber()) return ThrowCode(env, "FB_ERR_USAGE", "arm(timeoutMs?: number)");
+      ms = info[0].As<Napi::Number>().DoubleValue();
+      if (!(ms >= 0 && ms <= 86400e3)) return ThrowCode(env, "FB_ERR_USAGE", "arm: timeoutMs must be in [0, 86400000]");
+    }
     if (!armed_) {
       armed_ = true;
       RefAll(true);
     }
-    return info.Env().Undefined();
+    if (timer_) {
+      if (ms > 0) uv_timer_start(&timer_->t, OnTimer, static_cast<uint64_t>(ms), 0);
+      else uv_timer_stop(&timer_->t);
+    }
+    return env.Undefined();
   }
 
   Napi::Value Disarm(const Napi::CallbackInfo& info) {
@@ -246,6 +306,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
       armed_ = false;
       RefAll(false);
     }
+    if (timer_) uv_timer_stop(&timer_->t);
     return info.Env().Undefined();
   }
 
@@ -260,6 +321,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     o.Set("fired", Napi::Number::New(env, static_cast<double>(fired_)));
     o.Set("coalesced", Napi::Number::New(env, static_cast<double>(coalesced_)));
     o.Set("spurious", Napi::Number::New(env, static_cast<double>(spurious_)));
+    o.Set("timeouts", Napi::Number::New(env, static_cast<double>(timeouts_)));
     o.Set("fds", Napi::Number::New(env, static_cast<double>(entries_.size())));
     return o;
   }
@@ -270,9 +332,10 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
   Napi::FunctionReference cb_;
   std::unordered_map<int, Entry*> entries_;
   Closing* closing_ = nullptr;
+  TimerBox* timer_ = nullptr;
   bool armed_ = false;
   bool closed_ = false;
-  uint64_t fired_ = 0, coalesced_ = 0, spurious_ = 0;
+  uint64_t fired_ = 0, coalesced_ = 0, spurious_ = 0, timeouts_ = 0;
 };
 
 }  // namespace

@@ -3,7 +3,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { fbError, toFbError, type FbError } from '../../core/errors';
 import { nowNs } from '../../core/clock';
 import { shmNative } from './native';
-import { WakeState, loopDelayStats } from './wake';
+import { TIMER_WAKE, WakeState, loopDelayStats } from './wake';
 import { RING, lineOffset, i32 } from './layout';
 import { IDX, createSegment, unmapQuietly, type OwnSegment, type WakeMode } from './segment';
 import { RegionReader, type Entry, type ScanBudget } from './region';
@@ -97,6 +97,7 @@ export const RING_CONSUMER_STATS = {
   wakeSamples: 'number',
   pollCoalesced: 'number',
   pollSpurious: 'number',
+  watchdogWakes: 'number',
   wakeP50Us: 'number',
   wakeP99Us: 'number',
   wakeMaxUs: 'number',
@@ -194,8 +195,10 @@ export class RingConsumer {
       this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
       this.loopDelay.enable();
     }
-    this.watchdog = setInterval(() => this.checkPeers(), WATCHDOG_MS);
-    this.watchdog.unref();
+    if (!this.wake.nativeWatchdog) {
+      this.watchdog = setInterval(() => this.checkPeers(), WATCHDOG_MS);
+      this.watchdog.unref();
+    }
     this.schedule();
   }
 
@@ -351,14 +354,21 @@ export class RingConsumer {
     });
   }
 
-  /** A producer signalled (or the waiter thread saw a word change): drain what is there (this call is the wake-up of every commit since it was armed). */
+  /**
+   * A producer signalled (or the waiter thread saw a word change): drain what is there (this call
+   * is the wake-up of every commit since it was armed). TIMER_WAKE: the watchdog's WATCHDOG_MS
+   * passed while asleep (eventfd mode): check the peers, then drain.
+   */
   private onWake(latencyNs: number): void {
-    this.wake.delivered(latencyNs, this.counters.records);
+    const timer = latencyNs === TIMER_WAKE;
+    if (!timer) this.wake.delivered(latencyNs, this.counters.records);
     Atomics.store(this.seg.pageI32, IDX.consumerWaiting, 0);
-    // while records flow the watchdog's checks ride on the wake-ups (at most every WATCHDOG_MS) and its
-    // timer, pushed back, never fires: a second wake-up of the process every 200 ms only when idle
+    // While records flow the watchdog's checks ride on the wake-ups (at most every WATCHDOG_MS).
+    // eventfd mode: its timer is the poller's, stopped at every wake-up, so it only runs while the
+    // consumer sleeps. thread mode: a JS interval, pushed back here (a refreshed JS timer still wakes
+    // the loop at its first due time: about every 200 ms while records flow, on a frame's boundary).
     this.watchdog?.refresh();
-    if (nowMs() - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeers();
+    if (timer || nowMs() - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeers();
     if (this.state === 'running' && !this.immediate) this.safePump();
   }
   /** The pump runs from timers: a bug must surface as an error report, never as an uncaught exception. */
@@ -392,6 +402,9 @@ export class RingConsumer {
 
   private pump(): void {
     const start = nowMs();
+    // a consumer that never sleeps (a producer streaming faster than it drains) never meets the
+    // eventfd mode's watchdog timer: the pump checks the peers itself, at most every WATCHDOG_MS
+    if (start - this.peersCheckedAt >= WATCHDOG_MS) this.checkPeersNow();
     let spins = 0;
     this.budget.steps = SCAN_STEPS;
     while (this.state === 'running') {
@@ -437,7 +450,7 @@ export class RingConsumer {
       return false;
     }
     this.counters.futexWaits++;
-    this.wake.arm(this.counters.records);
+    this.wake.arm(this.counters.records, WATCHDOG_MS);
     return true;
   }
 
@@ -554,6 +567,12 @@ export class RingConsumer {
   /** Arrivals and departures, and claims held too long; reschedules the pump. */
   private checkPeers(): void {
     if (this.state !== 'running' && this.state !== 'idle') return;
+    this.checkPeersNow();
+    this.schedule();
+  }
+
+  /** checkPeers without rescheduling (the pump's own, while it drains without sleeping). */
+  private checkPeersNow(): void {
     this.peersCheckedAt = nowMs();
     this.pollPeers(true);
     const now = nowMs();
@@ -563,7 +582,6 @@ export class RingConsumer {
         this.cut(r, `a record claimed at ${r.claimAt} was not committed within ${this.claimTimeoutMs} ms`);
       }
     }
-    this.schedule();
   }
 
   // ---- failure and shutdown ----

@@ -72,17 +72,25 @@ export interface ShmNative {
  * onReady(key) once (then disarmed). Every readiness drains its fd without ever blocking. Armed, the
  * handles hold the event loop; disarmed, nothing.
  */
+/** The key a NativeFdPoller's call has when its timer, not an fd, made it (native/src/poller.cc kTimerKey). */
+export const POLLER_TIMER_KEY = -2;
+
 export interface NativeFdPoller {
   /** Takes fd (closed by remove or close) and watches it under `key`. */
   add(fd: number, key: number): void;
   /** Stops watching `key` and closes its fd; false if not watched. */
   remove(key: number): boolean;
-  arm(): void;
+  /**
+   * Watch for the next readable fd (one call, then disarmed); with `timeoutMs` > 0 also a native
+   * timer, running only while armed, that makes the call with key POLLER_TIMER_KEY when no fd
+   * became readable in that time.
+   */
+  arm(timeoutMs?: number): void;
   disarm(): void;
   /** Removes (closes) every fd. Idempotent. */
   close(): void;
-  /** fired: calls made; coalesced: counts drained while disarmed; spurious: readiness with nothing to read; fds: watched now. */
-  stats(): { fired: number; coalesced: number; spurious: number; fds: number };
+  /** fired: calls for a readable fd; coalesced: counts drained while disarmed; spurious: readiness with nothing to read; timeouts: calls by the timer; fds: watched now. */
+  stats(): { fired: number; coalesced: number; spurious: number; timeouts: number; fds: number };
 }
 
 /**

@@ -1,13 +1,16 @@
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { nowNs } from '../../core/clock';
 import { encode, newHistogram, recordUs } from '../../core/histogram';
-import { shmNative, type NativeFdPoller, type NativeWaiter } from './native';
+import { POLLER_TIMER_KEY, shmNative, type NativeFdPoller, type NativeWaiter } from './native';
 import { RING } from './layout';
 import { IDX, type WakeMode } from './segment';
 import type { RegionReader } from './region';
 
 /** Whole microseconds to one decimal, from nanoseconds. */
 const us = (ns: number): number => Math.round(ns / 100) / 10;
+
+/** What onWake gets when the watchdog timer (eventfd mode), not a signal, made the call. */
+export const TIMER_WAKE = -2;
 
 /** The poller's key of the serving thread's eventfd (arrivals and departures); producers' keys are their indices. */
 const PEERS_KEY = -1;
@@ -33,7 +36,7 @@ export class WakeState {
   private waiter: NativeWaiter | null = null;
   private poller: NativeFdPoller | null = null;
   /** The poller's counters when it closed (stats stay readable after close). */
-  private lastPoll = { coalesced: 0, spurious: 0 };
+  private lastPoll = { coalesced: 0, spurious: 0, timeouts: 0 };
   private closed = false;
   private page: ArrayBuffer | null = null;
   private abs: ArrayBuffer[] = [];
@@ -74,6 +77,12 @@ export class WakeState {
       return;
     }
     const poller = new (shmNative().FdPoller)((key) => {
+      if (key === POLLER_TIMER_KEY) {
+        // the watchdog's time passed with no signal: a call, not a wake-up (no count, no sample)
+        this.armed = false;
+        onWake(TIMER_WAKE);
+        return;
+      }
       const now = nowNs();
       this.wakeAtNs = now;
       const dv = this.signalOf.get(key); // (a region leaves this map before it is unmapped)
@@ -149,14 +158,25 @@ export class WakeState {
     for (let i = 0; i < e.length; i++) e[i] = Atomics.load(this.views[i], this.idx[i]);
   }
 
-  /** Arms (thread mode: with the snapshot); `records` delivered so far closes the last wake-up's drain. */
-  arm(records: number): void {
+  /**
+   * eventfd mode: the consumer's watchdog is the poller's native timer, armed with it and stopped at
+   * every wake-up, so it runs only while the consumer sleeps; thread mode keeps a JS interval.
+   */
+  get nativeWatchdog(): boolean {
+    return this.mode === 'eventfd';
+  }
+
+  /**
+   * Arms (thread mode: with the snapshot); `records` delivered so far closes the last wake-up's
+   * drain. eventfd mode: after `watchdogMs` (> 0) with no signal, onWake gets TIMER_WAKE.
+   */
+  arm(records: number, watchdogMs = 0): void {
     if (this.recordsAtWake >= 0) {
       const n = records - this.recordsAtWake;
       if (n > 1) this.coalesced += n - 1;
       this.recordsAtWake = -1;
     }
-    if (this.poller) this.poller.arm();
+    if (this.poller) this.poller.arm(watchdogMs);
     else (this.waiter as NativeWaiter).arm(this.expected);
     this.armed = true;
   }
@@ -206,7 +226,7 @@ export class WakeState {
     return this.waiter ? this.waiter.stats().timeouts : this.lastTimeouts;
   }
 
-  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number; wakeHistogram: string; pollCoalesced: number; pollSpurious: number } {
+  stats(): { wakeups: number; wakeCoalesced: number; wakeSamples: number; wakeP50Us: number; wakeP99Us: number; wakeMaxUs: number; wakeHistogram: string; pollCoalesced: number; pollSpurious: number; watchdogWakes: number } {
     const h = this.hist;
     const any = h.totalCount > 0;
     const poll = this.poller ? this.poller.stats() : this.lastPoll;
@@ -225,6 +245,8 @@ export class WakeState {
       // readiness with nothing to read; thread mode has no poller (0)
       pollCoalesced: poll.coalesced,
       pollSpurious: poll.spurious,
+      // eventfd mode: calls made by the watchdog timer, which runs only while the consumer sleeps
+      watchdogWakes: poll.timeouts,
     };
   }
 }
