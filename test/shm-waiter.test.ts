@@ -51,13 +51,19 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
       return c;
     }
 
-    it('consumer: idle with a producer of another process attached, and while paced frames flow, its JS thread is never asleep in a futex', async () => {
+    /** A consumer with a paced producer of another process attached: `count` records, `everyMs` apart. */
+    async function withPacedPeer(count: number, everyMs: number): Promise<{ c: RingConsumer; got: ReturnType<typeof collector>; peer: ReturnType<typeof spawnFixture> }> {
       const c = createRing({ ringBytes: 64 * 1024, wake });
       closers.push(c);
       const got = collector(c);
-      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 150, everyMs: 4 })]);
+      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count, everyMs })]);
       await peer.next('open');
       await waitUntil('the producer attached', () => c.stats().producers === 1);
+      return { c, got, peer };
+    }
+
+    it('consumer: idle with a producer of another process attached, and while paced frames flow, its JS thread is never asleep in a futex', async () => {
+      const { c, got, peer } = await withPacedPeer(150, 4);
       // frames flow (one every 4 ms), then the producer stays attached... and leaves; then idle
       const flowing = await sampleJsThread(400);
       await peer.next('done');
@@ -75,12 +81,7 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
     }, 30_000);
 
     it("consumer: the watchdog wakes it only while it sleeps (eventfd mode: the poller's timer, stopped at every wake-up)", async () => {
-      const c = createRing({ ringBytes: 64 * 1024, wake });
-      closers.push(c);
-      const got = collector(c);
-      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 150, everyMs: 4 })]);
-      await peer.next('open');
-      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      const { c, got, peer } = await withPacedPeer(150, 4);
       const before = c.stats().watchdogWakes;
       await peer.next('done');
       await waitUntil('every record', () => got.seqs.length === 150);
@@ -153,12 +154,7 @@ describe.skipIf(skip)('shm waiter thread: the JS thread never blocks in a wait',
     }, 30_000);
 
     it('statsWindow: only the wake-ups and handoffs inside the window give latency samples; the counters stay whole-life', async () => {
-      const c = createRing({ ringBytes: 64 * 1024, wake });
-      closers.push(c);
-      const got = collector(c);
-      const peer = spawnFixture('waiter-peer.js', [JSON.stringify({ mode: 'paced', name: c.name, count: 100, everyMs: 4 })]);
-      await peer.next('open');
-      await waitUntil('the producer attached', () => c.stats().producers === 1);
+      const { c, got, peer } = await withPacedPeer(100, 4);
       // a window that opens 100 ms from now and lasts 200 ms; the records take 400 ms or more
       const open = nowNs() + 100e6;
       c.statsWindow(open, open + 200e6);

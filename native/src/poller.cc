@@ -125,16 +125,10 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     Settle(c);
   }
 
+  // A handle's close completed: free its box (Entry or TimerBox), and the poller's state when it was the last.
+  template <typename Box>
   static void OnClosed(uv_handle_t* h) {
-    auto* e = static_cast<Entry*>(h->data);
-    Closing* c = e->closing;
-    delete e;
-    c->pending--;
-    Settle(c);
-  }
-
-  static void OnTimerClosed(uv_handle_t* h) {
-    auto* b = static_cast<TimerBox*>(h->data);
+    auto* b = static_cast<Box*>(h->data);
     Closing* c = b->closing;
     delete b;
     c->pending--;
@@ -146,7 +140,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
     close(e->fd);  // (stopped first: libuv no longer watches it)
     e->owner = nullptr;
     closing_->pending++;
-    uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed<Entry>);
   }
 
   void Close() {
@@ -159,7 +153,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
       uv_timer_stop(&timer_->t);
       timer_->owner = nullptr;
       closing_->pending++;
-      uv_close(reinterpret_cast<uv_handle_t*>(&timer_->t), OnTimerClosed);
+      uv_close(reinterpret_cast<uv_handle_t*>(&timer_->t), OnClosed<TimerBox>);
       timer_ = nullptr;
     }
     if (ctx_) {
@@ -258,7 +252,7 @@ class FdPoller : public Napi::ObjectWrap<FdPoller> {
       e->owner = nullptr;
       if (inited) {
         closing_->pending++;
-        uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed);  // (frees e)
+        uv_close(reinterpret_cast<uv_handle_t*>(&e->h), OnClosed<Entry>);  // (frees e)
       } else {
         delete e;
       }
