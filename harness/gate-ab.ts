@@ -2,7 +2,7 @@ import type { AbMetric, AbSamples } from '../core/gate-ab';
 import { payloadBytesFor } from '../core/frame';
 import type { CaseResult } from '../core/result';
 import { calibrate } from '../measure/calibrate';
-import { COPYCOUNT_LIB_NAME, preloadWith } from '../measure/copycount';
+import { copyCountLibIn, preloadWith } from '../measure/copycount';
 import { memcpyUsFor } from '../measure/figures';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -32,7 +32,7 @@ export interface AbProgress {
 export function treeHooks(hooks: ProcessHooks | undefined, t: AbTree): ProcessHooks | undefined {
   const entry = t.childEntry;
   if (!entry) return hooks;
-  const lib = path.resolve(path.dirname(entry), '..', '..', 'native', 'copycount', 'build', COPYCOUNT_LIB_NAME);
+  const lib = copyCountLibIn(path.resolve(path.dirname(entry), '..', '..')); // entry: <tree>/dist/harness/child.js
   return {
     envFor(label, spec) {
       const p = hooks ? hooks.envFor(label, spec) : { env: {} };

@@ -68,9 +68,14 @@ export function preloadWith(current: string | undefined, lib: string): string {
 
 /** Absolute path of the interposer (may not exist: build it with `node native/copycount/build.js`). */
 export function copyCountLibPath(): string {
-  const built = fromRoot('native', 'copycount', 'build', COPYCOUNT_LIB_NAME);
-  const shipped = fromRoot('prebuilds', `${process.platform}-${process.arch}`, COPYCOUNT_LIB_NAME);
-  return !fs.existsSync(built) && fs.existsSync(shipped) ? shipped : built; // a local build first, then the package's
+  return copyCountLibIn(fromRoot());
+}
+
+/** The interposer of the framebench tree or package at `root`: its local build first, then its prebuild. */
+export function copyCountLibIn(root: string): string {
+  const built = path.join(root, 'native', 'copycount', 'build', COPYCOUNT_LIB_NAME);
+  const shipped = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, COPYCOUNT_LIB_NAME);
+  return !fs.existsSync(built) && fs.existsSync(shipped) ? shipped : built;
 }
 
 let cachedReason: string | null | undefined;

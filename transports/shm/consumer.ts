@@ -486,7 +486,7 @@ export class RingConsumer {
     const commitNs = r.v.dv.getFloat64(base + RING.REC_COMMIT_NS, true);
     const now = nowNs();
     const lat = now - commitNs;
-    if (lat >= 0 && lat < 1e10 && now >= this.wake.windowOpenNs && now < this.wake.windowCloseNs) this.latency.recordValue(Math.max(1, Math.round(lat)));
+    if (lat >= 0 && lat < 1e10 && this.wake.inWindow(now)) this.latency.recordValue(Math.max(1, Math.round(lat)));
     this.counters.records++;
     this.counters.bytes += len;
     this.held++;

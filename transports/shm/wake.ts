@@ -57,8 +57,8 @@ export class WakeState {
   /** When the JS callback of the latest wake-up started (core/clock nowNs). */
   private wakeAtNs = 0;
   /** Only wake-ups whose callback starts in [windowOpenNs, windowCloseNs) give a latency sample (setWindow). */
-  windowOpenNs = -Infinity;
-  windowCloseNs = Infinity;
+  private windowOpenNs = -Infinity;
+  private windowCloseNs = Infinity;
 
   /** `peersWakeFd` (eventfd mode; owned from now on): the serving thread's eventfd for arrivals and departures. */
   constructor(readonly mode: WakeMode, peersWakeFd = -1) {
@@ -188,10 +188,14 @@ export class WakeState {
     this.hist.reset();
   }
 
+  /** `ns` (core/clock nowNs) lies in the latency window (setWindow; the whole life without one). */
+  inWindow(ns: number): boolean {
+    return ns >= this.windowOpenNs && ns < this.windowCloseNs;
+  }
+
   /** A call arrived, `latencyNs` after the signal (negative: no figure). */
   delivered(latencyNs: number, records: number): void {
-    const at = this.wakeAtNs;
-    if (latencyNs >= 0 && latencyNs < 1e10 && at >= this.windowOpenNs && at < this.windowCloseNs) recordUs(this.hist, latencyNs / 1e3);
+    if (latencyNs >= 0 && latencyNs < 1e10 && this.inWindow(this.wakeAtNs)) recordUs(this.hist, latencyNs / 1e3);
     this.wakeups++;
     this.armed = false;
     this.recordsAtWake = records;
